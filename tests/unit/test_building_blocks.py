@@ -1,0 +1,122 @@
+"""Money arithmetic, strict JSON, the deadline's hold on retries, the one-way import graph."""
+
+from __future__ import annotations
+
+import ast
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from create_order import deadline, jsonio, money
+from create_order.adapters import clients
+
+FUNCTION_DIR = Path(__file__).resolve().parents[2] / "function"
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "rounded"),
+    [
+        ("2.345", "USD", "2.34"),
+        ("2.355", "USD", "2.36"),
+        ("2.3450001", "USD", "2.35"),
+        ("-2.345", "USD", "-2.34"),
+        ("1234.5", "JPY", "1234"),
+        ("1235.5", "JPY", "1236"),
+        ("1.0005", "BHD", "1.000"),
+        ("1.0015", "BHD", "1.002"),
+        ("10", "EUR", "10.00"),
+    ],
+)
+def test_rounding_is_half_even_to_the_minor_unit(amount: str, currency: str, rounded: str) -> None:
+    result = money.round_to_minor_unit(Decimal(amount), currency)
+
+    assert str(result) == rounded
+
+
+def test_line_total_rounds_once_after_multiplying() -> None:
+    # 0.005 x 3 = 0.015 -> 0.02 (rounding the unit price first would give 0.00)
+    assert money.line_total(Decimal("0.005"), 3, "USD") == Decimal("0.02")
+
+
+def test_order_total_is_the_sum_of_rounded_lines() -> None:
+    lines = [money.line_total(Decimal("0.125"), 1, "USD"), money.line_total(Decimal("0.125"), 1, "USD")]
+
+    # 0.12 + 0.12, not the rounded sum of the unrounded lines (0.25)
+    assert money.order_total(lines, "USD") == Decimal("0.24")
+
+
+def test_decimal_is_serialised_with_its_exact_digits() -> None:
+    value = Decimal("12345678901234567.89")  # more digits than a float keeps
+
+    assert jsonio.dumps({"total": value}) == '{"total":12345678901234567.89}'
+
+
+@pytest.mark.parametrize("value", [Decimal("NaN"), Decimal("Infinity"), float("nan"), float("inf")])
+def test_non_finite_numbers_are_refused_on_output(value) -> None:
+    with pytest.raises(ValueError, match="non-finite"):
+        jsonio.dumps([value])
+
+
+def test_strings_are_escaped_to_ascii_on_output() -> None:
+    assert jsonio.dumps(['\u2028"\\\u00e9']) == '["\\u2028\\"\\\\\\u00e9"]'
+
+
+def test_serialisation_matches_the_standard_library_for_plain_values() -> None:
+    import json
+
+    value = {"a": [1, 2.5, None, True, False, "x"], "b": {"c": -0.0, "d": 10**30}}
+
+    assert jsonio.loads(jsonio.dumps(value)) == value
+    assert jsonio.dumps(value) == json.dumps(value, separators=(",", ":"))
+
+
+def test_retry_is_vetoed_when_it_could_outlive_the_deadline() -> None:
+    # Given an invocation with less than one backoff plus one attempt left
+    token = deadline.start(deadline.Deadline(time.monotonic() + clients.ATTEMPT_BUDGET_S + 0.5))
+    try:
+        # Then a retry after the first attempt (backoff up to 1 s) is refused...
+        assert clients._veto_retry_past_deadline(attempts=1) is False
+    finally:
+        deadline.finish(token)
+    # ... while with time to spare the decision is left to botocore's standard retries
+    assert clients._veto_retry_past_deadline(attempts=1) is None
+
+
+def test_invocation_deadline_stays_inside_api_gateways_limit() -> None:
+    # A 900 s Lambda timeout still answers within API Gateway's 29 s, less the reserve
+    remaining = deadline.Deadline.for_invocation(900_000).remaining()
+
+    assert remaining <= deadline.API_GATEWAY_TIMEOUT_S - deadline.RESPONSE_RESERVE_S
+    assert remaining > deadline.API_GATEWAY_TIMEOUT_S - deadline.RESPONSE_RESERVE_S - 1
+
+
+def test_worst_case_retries_fit_inside_api_gateways_limit() -> None:
+    # One dependency call with every attempt timing out and the largest backoffs fits; three
+    # such calls in a row would not, and the deadline veto is what keeps those inside 29 s.
+    worst_per_call = clients.MAX_ATTEMPTS * clients.ATTEMPT_BUDGET_S + sum(
+        2.0 ** (n - 1) for n in range(1, clients.MAX_ATTEMPTS)
+    )
+    assert worst_per_call < deadline.API_GATEWAY_TIMEOUT_S - deadline.RESPONSE_RESERVE_S
+
+
+ALLOWED_TOP_LEVEL = {
+    "__future__", "base64", "binascii", "collections", "contextvars", "dataclasses", "datetime",
+    "decimal", "hashlib", "json", "math", "os", "random", "re", "time", "typing", "urllib", "uuid",
+    "botocore", "pydantic", "pydantic_core", "aws_lambda_powertools", "mypy_boto3_dynamodb",
+    "mypy_boto3_sqs", "create_order",
+}  # fmt: skip
+
+
+def test_function_imports_only_the_runtime_and_itself() -> None:
+    # The Lambda package must run without the harness (tests, load tests, chaos, dashboards).
+    imported: set[str] = set()
+    for path in (FUNCTION_DIR / "create_order").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                imported.add(node.module.split(".")[0])
+
+    assert imported <= ALLOWED_TOP_LEVEL, imported - ALLOWED_TOP_LEVEL

@@ -1,0 +1,158 @@
+"""201: a valid order is priced from the catalog, stored once, queued, and returned."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from create_order.logic import ORDER_ID_NAMESPACE
+from tests.support.events import UNSET, api_event, order_body
+from tests.unit.conftest import Backend, create_backend, make_invoke
+
+RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
+
+
+def test_valid_order_is_stored_queued_and_returned(backend: Backend, invoke, output) -> None:
+    # Given the recorded request: 2 x P-100 at 19.99 and 1 x P-200 at 5.00, with a key
+    event = api_event()
+
+    # When it is posted
+    response = invoke(event)
+
+    # Then it is created, priced from the catalog, and points at itself
+    assert response.status == 201
+    order = response.body
+    assert response.headers["Location"] == f"/orders/{order['id']}"
+    assert response.headers["Content-Type"] == "application/json"
+    assert order["status"] == "pending"
+    assert order["customer_id"] == "cust-alice"
+    assert order["items"] == [
+        {"product_id": "P-100", "quantity": 2, "unit_price": 19.99, "line_total": 39.98},
+        {"product_id": "P-200", "quantity": 1, "unit_price": 5.0, "line_total": 5.0},
+    ]
+    assert order["total"] == 44.98
+    assert order["currency"] == "USD"
+    assert order["shipping_address"]["country"] == "US"
+    assert RFC3339_UTC.fullmatch(order["created_at"])
+    # ... the table holds exactly that order with the total the client was shown
+    [stored] = backend.orders()
+    assert stored["id"] == order["id"]
+    assert stored["total"] == Decimal("44.98")
+    assert stored["idempotency_key"] == event["headers"]["Idempotency-Key"]
+    # ... and the queue holds its OrderCreated event
+    [message] = backend.messages()
+    assert message["MessageAttributes"]["event_type"]["StringValue"] == "OrderCreated"
+    assert backend.message_bodies() == [
+        {
+            "order_id": order["id"],
+            "customer_id": "cust-alice",
+            "total": 44.98,
+            "currency": "USD",
+            "item_count": 2,
+            "created_at": order["created_at"],
+        }
+    ]
+    # ... and the owner sees it in the metrics
+    assert {"OrdersCreated", "OrderValue", "OrderLines"} <= set(output().metric_names())
+
+
+def test_money_leaves_as_exact_json_numbers(invoke) -> None:
+    response = invoke(api_event(order_body(items=[{"product_id": "P-100", "quantity": 3}])))
+
+    assert response.status == 201
+    # 3 x 19.99 = 59.97 written from Decimal digits, never through a float repr
+    assert '"unit_price":19.99,"line_total":59.97' in response.raw
+    assert '"total":59.97' in response.raw
+
+
+def test_keyed_order_id_is_derived_from_customer_and_key(invoke) -> None:
+    response = invoke(api_event(headers={"Idempotency-Key": "key-1"}))
+
+    assert response.body["id"] == str(uuid.uuid5(ORDER_ID_NAMESPACE, "cust-alice:key-1"))
+
+
+def test_order_without_key_gets_a_random_id_each_time(backend: Backend, invoke) -> None:
+    first = invoke(api_event(headers={"Idempotency-Key": None}))
+    second = invoke(api_event(headers={"Idempotency-Key": None}))
+
+    assert first.status == second.status == 201
+    assert uuid.UUID(first.body["id"]).version == 4
+    assert first.body["id"] != second.body["id"]
+    assert len(backend.orders()) == 2
+    assert len(backend.messages()) == 2
+
+
+def test_shipping_address_is_optional(backend: Backend, invoke) -> None:
+    response = invoke(api_event(order_body(shipping_address=UNSET)))
+
+    assert response.status == 201
+    assert response.body["shipping_address"] is None
+    assert "shipping_address" not in backend.orders()[0]
+
+
+@pytest.mark.parametrize(
+    ("product_id", "quantity", "line_total", "raw_total"),
+    [
+        ("P-HALF", 1, 0.12, '"total":0.12'),  # 0.125 rounds half-even down to 0.12
+        ("P-HALF", 3, 0.38, '"total":0.38'),  # 0.375 rounds half-even up to 0.38
+        ("P-JPY", 2, 2468, '"total":2468,'),  # yen have no minor unit
+    ],
+)
+def test_totals_round_half_even_to_the_minor_unit(
+    invoke, product_id, quantity, line_total, raw_total
+) -> None:
+    response = invoke(api_event(order_body(items=[{"product_id": product_id, "quantity": quantity}])))
+
+    assert response.status == 201
+    assert response.body["items"][0]["line_total"] == line_total
+    assert raw_total in response.raw
+
+
+def test_fifo_queue_groups_by_customer_and_deduplicates_by_order(aws) -> None:
+    # Given a FIFO processing queue
+    backend = create_backend(fifo=True)
+    invoke = make_invoke(backend)
+
+    # When an order is created
+    response = invoke(api_event())
+
+    # Then its message is grouped by customer and de-duplicated by order id
+    assert response.status == 201
+    [message] = backend.messages()
+    assert message["Attributes"]["MessageGroupId"] == "cust-alice"
+    assert message["Attributes"]["MessageDeduplicationId"] == response.body["id"]
+
+
+def test_customer_id_falls_back_to_the_subject_claim(backend: Backend, invoke) -> None:
+    claims = {"sub": "sub-42"}
+
+    response = invoke(api_event(order_body(customer_id="sub-42"), claims=claims))
+
+    assert response.status == 201
+    assert backend.orders()[0]["customer_id"] == "sub-42"
+
+
+@pytest.mark.parametrize("groups", ["order-admins", "support,order-admins", "[support order-admins]"])
+def test_admin_may_order_for_any_customer(backend: Backend, invoke, groups) -> None:
+    claims = {"sub": "admin-sub", "custom:customer_id": "admin-1", "cognito:groups": groups}
+
+    response = invoke(api_event(order_body(customer_id="cust-bob"), claims=claims))
+
+    assert response.status == 201
+    assert backend.orders()[0]["customer_id"] == "cust-bob"
+
+
+def test_exactly_16_kib_body_is_accepted(invoke) -> None:
+    body = api_event()["body"]
+    padded = body + " " * (16 * 1024 - len(body.encode()))
+
+    assert invoke(api_event(raw_body=padded)).status == 201
+
+
+def test_base64_body_and_json_charset_are_accepted(invoke) -> None:
+    event = api_event(headers={"Content-Type": "application/json; charset=UTF-8"}, base64_encoded=True)
+
+    assert invoke(event).status == 201

@@ -1,0 +1,198 @@
+"""500: DynamoDB and SQS failures, retried within bounds, never lose or hide an order."""
+
+from __future__ import annotations
+
+import pytest
+
+from create_order.adapters.clients import MAX_ATTEMPTS
+from create_order.adapters.dynamodb import UNPROCESSED_KEYS_ATTEMPTS
+from tests.support.events import api_event
+from tests.support.faults import SdkFault
+from tests.support.lambda_context import FakeLambdaContext
+from tests.unit.conftest import Backend
+
+FAILURE = "urn:problem-type:create-order:dependency-failure"
+
+
+def dependency_failures(output) -> list[str]:
+    return [
+        blob["Dependency"] for blob in output().emf if "Dependency" in blob and "DependencyFailures" in blob
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kind", "code", "status"),
+    [
+        ("error", "ProvisionedThroughputExceededException", 400),
+        ("error", "InternalServerError", 500),
+        ("connection", "", 0),
+    ],
+)
+def test_orders_table_failing_is_500_with_nothing_stored_or_queued(
+    backend: Backend, invoke, output, kind, code, status
+) -> None:
+    # Given PutItem fails on every attempt
+    fault = SdkFault(backend.dynamodb, "PutItem", kind=kind, code=code, status=status)
+
+    # When an order is posted
+    response = invoke(api_event())
+
+    # Then it is a 500 naming the orders table, after the bounded number of attempts
+    assert response.status == 500
+    assert response.body["type"] == FAILURE
+    assert response.body["dependency"] == "OrdersTable"
+    assert "order_id" not in response.body
+    assert "Traceback" not in response.raw
+    assert fault.attempts == MAX_ATTEMPTS
+    assert backend.orders() == []
+    assert backend.messages() == []
+    assert dependency_failures(output) == ["OrdersTable"]
+
+
+def test_queue_failing_after_the_put_is_500_with_the_order_id(backend: Backend, invoke, output) -> None:
+    # Given SendMessage fails on every attempt
+    fault = SdkFault(backend.sqs, "SendMessage", code="AWS.SimpleQueueService.ServiceUnavailable", status=503)
+
+    # When an order is posted
+    response = invoke(api_event())
+
+    # Then the client learns the order was stored but not queued, and which order it is
+    assert response.status == 500
+    assert response.body["dependency"] == "ProcessingQueue"
+    [stored] = backend.orders()
+    assert response.body["order_id"] == stored["id"]
+    assert backend.messages() == []
+    assert fault.attempts == MAX_ATTEMPTS
+    written = output()
+    assert "OrdersNotQueued" in written.metric_names()
+    [failure] = [log for log in written.logs if log["message"] == "dependency failed"]
+    assert failure["dependency"] == "ProcessingQueue"
+    assert failure["order_id"] == stored["id"]
+
+
+def test_retry_with_the_same_key_heals_an_order_that_was_not_queued(backend: Backend, invoke) -> None:
+    # Given an order that was stored but whose message was lost to a queue outage
+    fault = SdkFault(backend.sqs, "SendMessage", code="KmsThrottled", status=400)
+    failed = invoke(api_event())
+    assert failed.status == 500
+    fault.remove()
+
+    # When the client retries with the same key
+    retry = invoke(api_event())
+
+    # Then it gets the order as a duplicate, and the order is now queued
+    assert retry.status == 409
+    assert retry.body["order"]["id"] == failed.body["order_id"]
+    assert [m["order_id"] for m in backend.message_bodies()] == [failed.body["order_id"]]
+    assert len(backend.orders()) == 1
+
+
+def test_duplicate_whose_requeue_fails_is_500_so_the_client_retries(backend: Backend, invoke) -> None:
+    created = invoke(api_event())
+    SdkFault(backend.sqs, "SendMessage", code="RequestThrottled", status=400)
+
+    repeat = invoke(api_event())
+
+    assert repeat.status == 500
+    assert repeat.body["order_id"] == created.body["id"]
+
+
+def test_transient_throttling_is_retried_and_succeeds(backend: Backend, invoke) -> None:
+    # Given the first PutItem attempt is throttled and SendMessage fails once
+    put = SdkFault(backend.dynamodb, "PutItem", code="ThrottlingException", status=400, times=1)
+    send = SdkFault(backend.sqs, "SendMessage", code="InternalError", status=500, times=1)
+
+    response = invoke(api_event())
+
+    assert response.status == 201
+    assert (put.attempts, send.attempts) == (2, 2)
+    assert len(backend.orders()) == 1
+    assert len(backend.messages()) == 1
+
+
+def test_put_retried_after_a_lost_response_is_not_mistaken_for_a_duplicate(backend: Backend, invoke) -> None:
+    # Given the first PutItem reaches the table but its response is lost (read timeout)
+    fault = SdkFault(backend.dynamodb, "PutItem", kind="lost-response", times=1)
+
+    # When an order is posted (botocore retries the put, which now fails its condition)
+    response = invoke(api_event())
+
+    # Then the client gets its 201: the conflicting item is this request's own write
+    assert response.status == 201
+    assert fault.attempts == 2
+    assert len(backend.orders()) == 1
+    assert len(backend.messages()) == 1
+
+
+def test_products_table_failing_is_500_naming_it(backend: Backend, invoke, output) -> None:
+    fault = SdkFault(backend.dynamodb, "BatchGetItem", code="RequestLimitExceeded", status=400)
+
+    response = invoke(api_event())
+
+    assert response.status == 500
+    assert response.body["dependency"] == "ProductsTable"
+    assert fault.attempts == MAX_ATTEMPTS
+    assert backend.orders() == []
+    assert dependency_failures(output) == ["ProductsTable"]
+
+
+def test_unprocessed_product_keys_are_retried(backend: Backend, invoke) -> None:
+    fault = SdkFault(backend.dynamodb, "BatchGetItem", kind="unprocessed-keys", times=2)
+
+    response = invoke(api_event())
+
+    assert response.status == 201
+    assert fault.attempts == 3
+    assert response.body["total"] == 44.98
+
+
+def test_keys_left_unprocessed_through_every_attempt_are_500(backend: Backend, invoke) -> None:
+    fault = SdkFault(backend.dynamodb, "BatchGetItem", kind="unprocessed-keys")
+
+    response = invoke(api_event())
+
+    assert response.status == 500
+    assert response.body["dependency"] == "ProductsTable"
+    assert fault.attempts == UNPROCESSED_KEYS_ATTEMPTS
+    assert backend.orders() == []
+
+
+def test_catalog_prices_are_cached_between_invocations(backend: Backend, invoke) -> None:
+    from tests.support.faults import CallRecorder
+
+    recorder = CallRecorder(backend.dynamodb)
+    invoke(api_event(headers={"Idempotency-Key": "k1"}))
+    invoke(api_event(headers={"Idempotency-Key": "k2"}))
+
+    assert recorder.calls.count("dynamodb:BatchGetItem") == 1
+
+
+def test_no_call_is_started_without_time_for_one_attempt(backend: Backend, invoke) -> None:
+    # Given an invocation with 5 s left: minus the 2 s response reserve, 3 s < one attempt (4 s)
+    fault = SdkFault(backend.dynamodb, "BatchGetItem", times=0)
+
+    response = invoke(api_event(), FakeLambdaContext(timeout_ms=5_000))
+
+    # Then the function answers at once instead of running past API Gateway's limit
+    assert response.status == 500
+    assert response.body["dependency"] == "ProductsTable"
+    assert fault.attempts == 0
+    assert backend.orders() == []
+
+
+def test_unhandled_bug_is_a_500_problem_without_a_stack_trace(
+    backend: Backend, invoke, output, monkeypatch
+) -> None:
+    from create_order import logic
+
+    def broken(*_args, **_kwargs):
+        raise ZeroDivisionError("bug")
+
+    monkeypatch.setattr(logic, "request_hash", broken)
+
+    response = invoke(api_event())
+
+    assert response.status == 500
+    assert response.body["type"] == "urn:problem-type:create-order:internal-error"
+    assert "ZeroDivisionError" not in response.raw
+    assert "UnhandledErrors" in output().metric_names()

@@ -1,0 +1,418 @@
+"""400, 413, 415: every bad request gets its exact status, names its fields, and stores nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support.events import UNSET, api_event, order_body
+from tests.unit.conftest import Backend
+
+PROBLEM = "urn:problem-type:create-order:"
+ITEM = {"product_id": "P-100", "quantity": 1}
+ADDRESS = {"name": "A", "line1": "1 St", "city": "C", "postal_code": "1", "country": "US"}
+
+
+def assert_nothing_stored(backend: Backend) -> None:
+    assert backend.orders() == []
+    assert backend.messages() == []
+
+
+def fields(response) -> list[str]:
+    return [error["field"] for error in response.body.get("errors", [])]
+
+
+def assert_problem(response, status: int, slug: str) -> None:
+    assert response.status == status
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.body["type"] == PROBLEM + slug
+    assert response.body["status"] == status
+    assert response.body["title"]
+    assert response.body["detail"]
+    assert response.body["request_id"] == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
+    assert "Traceback" not in response.raw
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param("{", id="truncated"),
+        pytest.param("not json", id="not-json"),
+        pytest.param('{"customer_id": "cust-alice"} {}', id="two-documents"),
+        pytest.param(
+            '{"customer_id": "cust-alice", "customer_id": "cust-bob", "items": []}', id="duplicate-key"
+        ),
+        pytest.param('{"customer_id": "a", "items": [{"product_id": "P-100", "quantity": NaN}]}', id="nan"),
+        pytest.param(
+            '{"customer_id": "a", "items": [{"product_id": "P-100", "quantity": Infinity}]}', id="inf"
+        ),
+        pytest.param(
+            '{"customer_id": "a", "items": [{"product_id": "P-100", "quantity": -Infinity}]}', id="-inf"
+        ),
+        pytest.param(
+            '{"customer_id": "a", "items": [{"product_id": "P-100", "quantity": 1e400}]}', id="overflow"
+        ),
+        pytest.param(
+            '{"customer_id": "a", "items": [{"product_id": "P-100", "quantity": ' + "9" * 5000 + "}]}",
+            id="huge-int",
+        ),
+        pytest.param('{"customer_id": "cust\nalice", "items": []}', id="raw-control-char"),
+        pytest.param("[" * 5000 + "]" * 5000, id="deep-nesting"),
+        pytest.param("\ufeff{}", id="bom"),
+        pytest.param("", id="empty"),
+        pytest.param("   ", id="blank"),
+    ],
+)
+def test_body_that_is_not_one_unambiguous_json_document_is_400(backend: Backend, invoke, raw: str) -> None:
+    response = invoke(api_event(raw_body=raw))
+
+    assert_problem(response, 400, "validation-error")
+    assert fields(response) == ["body"]
+    assert_nothing_stored(backend)
+
+
+def test_missing_body_is_400(backend: Backend, invoke) -> None:
+    response = invoke(api_event(raw_body=None))
+
+    assert_problem(response, 400, "validation-error")
+    assert fields(response) == ["body"]
+
+
+@pytest.mark.parametrize("raw", ["[]", '"order"', "42", "null", "true"])
+def test_body_that_is_not_an_object_is_400(backend: Backend, invoke, raw: str) -> None:
+    response = invoke(api_event(raw_body=raw))
+
+    assert_problem(response, 400, "validation-error")
+    assert response.body["errors"][0]["code"] == "invalid_type"
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "code"),
+    [
+        ({"items": [ITEM]}, "customer_id", "missing"),
+        ({"customer_id": "cust-alice"}, "items", "missing"),
+        ({"customer_id": 7, "items": [ITEM]}, "customer_id", "string_type"),
+        ({"customer_id": "", "items": [ITEM]}, "customer_id", "string_pattern_mismatch"),
+        ({"customer_id": "c" * 65, "items": [ITEM]}, "customer_id", "string_pattern_mismatch"),
+        ({"customer_id": "cust alice", "items": [ITEM]}, "customer_id", "string_pattern_mismatch"),
+        ({"customer_id": "cust-alice", "items": []}, "items", "too_short"),
+        (
+            {
+                "customer_id": "cust-alice",
+                "items": [{"product_id": f"P{i}", "quantity": 1} for i in range(51)],
+            },
+            "items",
+            "too_long",
+        ),
+        ({"customer_id": "cust-alice", "items": {"product_id": "P-100"}}, "items", "list_type"),
+        ({"customer_id": "cust-alice", "items": ["P-100"]}, "items[0]", "model_type"),
+        ({"customer_id": "cust-alice", "items": [{"quantity": 1}]}, "items[0].product_id", "missing"),
+        (
+            {"customer_id": "cust-alice", "items": [{"product_id": "P/100", "quantity": 1}]},
+            "items[0].product_id",
+            "string_pattern_mismatch",
+        ),
+        (
+            {"customer_id": "cust-alice", "items": [{"product_id": "P-100", "quantity": 0}]},
+            "items[0].quantity",
+            "greater_than_equal",
+        ),
+        (
+            {"customer_id": "cust-alice", "items": [{"product_id": "P-100", "quantity": -1}]},
+            "items[0].quantity",
+            "greater_than_equal",
+        ),
+        (
+            {"customer_id": "cust-alice", "items": [{"product_id": "P-100", "quantity": 1001}]},
+            "items[0].quantity",
+            "less_than_equal",
+        ),
+        (
+            {"customer_id": "cust-alice", "items": [{"product_id": "P-100", "quantity": True}]},
+            "items[0].quantity",
+            "int_type",
+        ),
+        (
+            {"customer_id": "cust-alice", "items": [{"product_id": "P-100", "quantity": 1.0}]},
+            "items[0].quantity",
+            "int_type",
+        ),
+        (
+            {"customer_id": "cust-alice", "items": [{"product_id": "P-100", "quantity": "1"}]},
+            "items[0].quantity",
+            "int_type",
+        ),
+        ({"customer_id": "cust-alice", "items": [ITEM, ITEM]}, "items[1].product_id", "duplicate_product"),
+        ({"customer_id": "cust-alice", "items": [ITEM], "total": 0.01}, "total", "extra_forbidden"),
+        ({"customer_id": "cust-alice", "items": [ITEM], "status": "paid"}, "status", "extra_forbidden"),
+        (
+            {"customer_id": "cust-alice", "items": [{**ITEM, "unit_price": 0}]},
+            "items[0].unit_price",
+            "extra_forbidden",
+        ),
+        (
+            {"customer_id": "cust-alice", "items": [ITEM], "shipping_address": "1 Main St"},
+            "shipping_address",
+            "model_type",
+        ),
+        (
+            {"customer_id": "cust-alice", "items": [ITEM], "shipping_address": {**ADDRESS, "country": "us"}},
+            "shipping_address.country",
+            "invalid_country",
+        ),
+        (
+            {"customer_id": "cust-alice", "items": [ITEM], "shipping_address": {**ADDRESS, "country": "XX"}},
+            "shipping_address.country",
+            "invalid_country",
+        ),
+        (
+            {
+                "customer_id": "cust-alice",
+                "items": [ITEM],
+                "shipping_address": {**ADDRESS, "name": "n" * 101},
+            },
+            "shipping_address.name",
+            "string_too_long",
+        ),
+        (
+            {"customer_id": "cust-alice", "items": [ITEM], "shipping_address": {**ADDRESS, "city": ""}},
+            "shipping_address.city",
+            "string_too_short",
+        ),
+        (
+            {"customer_id": "cust-alice", "items": [ITEM], "shipping_address": {**ADDRESS, "city": "   "}},
+            "shipping_address.city",
+            "blank",
+        ),
+        (
+            {
+                "customer_id": "cust-alice",
+                "items": [ITEM],
+                "shipping_address": {**ADDRESS, "line1": "a\u0000b"},
+            },
+            "shipping_address.line1",
+            "invalid_characters",
+        ),
+        (
+            {
+                "customer_id": "cust-alice",
+                "items": [ITEM],
+                "shipping_address": {**ADDRESS, "line1": "a\u0085b"},
+            },
+            "shipping_address.line1",
+            "invalid_characters",
+        ),
+        (
+            {
+                "customer_id": "cust-alice",
+                "items": [ITEM],
+                "shipping_address": {**ADDRESS, "line1": "a\u2028b"},
+            },
+            "shipping_address.line1",
+            "invalid_characters",
+        ),
+        (
+            {
+                "customer_id": "cust-alice",
+                "items": [ITEM],
+                "shipping_address": {**ADDRESS, "postal_code": None},
+            },
+            "shipping_address.postal_code",
+            "string_type",
+        ),
+        (
+            {"customer_id": "cust-alice", "items": [ITEM], "shipping_address": {**ADDRESS, "floor": "2"}},
+            "shipping_address.floor",
+            "extra_forbidden",
+        ),
+    ],
+)
+def test_invalid_field_is_400_naming_the_field(backend: Backend, invoke, body, field: str, code: str) -> None:
+    response = invoke(api_event(body))
+
+    assert_problem(response, 400, "validation-error")
+    assert {"field": field, "code": code} in [
+        {"field": e["field"], "code": e["code"]} for e in response.body["errors"]
+    ]
+    assert_nothing_stored(backend)
+
+
+def test_lone_surrogate_in_a_string_is_400(backend: Backend, invoke) -> None:
+    raw = json.dumps(order_body(shipping_address={**ADDRESS, "name": "x"})).replace(
+        '"name": "x"', '"name": "\\ud800"'
+    )
+
+    response = invoke(api_event(raw_body=raw))
+
+    assert_problem(response, 400, "validation-error")
+    assert fields(response) == ["shipping_address.name"]
+    assert_nothing_stored(backend)
+
+
+def test_every_failing_field_is_listed_at_once(invoke) -> None:
+    body = {
+        "customer_id": "bad id",
+        "items": [{"product_id": "P-100", "quantity": 0}, {"product_id": "P-100", "quantity": "2"}],
+        "shipping_address": {**ADDRESS, "country": "ZZ"},
+        "coupon": "FREE",
+    }
+
+    response = invoke(api_event(body, headers={"Idempotency-Key": "bad\u00e9key"}))
+
+    assert_problem(response, 400, "validation-error")
+    assert sorted(fields(response)) == sorted(
+        [
+            "Idempotency-Key",
+            "customer_id",
+            "items[0].quantity",
+            "items[1].product_id",
+            "items[1].quantity",
+            "shipping_address.country",
+            "coupon",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("items", "codes"),
+    [
+        ([{"product_id": "P-NOPE", "quantity": 1}], {"items[0].product_id": "unknown_product"}),
+        ([ITEM, {"product_id": "P-300", "quantity": 1}], {"items[1].product_id": "inactive_product"}),
+        ([ITEM, {"product_id": "P-EUR", "quantity": 1}], {"items[1].product_id": "currency_mismatch"}),
+        (
+            [{"product_id": "P-NOPE", "quantity": 1}, {"product_id": "P-300", "quantity": 1}],
+            {"items[0].product_id": "unknown_product", "items[1].product_id": "inactive_product"},
+        ),
+    ],
+)
+def test_unknown_inactive_or_foreign_currency_product_is_400(backend: Backend, invoke, items, codes) -> None:
+    response = invoke(api_event(order_body(items=items)))
+
+    assert_problem(response, 400, "validation-error")
+    assert {e["field"]: e["code"] for e in response.body["errors"]} == codes
+    assert_nothing_stored(backend)
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["", " ", "k" * 256, " leading", "trailing ", "caf\u00e9", "tab\tkey", "line\nbreak", "\u0000"],
+)
+def test_malformed_idempotency_key_is_400(backend: Backend, invoke, key: str) -> None:
+    response = invoke(api_event(headers={"Idempotency-Key": key}))
+
+    assert_problem(response, 400, "validation-error")
+    assert fields(response) == ["Idempotency-Key"]
+    assert_nothing_stored(backend)
+
+
+@pytest.mark.parametrize("key", ["k", "k" * 255, "a b", "~!@#$%^&*()_+{}|:<>?"])
+def test_idempotency_key_of_printable_ascii_up_to_255_is_accepted(invoke, key: str) -> None:
+    assert invoke(api_event(headers={"Idempotency-Key": key})).status == 201
+
+
+def test_idempotency_key_sent_twice_with_different_values_is_400(backend: Backend, invoke) -> None:
+    event = api_event()
+    event["multiValueHeaders"]["Idempotency-Key"] = ["key-1", "key-2"]
+
+    response = invoke(event)
+
+    assert_problem(response, 400, "validation-error")
+    assert fields(response) == ["Idempotency-Key"]
+    assert_nothing_stored(backend)
+
+
+def test_body_over_16_kib_is_413(backend: Backend, invoke) -> None:
+    body = api_event()["body"]
+    padded = body + " " * (16 * 1024 - len(body.encode()) + 1)
+
+    response = invoke(api_event(raw_body=padded))
+
+    assert_problem(response, 413, "payload-too-large")
+    assert_nothing_stored(backend)
+
+
+def test_multibyte_body_over_16_kib_is_413(invoke) -> None:
+    # 6 000 characters, 18 000 bytes of UTF-8
+    response = invoke(api_event(order_body(shipping_address={**ADDRESS, "name": "\u20ac" * 6000})))
+
+    assert_problem(response, 413, "payload-too-large")
+
+
+def test_base64_body_over_16_kib_is_413(invoke) -> None:
+    body = api_event()["body"]
+    response = invoke(api_event(raw_body=body + " " * 17_000, base64_encoded=True))
+
+    assert_problem(response, 413, "payload-too-large")
+
+
+def test_body_that_is_not_utf8_is_400(backend: Backend, invoke) -> None:
+    response = invoke(api_event(raw_body=b'{"customer_id": "\xff"}', base64_encoded=True))
+
+    assert_problem(response, 400, "validation-error")
+    assert response.body["errors"][0]["code"] == "invalid_encoding"
+
+
+def test_body_that_is_not_base64_is_400(invoke) -> None:
+    event = api_event()
+    event["isBase64Encoded"] = True
+    event["body"] = "%%% not base64 %%%"
+
+    response = invoke(event)
+
+    assert_problem(response, 400, "validation-error")
+    assert response.body["errors"][0]["code"] == "invalid_encoding"
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        None,
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "application/json-patch+json",
+        "application/json; charset=latin-1",
+    ],
+)
+def test_body_not_declared_as_json_is_415(backend: Backend, invoke, content_type) -> None:
+    response = invoke(api_event(headers={"Content-Type": content_type}))
+
+    assert_problem(response, 415, "unsupported-media-type")
+    assert_nothing_stored(backend)
+
+
+def test_content_type_header_name_is_case_insensitive(invoke) -> None:
+    event = api_event(headers={"Content-Type": None})
+    event["headers"]["content-type"] = "Application/JSON"
+
+    assert invoke(event).status == 201
+
+
+def test_rejection_is_counted_and_logged_without_the_body(invoke, output) -> None:
+    secret = "Secret Street 1"
+    invoke(api_event(order_body(customer_id="bad id", shipping_address={**ADDRESS, "line1": secret})))
+
+    written = output()
+    assert "RejectedRequests" in written.metric_names()
+    assert "request rejected" in written.messages()
+    assert secret not in json.dumps(written.logs)
+
+
+def test_body_is_checked_only_after_the_caller(invoke) -> None:
+    # No identity: 401 even though the body is also bad
+    assert invoke(api_event(raw_body="{", claims=None)).status == 401
+
+
+def test_shipping_address_may_be_null(invoke) -> None:
+    assert invoke(api_event(order_body(shipping_address=None))).status == 201
+
+
+def test_optional_address_lines_may_be_omitted_or_given(invoke) -> None:
+    address = {**ADDRESS, "line2": "Flat 2", "region": "CA"}
+    response = invoke(api_event(order_body(shipping_address=address)))
+
+    assert response.status == 201
+    assert response.body["shipping_address"] == address
+
+
+_ = UNSET

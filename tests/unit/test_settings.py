@@ -1,0 +1,101 @@
+"""A missing or malformed required variable fails the cold start with one clear log line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from create_order.errors import ConfigurationError
+from create_order.settings import Settings
+
+FUNCTION_DIR = Path(__file__).resolve().parents[2] / "function"
+VALID = {
+    "ORDERS_TABLE": "orders",
+    "PRODUCTS_TABLE": "products",
+    "PROCESSING_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/order-processing",
+}
+
+
+def test_valid_environment_is_parsed() -> None:
+    settings = Settings.from_env({**VALID, "LOG_LEVEL": "debug"})
+
+    assert settings.orders_table == "orders"
+    assert settings.products_table == "products"
+    assert settings.log_level == "DEBUG"
+    assert not settings.fifo_queue
+
+
+def test_fifo_queue_is_recognised_by_its_url() -> None:
+    settings = Settings.from_env({**VALID, "PROCESSING_QUEUE_URL": VALID["PROCESSING_QUEUE_URL"] + ".fifo"})
+
+    assert settings.fifo_queue
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("ORDERS_TABLE", None),
+        ("ORDERS_TABLE", ""),
+        ("ORDERS_TABLE", "or"),
+        ("PRODUCTS_TABLE", "products table"),
+        ("PROCESSING_QUEUE_URL", None),
+        ("PROCESSING_QUEUE_URL", "order-processing"),
+        ("PROCESSING_QUEUE_URL", "ftp://sqs.example/123/q"),
+        ("PROCESSING_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/q"),
+        ("PROCESSING_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/123/bad name"),
+        ("LOG_LEVEL", "LOUD"),
+    ],
+)
+def test_bad_variable_is_named(variable: str, value: str | None) -> None:
+    env = {**VALID, variable: value}
+    env = {k: v for k, v in env.items() if v is not None}
+
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env(env)
+
+    assert caught.value.variable == variable
+    assert variable in str(caught.value)
+
+
+def _cold_start(env_changes: dict[str, str | None]) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ORDERS_", "PRODUCTS_", "PROCESSING_"))}
+    env.update({k: v for k, v in {**VALID, **env_changes}.items() if v is not None})
+    env["PYTHONPATH"] = str(FUNCTION_DIR)
+    return subprocess.run(
+        [sys.executable, "-c", "import create_order.handler"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("ORDERS_TABLE", None), ("PRODUCTS_TABLE", None), ("PROCESSING_QUEUE_URL", "not-a-url")],
+)
+def test_cold_start_fails_with_one_log_line_naming_the_variable(variable: str, value: str | None) -> None:
+    # When the function is imported (Lambda's init phase) with a bad environment
+    result = _cold_start({variable: value})
+
+    # Then the init fails, after exactly one structured line naming the variable
+    assert result.returncode != 0
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert len(lines) == 1
+    assert lines[0]["level"] == "ERROR"
+    assert lines[0]["message"] == "invalid configuration"
+    assert lines[0]["variable"] == variable
+    assert f"ConfigurationError: environment variable {variable}" in result.stderr
+
+
+def test_cold_start_succeeds_with_a_valid_environment() -> None:
+    result = _cold_start({})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
