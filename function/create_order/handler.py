@@ -86,7 +86,7 @@ class CreateOrderEndpoint:
                 "request rejected",
                 status=exc.status,
                 problem=exc.slug,
-                fields=[problem.field for problem in exc.errors],
+                fields=[problem.field[:100] for problem in exc.errors[:20]],
             )
             return api.respond(exc.status, _problem(exc, request_id), problem=True)
         except DependencyError as exc:

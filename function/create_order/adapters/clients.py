@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import botocore.session
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from create_order import deadline
 from create_order.errors import DependencyError
@@ -30,6 +31,15 @@ CLIENT_CONFIG = Config(
     # Lambda serves one request at a time; each client needs one warm connection.
     max_pool_connections=2,
 )
+
+
+def dependency_failure(dependency: str, exc: ClientError | BotoCoreError) -> DependencyError:
+    """The domain error for an SDK failure, keeping the AWS error code (or the exception's name)."""
+    if isinstance(exc, ClientError):
+        code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
+    else:
+        code = type(exc).__name__
+    return DependencyError(dependency, f"{dependency} failed ({code})", code=code)
 
 
 def ensure_time_for(dependency: str) -> None:

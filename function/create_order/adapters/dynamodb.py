@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 from botocore.exceptions import BotoCoreError, ClientError
 
 from create_order import deadline, money
-from create_order.adapters.clients import ensure_time_for
+from create_order.adapters.clients import dependency_failure, ensure_time_for
 from create_order.errors import CatalogDataError, DependencyError
 from create_order.models import Order, OrderLine, Product
 from create_order.names import ORDERS_TABLE, PRODUCTS_TABLE
@@ -37,14 +37,6 @@ _PRODUCT_PROJECTION: dict[str, Any] = {
         "#active": "active",
     },
 }
-
-
-def _failure(dependency: str, exc: ClientError | BotoCoreError) -> DependencyError:
-    if isinstance(exc, ClientError):
-        code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
-    else:
-        code = type(exc).__name__
-    return DependencyError(dependency, f"{dependency} failed ({code})", code=code)
 
 
 class DynamoDBProductCatalog:
@@ -103,7 +95,7 @@ class DynamoDBProductCatalog:
                     RequestItems={self._table: cast("KeysAndAttributesTypeDef", request)}
                 )
             except (ClientError, BotoCoreError) as exc:
-                raise _failure(PRODUCTS_TABLE, exc) from exc
+                raise dependency_failure(PRODUCTS_TABLE, exc) from exc
             for item in response.get("Responses", {}).get(self._table, []):
                 product = _product_from_item(item)
                 products[product.product_id] = product
@@ -177,9 +169,9 @@ class DynamoDBOrderRepository:
                 existing = exc.response.get("Item")
                 if existing:
                     return order_from_item(existing)  # type: ignore[arg-type]
-            raise _failure(ORDERS_TABLE, exc) from exc
+            raise dependency_failure(ORDERS_TABLE, exc) from exc
         except BotoCoreError as exc:
-            raise _failure(ORDERS_TABLE, exc) from exc
+            raise dependency_failure(ORDERS_TABLE, exc) from exc
         return None
 
 

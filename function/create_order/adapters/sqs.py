@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from create_order import jsonio
-from create_order.adapters.clients import ensure_time_for
-from create_order.errors import DependencyError
+from create_order.adapters.clients import dependency_failure, ensure_time_for
 from create_order.names import EVENT_TYPE_ATTRIBUTE, ORDER_CREATED_EVENT, PROCESSING_QUEUE
 
 if TYPE_CHECKING:
@@ -44,9 +43,5 @@ class SQSOrderPublisher:
         ensure_time_for(PROCESSING_QUEUE)
         try:
             self._client.send_message(**params)
-        except ClientError as exc:
-            code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
-            raise DependencyError(PROCESSING_QUEUE, f"{PROCESSING_QUEUE} failed ({code})", code=code) from exc
-        except BotoCoreError as exc:
-            code = type(exc).__name__
-            raise DependencyError(PROCESSING_QUEUE, f"{PROCESSING_QUEUE} failed ({code})", code=code) from exc
+        except (ClientError, BotoCoreError) as exc:
+            raise dependency_failure(PROCESSING_QUEUE, exc) from exc
