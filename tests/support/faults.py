@@ -115,15 +115,20 @@ class SdkFault:
 
 
 class CallRecorder:
-    """Records ``service:Operation`` of every API call a client makes (first attempts only)."""
+    """Records every API call the clients make (once per call, not per attempt).
+
+    ``calls`` holds ``service:Operation`` (the IAM action), ``params`` the call's parameters.
+    """
 
     def __init__(self, *clients: Any) -> None:
         self.calls: list[str] = []
+        self.params: list[dict[str, Any]] = []
         for client in clients:
-            client.meta.events.register("before-call.*.*", self._record)
+            client.meta.events.register("before-parameter-build.*.*", self._record)
 
-    def _record(self, model: Any, **_: Any) -> None:
+    def _record(self, model: Any, params: dict[str, Any], **_: Any) -> None:
         self.calls.append(f"{model.service_model.endpoint_prefix}:{model.name}")
+        self.params.append(dict(params))
 
     @property
     def actions(self) -> set[str]:

@@ -11,10 +11,6 @@ from typing import Any
 import pytest
 
 # The handler module builds its settings and clients at import, as in Lambda.
-os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("ORDERS_TABLE", "orders")
 os.environ.setdefault("PRODUCTS_TABLE", "products")
 os.environ.setdefault(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from decimal import Decimal
@@ -156,3 +157,17 @@ def test_base64_body_and_json_charset_are_accepted(invoke) -> None:
     event = api_event(headers={"Content-Type": "application/json; charset=UTF-8"}, base64_encoded=True)
 
     assert invoke(event).status == 201
+
+
+def test_logs_carry_the_request_id_and_cold_start_but_not_the_token_or_address(invoke, output) -> None:
+    event = api_event()
+
+    invoke(event)
+
+    [created] = [log for log in output().logs if log["message"] == "order created"]
+    assert created["correlation_id"] == event["requestContext"]["requestId"]
+    assert "cold_start" in created
+    assert created["order_id"]
+    text = json.dumps(output().logs)
+    assert event["headers"]["Authorization"] not in text
+    assert "1 Main St" not in text

@@ -1,0 +1,201 @@
+"""template.yaml: valid, transformable offline, and held to what the code reads and calls."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import pytest
+from cfnlint.api import lint_file
+from samtranslator.translator.transform import transform
+
+from create_order import api, names
+from create_order.settings import OPTIONAL_ENV, REQUIRED_ENV
+from tests.support.template import (
+    FUNCTION,
+    TEMPLATE,
+    function_environment,
+    iam_actions_by_resource,
+    iam_statements,
+    load_template,
+    resource,
+)
+
+ROOT = TEMPLATE.parent
+
+
+def test_cfn_lint_finds_nothing() -> None:
+    matches = lint_file(TEMPLATE)
+
+    assert [str(match) for match in matches] == []
+
+
+class _NoManagedPolicies:
+    """The translator's policy loader, offline: the template names no managed policy."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+@pytest.fixture(scope="module")
+def transformed() -> dict:
+    template = load_template()
+    # As `sam package` leaves it: the code uploaded, CodeUri pointing at the object.
+    resource(template, FUNCTION)["Properties"]["CodeUri"] = "s3://artifacts/create-order.zip"
+    return transform(template, {}, _NoManagedPolicies())  # type: ignore[arg-type]
+
+
+def _of_type(template: dict, kind: str) -> dict[str, dict]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def test_sam_transform_gives_a_cognito_authorised_post_orders(transformed: dict) -> None:
+    [rest_api] = _of_type(transformed, "AWS::ApiGateway::RestApi").values()
+    body = rest_api["Properties"]["Body"]
+    post = body["paths"]["/orders"]["post"]
+    assert post["security"] == [{"CognitoAuthorizer": []}]
+    scheme = body["securityDefinitions"]["CognitoAuthorizer"]
+    assert scheme["x-amazon-apigateway-authtype"] == "cognito_user_pools"
+    assert scheme["name"] == "Authorization"
+    assert post["x-amazon-apigateway-integration"]["type"] == "aws_proxy"
+
+
+def test_sam_transform_keeps_the_explicit_role(transformed: dict) -> None:
+    [function] = _of_type(transformed, "AWS::Lambda::Function").values()
+
+    assert function["Properties"]["Role"] == {"Fn::GetAtt": ["CreateOrderFunctionRole", "Arn"]}
+    # SAM adds no role (and so no managed policy) of its own
+    assert list(_of_type(transformed, "AWS::IAM::Role")) == ["CreateOrderFunctionRole"]
+
+
+def test_function_is_configured_as_designed() -> None:
+    properties = resource(load_template(), FUNCTION)["Properties"]
+    arch = load_template()["Globals"]["Function"]["Architectures"]
+
+    assert properties["FunctionName"] == "order-processing-create-order"
+    assert properties["Handler"] == "create_order.handler.lambda_handler"
+    assert properties["CodeUri"] == "function/"
+    assert properties["Runtime"] == "python3.14"
+    assert arch == ["arm64"]
+    assert properties["MemorySize"] == 256
+    assert properties["Timeout"] == 30
+    assert properties["Tracing"] == "Active"
+    assert properties["LoggingConfig"]["LogGroup"] == {"Ref": "CreateOrderLogGroup"}
+    log_group = resource(load_template(), "CreateOrderLogGroup")["Properties"]
+    assert log_group["LogGroupName"] == "/aws/lambda/order-processing-create-order"
+    assert "RetentionInDays" in log_group
+
+
+def test_environment_is_exactly_what_the_settings_read() -> None:
+    env = function_environment(load_template())
+    ours = {name for name in env if not name.startswith("POWERTOOLS_")}
+
+    assert set(REQUIRED_ENV) <= ours
+    assert ours <= set(REQUIRED_ENV) | set(OPTIONAL_ENV)
+    assert env["ORDERS_TABLE"] == {"Ref": "OrdersTable"}
+    assert env["PRODUCTS_TABLE"] == {"Ref": "ProductsTable"}
+    assert env["PROCESSING_QUEUE_URL"] == {"Ref": "ProcessingQueue"}
+
+
+def test_powertools_names_match_the_code() -> None:
+    env = function_environment(load_template())
+
+    assert env["POWERTOOLS_SERVICE_NAME"] == names.SERVICE
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == names.METRICS_NAMESPACE
+
+
+@pytest.mark.parametrize(("table", "key"), [("OrdersTable", "id"), ("ProductsTable", "product_id")])
+def test_tables_are_keyed_protected_and_on_demand(table: str, key: str) -> None:
+    properties = resource(load_template(), table)["Properties"]
+
+    assert properties["KeySchema"] == [{"AttributeName": key, "KeyType": "HASH"}]
+    assert properties["AttributeDefinitions"] == [{"AttributeName": key, "AttributeType": "S"}]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["SSESpecification"] == {"SSEEnabled": True}
+    assert resource(load_template(), table)["DeletionPolicy"] == "Retain"
+
+
+def test_dependency_names_are_the_template_logical_ids() -> None:
+    resources = load_template()["Resources"]
+
+    assert set(names.DEPENDENCIES) <= set(resources)
+
+
+def test_queue_redrives_to_the_dead_letter_queue() -> None:
+    queue = resource(load_template(), "ProcessingQueue")["Properties"]
+
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["ProcessingDLQ", "Arn"]}
+    assert queue["RedrivePolicy"]["maxReceiveCount"] >= 1
+    assert queue["SqsManagedSseEnabled"] is True
+    assert resource(load_template(), "ProcessingDLQ")["Properties"]["MessageRetentionPeriod"] == 1209600
+
+
+def test_cognito_pool_client_and_group_match_the_code() -> None:
+    template = load_template()
+    pool = resource(template, "UserPool")["Properties"]
+    client = resource(template, "UserPoolClient")["Properties"]
+    group = resource(template, "AdminsGroup")["Properties"]
+
+    assert ["custom:" + attribute["Name"] for attribute in pool["Schema"]] == [api.CUSTOMER_ID_CLAIM]
+    assert "ALLOW_USER_PASSWORD_AUTH" in client["ExplicitAuthFlows"]
+    assert client["GenerateSecret"] is False
+    assert "custom:customer_id" not in client["WriteAttributes"]  # customers cannot pick their id
+    assert group["GroupName"] == api.ADMIN_GROUP
+
+
+def test_api_uses_the_cognito_authorizer_on_post_orders() -> None:
+    template = load_template()
+    auth = resource(template, "OrdersApi")["Properties"]["Auth"]
+    event = resource(template, FUNCTION)["Properties"]["Events"]["CreateOrder"]["Properties"]
+
+    assert auth["DefaultAuthorizer"] == "CognitoAuthorizer"
+    assert auth["Authorizers"]["CognitoAuthorizer"]["UserPoolArn"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
+    assert (event["Path"], event["Method"]) == ("/orders", "post")
+
+
+def test_role_grants_no_wildcard_action() -> None:
+    for statement in iam_statements(load_template()):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert all("*" not in action for action in actions), statement
+
+
+def test_role_grants_exactly_the_data_calls_on_their_own_resources() -> None:
+    allowed = iam_actions_by_resource(load_template())
+
+    assert allowed["OrdersTable"] == {"dynamodb:PutItem"}
+    assert allowed["ProductsTable"] == {"dynamodb:BatchGetItem"}
+    assert allowed["ProcessingQueue"] == {"sqs:SendMessage"}
+    assert allowed["CreateOrderLogGroup"] == {"logs:CreateLogStream", "logs:PutLogEvents"}
+    assert allowed["*"] == {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    assert set(allowed) == {"OrdersTable", "ProductsTable", "ProcessingQueue", "CreateOrderLogGroup", "*"}
+
+
+def _requirement_set(lines: list[str]) -> set[str]:
+    return {
+        re.sub(r"\s+", "", line).lower()
+        for line in lines
+        if line.strip() and not line.strip().startswith("#")
+    }
+
+
+def test_lambda_requirements_equal_the_project_dependencies() -> None:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    requirements = (ROOT / "function" / "requirements.txt").read_text().splitlines()
+
+    assert _requirement_set(requirements) == _requirement_set(pyproject["project"]["dependencies"])
+    assert all("==" in line for line in _requirement_set(requirements))
+
+
+def test_outputs_give_what_a_client_and_the_harness_need() -> None:
+    outputs = load_template()["Outputs"]
+
+    assert {
+        "ApiUrl",
+        "UserPoolId",
+        "UserPoolClientId",
+        "OrdersTableName",
+        "ProductsTableName",
+        "ProcessingQueueUrl",
+        "ProcessingDLQUrl",
+    } <= set(outputs)
