@@ -1,0 +1,1 @@
+"""Project tooling run by tox (not part of the Lambda package)."""
