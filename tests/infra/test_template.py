@@ -172,11 +172,7 @@ def test_role_grants_exactly_the_data_calls_on_their_own_resources() -> None:
 
 
 def _requirement_set(lines: list[str]) -> set[str]:
-    return {
-        re.sub(r"\s+", "", line).lower()
-        for line in lines
-        if line.strip() and not line.strip().startswith("#")
-    }
+    return {re.sub(r"\s+", "", line).lower() for line in lines if line.strip() and not line.strip().startswith("#")}
 
 
 def test_lambda_requirements_equal_the_project_dependencies() -> None:

@@ -13,9 +13,7 @@ import pytest
 # The handler module builds its settings and clients at import, as in Lambda.
 os.environ.setdefault("ORDERS_TABLE", "orders")
 os.environ.setdefault("PRODUCTS_TABLE", "products")
-os.environ.setdefault(
-    "PROCESSING_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/order-processing"
-)
+os.environ.setdefault("PROCESSING_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/123456789012/order-processing")
 
 from boto3.dynamodb.types import TypeDeserializer
 from moto import mock_aws
@@ -159,9 +157,7 @@ class Output:
     emf: list[dict[str, Any]]
 
     def metric_names(self) -> list[str]:
-        return [
-            m["Name"] for blob in self.emf for d in blob["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]
-        ]
+        return [m["Name"] for blob in self.emf for d in blob["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
 
     def messages(self) -> list[str]:
         return [record["message"] for record in self.logs]
@@ -177,9 +173,7 @@ def output(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) 
 
     def read() -> Output:
         printed = capsys.readouterr().out.splitlines()
-        lines = [
-            json.loads(line) for line in printed + stream.getvalue().splitlines() if line.startswith("{")
-        ]
+        lines = [json.loads(line) for line in printed + stream.getvalue().splitlines() if line.startswith("{")]
         return Output(
             logs=[line for line in lines if "_aws" not in line],
             emf=[line for line in lines if "_aws" in line],

@@ -102,9 +102,7 @@ def test_shipping_address_is_optional(backend: Backend, invoke) -> None:
         ("P-JPY", 2, 2468, '"total":2468,'),  # yen have no minor unit
     ],
 )
-def test_totals_round_half_even_to_the_minor_unit(
-    invoke, product_id, quantity, line_total, raw_total
-) -> None:
+def test_totals_round_half_even_to_the_minor_unit(invoke, product_id, quantity, line_total, raw_total) -> None:
     response = invoke(api_event(order_body(items=[{"product_id": product_id, "quantity": quantity}])))
 
     assert response.status == 201

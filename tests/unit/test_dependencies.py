@@ -15,9 +15,7 @@ FAILURE = "urn:problem-type:create-order:dependency-failure"
 
 
 def dependency_failures(output) -> list[str]:
-    return [
-        blob["Dependency"] for blob in output().emf if "Dependency" in blob and "DependencyFailures" in blob
-    ]
+    return [blob["Dependency"] for blob in output().emf if "Dependency" in blob and "DependencyFailures" in blob]
 
 
 @pytest.mark.parametrize(
@@ -180,9 +178,7 @@ def test_no_call_is_started_without_time_for_one_attempt(backend: Backend, invok
     assert backend.orders() == []
 
 
-def test_unhandled_bug_is_a_500_problem_without_a_stack_trace(
-    backend: Backend, invoke, output, monkeypatch
-) -> None:
+def test_unhandled_bug_is_a_500_problem_without_a_stack_trace(backend: Backend, invoke, output, monkeypatch) -> None:
     from create_order import logic
 
     def broken(*_args, **_kwargs):

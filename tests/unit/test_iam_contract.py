@@ -18,9 +18,7 @@ def _target(params: dict, backend: Backend) -> str:
         "PRODUCTS_TABLE": backend.settings.products_table,
         PROCESSING_QUEUE_URL_ENV: backend.settings.queue_url,
     }
-    named = (
-        params.get("TableName") or params.get("QueueUrl") or next(iter(params.get("RequestItems", {})), None)
-    )
+    named = params.get("TableName") or params.get("QueueUrl") or next(iter(params.get("RequestItems", {})), None)
     [variable] = [name for name, value in values.items() if value == named]
     assert variable in REQUIRED_ENV
     return variable
@@ -37,9 +35,7 @@ def test_every_call_the_code_makes_is_granted_and_nothing_more(backend: Backend,
     # Then the actions called are exactly the data actions the role allows...
     template = load_template()
     allowed = iam_actions_by_resource(template)
-    granted = {
-        action for actions in allowed.values() for action in actions if action.startswith(DATA_SERVICES)
-    }
+    granted = {action for actions in allowed.values() for action in actions if action.startswith(DATA_SERVICES)}
     assert recorder.actions == granted
     # ... each on the resource the role scopes it to (env var -> Ref -> IAM resource)
     env = function_environment(template)

@@ -19,9 +19,7 @@ DUPLICATE = "urn:problem-type:create-order:duplicate-request"
 REUSED = "urn:problem-type:create-order:idempotency-key-reused"
 
 
-def test_repeat_with_same_key_and_payload_is_409_with_the_existing_order(
-    backend: Backend, invoke, output
-) -> None:
+def test_repeat_with_same_key_and_payload_is_409_with_the_existing_order(backend: Backend, invoke, output) -> None:
     # Given an order created with a key
     first = invoke(api_event())
     assert first.status == 201

@@ -16,17 +16,11 @@ from tests.support.events import api_event
 from tests.unit.conftest import CATALOG, Backend, Invoke, create_backend, make_invoke
 
 json_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=20)
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20)
 )
 json_values = st.recursive(
     json_scalars,
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
-    ),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
     max_leaves=20,
 )
 identifiers = st.sampled_from([*CATALOG, "cust-alice", "P-NOPE"]) | st.text(max_size=70) | json_values

@@ -40,19 +40,11 @@ def assert_problem(response, status: int, slug: str) -> None:
         pytest.param("{", id="truncated"),
         pytest.param("not json", id="not-json"),
         pytest.param('{"customer_id": "cust-alice"} {}', id="two-documents"),
-        pytest.param(
-            '{"customer_id": "cust-alice", "customer_id": "cust-bob", "items": []}', id="duplicate-key"
-        ),
+        pytest.param('{"customer_id": "cust-alice", "customer_id": "cust-bob", "items": []}', id="duplicate-key"),
         pytest.param('{"customer_id": "a", "items": [{"product_id": "P-100", "quantity": NaN}]}', id="nan"),
-        pytest.param(
-            '{"customer_id": "a", "items": [{"product_id": "P-100", "quantity": Infinity}]}', id="inf"
-        ),
-        pytest.param(
-            '{"customer_id": "a", "items": [{"product_id": "P-100", "quantity": -Infinity}]}', id="-inf"
-        ),
-        pytest.param(
-            '{"customer_id": "a", "items": [{"product_id": "P-100", "quantity": 1e400}]}', id="overflow"
-        ),
+        pytest.param('{"customer_id": "a", "items": [{"product_id": "P-100", "quantity": Infinity}]}', id="inf"),
+        pytest.param('{"customer_id": "a", "items": [{"product_id": "P-100", "quantity": -Infinity}]}', id="-inf"),
+        pytest.param('{"customer_id": "a", "items": [{"product_id": "P-100", "quantity": 1e400}]}', id="overflow"),
         pytest.param(
             '{"customer_id": "a", "items": [{"product_id": "P-100", "quantity": ' + "9" * 5000 + "}]}",
             id="huge-int",
@@ -232,16 +224,12 @@ def test_invalid_field_is_400_naming_the_field(backend: Backend, invoke, body, f
     response = invoke(api_event(body))
 
     assert_problem(response, 400, "validation-error")
-    assert {"field": field, "code": code} in [
-        {"field": e["field"], "code": e["code"]} for e in response.body["errors"]
-    ]
+    assert {"field": field, "code": code} in [{"field": e["field"], "code": e["code"]} for e in response.body["errors"]]
     assert_nothing_stored(backend)
 
 
 def test_lone_surrogate_in_a_string_is_400(backend: Backend, invoke) -> None:
-    raw = json.dumps(order_body(shipping_address={**ADDRESS, "name": "x"})).replace(
-        '"name": "x"', '"name": "\\ud800"'
-    )
+    raw = json.dumps(order_body(shipping_address={**ADDRESS, "name": "x"})).replace('"name": "x"', '"name": "\\ud800"')
 
     response = invoke(api_event(raw_body=raw))
 

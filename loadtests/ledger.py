@@ -1,0 +1,71 @@
+"""The client's own record of every request sent and every response received.
+
+One JSON line per attempt, one file per Locust process (so distributed workers never share
+a file). The audit reads these files back and checks them against the table and the queue.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+@dataclass
+class Attempt:
+    """One request as the client saw it."""
+
+    op: str  # create | duplicate | bad | intrude
+    name: str  # what was tried, e.g. "valid order", "quantity 0"
+    customer_id: str | None
+    key: str | None
+    attempt: int
+    status: int  # 0: no HTTP response (connection error, timeout)
+    expected: list[int]
+    latency_ms: float
+    order_id: str | None = None
+    total: str | None = None
+    problem_type: str | None = None
+    error: str | None = None
+    final: bool = True
+    ts: float = field(default_factory=time.time)
+
+    @property
+    def ok(self) -> bool:
+        """The response was one of the expected statuses."""
+        return self.status in self.expected
+
+
+class Ledger:
+    """Appends attempts to ``<directory>/ledger-<pid>.jsonl``."""
+
+    def __init__(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / f"ledger-{os.getpid()}.jsonl"
+        self._file = self.path.open("a", buffering=1)
+        self._lock = threading.Lock()
+
+    def record(self, attempt: Attempt) -> None:
+        """Write one attempt (and flush it: a crash must not lose the record)."""
+        line = json.dumps({**asdict(attempt), "ok": attempt.ok}, separators=(",", ":"))
+        with self._lock:
+            self._file.write(line + "\n")
+
+    def close(self) -> None:
+        """Close the file."""
+        self._file.close()
+
+
+def read_ledgers(directory: Path) -> list[dict[str, Any]]:
+    """Every attempt recorded under ``directory``, from all processes."""
+    attempts: list[dict[str, Any]] = []
+    for path in sorted(directory.glob("ledger-*.jsonl")):
+        with path.open() as lines:
+            attempts.extend(json.loads(line) for line in lines if line.strip())
+    return attempts

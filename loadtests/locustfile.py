@@ -1,0 +1,328 @@
+"""Locust users for POST /orders: customers, duplicate submitters, bad input, intruders.
+
+Every attempt is written to the ledger (loadtests/ledger.py) so that the audit can prove,
+request by request, that nothing was lost. Runs against the local stage (``--stage-file``,
+written by the stage) or a deployed one (``--host`` plus ``--users-file`` and
+``--cognito-client-id``; the AWS region and credentials come from the usual variables).
+
+    locust -f loadtests/locustfile.py --headless -u 100 -r 20 -t 60s \
+        --host http://127.0.0.1:PORT/local --stage-file runs/<run>/stage.json
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import gevent
+import jwt
+from botocore.config import Config
+from locust import FastHttpUser, LoadTestShape, between, events, task
+
+from loadtests.ledger import Attempt, Ledger
+from loadtests.shapes import SHAPES, Stage
+
+if TYPE_CHECKING:
+    from locust.env import Environment
+
+NAME = "create order"  # the valid traffic the SLO is measured on
+SESSION_TOKEN = "<session>"  # noqa: S105 - a marker: "use the user's own ID token"
+MAX_TRIES = 6
+_state: dict[str, Any] = {}
+_customer_counter = itertools.count()
+
+
+@events.init_command_line_parser.add_listener
+def _arguments(parser: Any) -> None:
+    group = parser.add_argument_group("create-order")
+    group.add_argument("--stage-file", default="", help="stage.json of a local stage run")
+    group.add_argument("--users-file", default="", help="JSON list of {username, password, customer_id}")
+    group.add_argument("--cognito-client-id", default="", help="app client id (deployed stage)")
+    group.add_argument("--ledger-dir", default="", help="where each process writes its ledger")
+    group.add_argument("--weights", default="customer=8,duplicate=1,bad=1,intruder=1", help="user weights")
+    group.add_argument("--slo-p95-ms", type=float, default=500.0, help="p95 of valid traffic at most")
+    group.add_argument("--slo-error-ratio", type=float, default=0.01, help="failed share of valid traffic at most")
+
+
+@events.init.add_listener
+def _init(environment: Environment, **_: Any) -> None:
+    options = environment.parsed_options
+    if options is None:
+        return
+    if options.stage_file:
+        stage = json.loads(Path(options.stage_file).read_text())
+        os.environ.update(stage["aws_env"])
+        _state["customers"] = stage["customers"]
+        _state["admin"] = stage["admin"]
+        _state["client_id"] = stage["client_id"]
+        _state["catalog"] = stage["catalog"]
+        ledger_dir = options.ledger_dir or str(Path(options.stage_file).parent / "ledger")
+    else:
+        _state["customers"] = json.loads(Path(options.users_file).read_text()) if options.users_file else []
+        _state["client_id"] = options.cognito_client_id
+        _state["catalog"] = {}
+        ledger_dir = options.ledger_dir or "ledger"
+    _state["ledger"] = Ledger(Path(ledger_dir))
+    # One client for every user of this process: a pool as wide as the users.
+    _state["cognito"] = boto3.client("cognito-idp", config=Config(max_pool_connections=200))
+    weights = dict(part.split("=") for part in options.weights.split(",") if part)
+    for user_class in (CustomerUser, DuplicateSubmitter, BadInputSender, Intruder):
+        user_class.weight = int(weights.get(user_class.role, 0))
+
+
+@events.quitting.add_listener
+def _slo_gate(environment: Environment, **_: Any) -> None:
+    options = environment.parsed_options
+    stats = environment.stats.get(NAME, "POST")
+    if options is None or stats.num_requests == 0:
+        environment.process_exit_code = 1
+        return
+    p95 = stats.get_response_time_percentile(0.95)
+    ratio = stats.num_failures / stats.num_requests
+    verdict = p95 <= options.slo_p95_ms and ratio <= options.slo_error_ratio
+    print(
+        f"SLO {NAME}: p95 {p95:.0f} ms (<= {options.slo_p95_ms:.0f}), "
+        f"errors {ratio:.2%} (<= {options.slo_error_ratio:.2%}) -> {'PASS' if verdict else 'FAIL'}"
+    )
+    if not verdict:
+        environment.process_exit_code = 1
+    if "ledger" in _state:
+        _state["ledger"].close()
+
+
+class _Session:
+    """A Cognito login with its ID token, refreshed a minute before it expires."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self.username = username
+        self.password = password
+        self.token = ""
+        self.refresh_token = ""
+        self.expires_at = 0.0
+
+    def id_token(self) -> str:
+        if time.time() > self.expires_at - 60:
+            self._authenticate()
+        return self.token
+
+    def _authenticate(self) -> None:
+        cognito = _state["cognito"]
+        if self.refresh_token:
+            flow, params = "REFRESH_TOKEN_AUTH", {"REFRESH_TOKEN": self.refresh_token}
+        else:
+            flow, params = "USER_PASSWORD_AUTH", {"USERNAME": self.username, "PASSWORD": self.password}
+        result = cognito.initiate_auth(ClientId=_state["client_id"], AuthFlow=flow, AuthParameters=params)
+        auth = result["AuthenticationResult"]
+        self.token = auth["IdToken"]
+        self.refresh_token = auth.get("RefreshToken", self.refresh_token)
+        self.expires_at = time.time() + int(auth.get("ExpiresIn", 3600))
+
+
+class OrdersUser(FastHttpUser):
+    """Shared behaviour: a customer login, order bodies, and a ledger entry per attempt."""
+
+    abstract = True
+    role = ""
+    wait_time = between(0.5, 1.5)
+    network_timeout = 35.0
+    connection_timeout = 10.0
+
+    def on_start(self) -> None:
+        """Log in as the next customer of the pool (Cognito USER_PASSWORD_AUTH)."""
+        customers = _state["customers"]
+        me = customers[next(_customer_counter) % len(customers)]
+        self.customer_id = me["customer_id"]
+        self.session = _Session(me["username"], me["password"])
+
+    def order_body(self, customer_id: str | None = None) -> dict[str, Any]:
+        """A valid order of 1-3 active catalog products."""
+        active = [p for p, spec in _state["catalog"].items() if spec["active"] and spec["currency"] == "USD"]
+        products = random.sample(active or ["P-001"], k=random.randint(1, 3))  # noqa: S311 - test data
+        return {
+            "customer_id": customer_id or self.customer_id,
+            "items": [{"product_id": p, "quantity": random.randint(1, 5)} for p in products],  # noqa: S311
+        }
+
+    def send(
+        self,
+        op: str,
+        name: str,
+        body: bytes | str,
+        *,
+        expected: list[int],
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+        token: str | None = SESSION_TOKEN,
+        customer_id: str | None = None,
+        attempt: int = 1,
+        stat_name: str | None = None,
+        retryable: bool = False,
+    ) -> Attempt:
+        """POST one request, check its status, record it in the ledger and in Locust's stats.
+
+        With ``retryable``, a 429, 5xx or connection error is recorded as not final: the
+        caller will try again with the same key (unless this was its last try).
+        """
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        if key is not None:
+            sent["Idempotency-Key"] = key
+        if token == SESSION_TOKEN:
+            sent["Authorization"] = self.session.id_token()
+        elif token is not None:
+            sent["Authorization"] = token
+        started = time.monotonic()
+        record = Attempt(op, name, customer_id or self.customer_id, key, attempt, 0, expected, 0.0)
+        with self.client.post(
+            "/orders", data=body, headers=sent, name=stat_name or f"{op}: {name}", catch_response=True
+        ) as response:
+            record.latency_ms = round((time.monotonic() - started) * 1000, 2)
+            record.status = response.status_code or 0
+            data = _json(response.text)
+            order = data.get("order", data) if isinstance(data, dict) else {}
+            record.order_id = order.get("id") or (data.get("order_id") if isinstance(data, dict) else None)
+            record.total = str(order["total"]) if "total" in order else None
+            record.problem_type = data.get("type") if isinstance(data, dict) else None
+            if record.status == 0:
+                record.error = str(response.error)[:200]
+            record.final = not (retryable and attempt < MAX_TRIES and _transient(record.status))
+            if record.ok:
+                response.success()
+            else:
+                response.failure(f"expected {expected}, got {record.status}")
+        _state["ledger"].record(record)
+        return record
+
+    def send_until_final(self, op: str, name: str, body: str, **kwargs: Any) -> Attempt:
+        """:meth:`send`, tried again with the same key after a throttle, 5xx or lost connection."""
+        for attempt in range(1, MAX_TRIES + 1):
+            result = self.send(op, name, body, attempt=attempt, retryable=True, **kwargs)
+            if result.final:
+                break
+            gevent.sleep(min(2.0, 0.1 * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
+        return result
+
+
+def _transient(status: int) -> bool:
+    return status in {0, 429} or status >= 500
+
+
+def _json(text: str | None) -> Any:
+    try:
+        return json.loads(text or "", parse_float=str)
+    except ValueError:
+        return None
+
+
+class CustomerUser(OrdersUser):
+    """Places valid orders with a fresh key; retries 5xx, 429 and connection errors with that key."""
+
+    role = "customer"
+
+    @task
+    def place_order(self) -> None:
+        """One order, retried with the same key until 201/409 or MAX_TRIES."""
+        key = str(uuid.uuid4())
+        body = json.dumps(self.order_body())
+        self.send_until_final("create", "valid order", body, expected=[201, 409], key=key, stat_name=NAME)
+
+
+class DuplicateSubmitter(OrdersUser):
+    """Sends one order with one key three times at once, and again later: one 201, the rest 409."""
+
+    role = "duplicate"
+
+    @task
+    def submit_twice(self) -> None:
+        """Three at once, then once more."""
+        key = str(uuid.uuid4())
+        body = json.dumps(self.order_body())
+        group = [gevent.spawn(self._send, key, body) for _ in range(3)]
+        gevent.joinall(group)
+        gevent.sleep(0.5)
+        self._send(key, body)
+
+    def _send(self, key: str, body: str) -> None:
+        self.send_until_final("duplicate", "same key and body", body, expected=[201, 409], key=key)
+
+
+class BadInputSender(OrdersUser):
+    """Sends each bad body and expects its exact status; nothing may be stored."""
+
+    role = "bad"
+
+    @task
+    def send_bad(self) -> None:
+        """One bad request, chosen at random."""
+        name, body, headers, status = random.choice(self._cases())  # noqa: S311 - test data
+        self.send_until_final("bad", name, body, expected=[status], key=str(uuid.uuid4()), headers=headers)
+
+    def _cases(self) -> list[tuple[str, str, dict[str, str], int]]:
+        valid = self.order_body()
+        valid_quantity = f'"quantity": {valid["items"][0]["quantity"]}'
+        me = self.customer_id
+        return [
+            ("invalid json", '{"customer_id": ', {}, 400),
+            ("duplicate key", f'{{"customer_id": "{me}", "customer_id": "x", "items": []}}', {}, 400),
+            ("NaN quantity", json.dumps(valid).replace(valid_quantity, '"quantity": NaN', 1), {}, 400),
+            ("quantity 0", json.dumps({**valid, "items": [{"product_id": "P-001", "quantity": 0}]}), {}, 400),
+            ("boolean quantity", json.dumps({**valid, "items": [{"product_id": "P-001", "quantity": True}]}), {}, 400),
+            ("unknown field total", json.dumps({**valid, "total": 0.01}), {}, 400),
+            ("unknown product", json.dumps({**valid, "items": [{"product_id": "P-NOPE", "quantity": 1}]}), {}, 400),
+            ("inactive product", json.dumps({**valid, "items": [{"product_id": "P-900", "quantity": 1}]}), {}, 400),
+            ("no items", json.dumps({**valid, "items": []}), {}, 400),
+            ("text/plain", json.dumps(valid), {"Content-Type": "text/plain"}, 415),
+            ("over 16 KiB", json.dumps(valid) + " " * 17_000, {}, 413),
+        ]  # fmt: skip
+
+
+class Intruder(OrdersUser):
+    """No token, a forged token, another customer's id: 401 or 403, and nothing stored."""
+
+    role = "intruder"
+
+    @task
+    def intrude(self) -> None:
+        """One unauthorised attempt, chosen at random."""
+        other = f"{self.customer_id}-not-me"
+        forged = jwt.encode(
+            {"sub": "x", "token_use": "id", "custom:customer_id": self.customer_id, "exp": time.time() + 600},
+            "not-the-pool-key-but-long-enough-for-hs256",
+            algorithm="HS256",
+        )
+        case = random.choice(["no token", "forged token", "another customer"])  # noqa: S311
+        key = str(uuid.uuid4())
+        if case == "another customer":
+            body = json.dumps(self.order_body(customer_id=other))
+            self.send_until_final("intrude", case, body, expected=[403], key=key, customer_id=other)
+        else:
+            token = None if case == "no token" else forged
+            self.send_until_final("intrude", case, json.dumps(self.order_body()), expected=[401], token=token, key=key)
+
+
+if os.environ.get("LOAD_SHAPE"):
+
+    class StagesShape(LoadTestShape):
+        """The load shape named by ``LOAD_SHAPE`` (loadtests/shapes.py), as data."""
+
+        stages: tuple[Stage, ...] = SHAPES[os.environ["LOAD_SHAPE"]]
+
+        def tick(self) -> tuple[int, float] | None:
+            """Users and spawn rate of the stage the run is in; None ends the run."""
+            elapsed = self.get_run_time()
+            for stage in self.stages:
+                if elapsed < stage.until_s:
+                    return stage.users, stage.spawn_rate
+            return None
+
+
+if __name__ == "__main__":
+    from locust import run_single_user
+
+    run_single_user(CustomerUser)

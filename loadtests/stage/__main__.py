@@ -1,0 +1,52 @@
+"""``python -m loadtests.stage``: run the local stage until Ctrl-C, printing how to call it."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+import boto3
+
+from loadtests.stage.local import LocalStage, new_run_dir
+
+
+def main() -> int:
+    """Start the stage, print its URL and Cognito settings and a curl line, wait for a signal."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, default=0, help="gateway port (default: any free port)")
+    parser.add_argument("--concurrency", type=int, default=100, help="execution environments at most")
+    args = parser.parse_args()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    with LocalStage(new_run_dir(), concurrency=args.concurrency, port=args.port) as stage:
+        info = stage.describe()
+        customer = info["customers"][0]
+        token = boto3.client("cognito-idp").initiate_auth(
+            ClientId=info["client_id"],
+            AuthFlow="USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": customer["username"], "PASSWORD": customer["password"]},
+        )["AuthenticationResult"]["IdToken"]
+        body = '{{"customer_id": "{}", "items": [{{"product_id": "P-001", "quantity": 1}}]}}'.format(
+            customer["customer_id"]
+        )
+        print(f"orders URL     {info['orders_url']}")
+        print(f"user pool      {info['user_pool_id']}  client {info['client_id']}")
+        print(f"cognito        {info['endpoints']['cognito-idp']}")
+        print(f"customer       {customer['username']} / {customer['password']} ({customer['customer_id']})")
+        print(f"admin          {info['admin']['username']} (group order-admins)")
+        print(f"run folder     {info['run_dir']}")
+        print("try:")
+        print(
+            f"  curl -si -X POST {info['orders_url']} -H 'Content-Type: application/json' "
+            f"-H 'Idempotency-Key: try-1' -H 'Authorization: {token}' -d '{body}'"
+        )
+        print("Ctrl-C stops the stage.", flush=True)
+        stop.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""The local AWS: moto in server mode, one real HTTP process per service group on 127.0.0.1.
+
+One process per group so that one GIL does not serve DynamoDB, SQS and Cognito at once; the
+function and the harness reach each through ``AWS_ENDPOINT_URL_<SERVICE>``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"  # moto's default account
+# Service groups, each served by its own moto process; the key names the process.
+SERVICE_GROUPS: dict[str, tuple[str, ...]] = {
+    "dynamodb": ("dynamodb",),
+    "sqs": ("sqs",),
+    "control": ("cognito-idp", "cloudwatch", "logs"),
+}
+_ENV_SUFFIX = {"dynamodb": "DYNAMODB", "sqs": "SQS", "cognito-idp": "COGNITO_IDENTITY_PROVIDER",
+               "cloudwatch": "CLOUDWATCH", "logs": "CLOUDWATCH_LOGS"}  # fmt: skip
+_READY_TIMEOUT_S = 30.0
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def aws_client_env() -> dict[str, str]:
+    """Credentials and region for talking to moto; never a real account."""
+    return {
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+
+
+@dataclass
+class MotoBackend:
+    """moto server processes; :meth:`env` points any SDK at them."""
+
+    log_dir: Path
+    endpoints: dict[str, str] = field(default_factory=dict)
+    _processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def start(self) -> MotoBackend:
+        """Start every group's process and wait until each answers."""
+        env = {**os.environ, **aws_client_env(), "MOTO_ALLOW_NONEXISTENT_REGION": "false"}
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            for group, services in SERVICE_GROUPS.items():
+                port = free_port()
+                log = (self.log_dir / f"moto-{group}.log").open("ab")
+                process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                    [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                )
+                self._processes.append(process)
+                url = f"http://127.0.0.1:{port}"
+                for service in services:
+                    self.endpoints[service] = url
+            for url in set(self.endpoints.values()):
+                _wait_until_ready(url)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that route the AWS SDK to this backend."""
+        routed = {f"AWS_ENDPOINT_URL_{_ENV_SUFFIX[s]}": url for s, url in self.endpoints.items()}
+        return {**aws_client_env(), **routed}
+
+    @property
+    def pids(self) -> list[int]:
+        """The moto processes' ids (chaos pauses them)."""
+        return [process.pid for process in self._processes]
+
+    def stop(self) -> None:
+        """Stop the processes this backend started, and only those."""
+        for process in self._processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self._processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=10)
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=10)
+        self._processes.clear()
+
+
+def _wait_until_ready(url: str) -> None:
+    deadline = time.monotonic() + _READY_TIMEOUT_S
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"moto server at {url} did not answer in {_READY_TIMEOUT_S:.0f} s") from None
+            time.sleep(0.1)

@@ -1,0 +1,113 @@
+"""The downstream service: drains the processing queue and records every message it receives.
+
+moto's SendMessage slows as a queue fills, so an undrained queue would ruin any load figure;
+and the audit needs every message that was ever queued. Each received message becomes one
+JSON line (order id, message id, receive count, time) before it is deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+@dataclass
+class QueueConsumer:
+    """Long-polls ``queue_url`` with ``threads`` receivers until :meth:`stop`."""
+
+    queue_url: str
+    record: Path
+    threads: int = 2
+    received: int = 0
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _last_message_at: float = field(default_factory=time.monotonic)
+
+    def start(self) -> QueueConsumer:
+        """Start the receiver threads."""
+        for n in range(self.threads):
+            thread = threading.Thread(target=self._run, name=f"consumer-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def drain(self, quiet_s: float = 3.0, timeout_s: float = 120.0) -> bool:
+        """Wait until no message has arrived for ``quiet_s``; False if still busy at ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                idle = time.monotonic() - self._last_message_at
+            if idle >= quiet_s:
+                return True
+            time.sleep(0.2)
+        return False
+
+    def stop(self) -> None:
+        """Stop receiving (after the current long poll)."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=10)
+
+    def _run(self) -> None:
+        sqs = boto3.client("sqs", config=Config(retries={"mode": "standard", "total_max_attempts": 5}))
+        with self.record.open("a") as out:
+            while not self._stop.is_set():
+                try:
+                    messages = sqs.receive_message(
+                        QueueUrl=self.queue_url,
+                        MaxNumberOfMessages=10,
+                        WaitTimeSeconds=1,
+                        MessageAttributeNames=["All"],
+                        AttributeNames=["ApproximateReceiveCount"],
+                    ).get("Messages", [])
+                except (BotoCoreError, ClientError):
+                    time.sleep(0.2)  # the backend may be paused by a chaos run; keep polling
+                    continue
+                if not messages:
+                    continue
+                self._write(out, messages)
+                # A failed delete means redelivery and a second record: consumers de-duplicate on order_id.
+                with contextlib.suppress(BotoCoreError, ClientError):
+                    sqs.delete_message_batch(
+                        QueueUrl=self.queue_url,
+                        Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+                    )
+
+    def _write(self, out: Any, messages: list[dict[str, Any]]) -> None:
+        now = time.time()
+        lines = []
+        for message in messages:
+            try:
+                body = json.loads(message["Body"], parse_float=Decimal)
+            except ValueError:
+                body = {}
+            lines.append(
+                json.dumps(
+                    {
+                        "ts": now,
+                        "message_id": message["MessageId"],
+                        "order_id": body.get("order_id"),
+                        "total": str(body.get("total")),
+                        "event_type": message.get("MessageAttributes", {}).get("event_type", {}).get("StringValue"),
+                        "receive_count": int(message.get("Attributes", {}).get("ApproximateReceiveCount", 1)),
+                    }
+                )
+            )
+        with self._lock:
+            out.write("\n".join(lines) + "\n")
+            out.flush()
+            self.received += len(messages)
+            self._last_message_at = time.monotonic()

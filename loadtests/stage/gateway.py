@@ -1,0 +1,254 @@
+"""The stage's API Gateway: a real HTTP server in front of the workers.
+
+It does what the deployed REST API does for ``POST /{stage}/orders``: checks the Cognito ID
+token (signature against the pool's JWKS, expiry, issuer, audience, ``token_use``) and answers
+401 itself, builds the v1 proxy event with the claims as strings, enforces the 10 MB payload
+limit and the 29 s integration timeout, and maps throttles and function errors as API
+Gateway would. Every request gets one JSON line in the access log.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+import jwt
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from loadtests.stage.workers import WorkerPool
+
+INTEGRATION_TIMEOUT_S = 29.0
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+RESOURCE = "/orders"
+
+
+@dataclass
+class TokenVerifier:
+    """Verifies Cognito ID tokens as the REST API's Cognito authorizer does."""
+
+    jwks_url: str
+    issuer: str
+    audience: str
+    _client: jwt.PyJWKClient = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._client = jwt.PyJWKClient(self.jwks_url, cache_keys=True, lifespan=3600)
+
+    def claims(self, header: str | None) -> dict[str, Any] | None:
+        """The token's claims when it is a valid ID token of this pool and client, else ``None``."""
+        if not header:
+            return None
+        token = header.removeprefix("Bearer ").strip()
+        try:
+            key = self._client.get_signing_key_from_jwt(token)
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=["RS256"],
+                audience=self.audience,
+                issuer=self.issuer,
+                options={"require": ["exp", "iat", "iss", "sub", "aud", "token_use"]},
+                leeway=0,
+            )
+        except (jwt.PyJWTError, ValueError):
+            return None
+        if claims.get("token_use") != "id":
+            return None
+        return claims
+
+
+def _claim_strings(claims: dict[str, Any]) -> dict[str, str]:
+    # The REST API hands claims to the integration as strings; times as API Gateway writes them.
+    strings: dict[str, str] = {}
+    for key, value in claims.items():
+        if key in ("exp", "iat", "auth_time") and isinstance(value, int | float):
+            strings[key] = datetime.fromtimestamp(value, UTC).strftime("%a %b %d %H:%M:%S UTC %Y")
+        elif isinstance(value, list):
+            strings[key] = ",".join(str(v) for v in value)
+        else:
+            strings[key] = str(value)
+    return strings
+
+
+@dataclass
+class Gateway:
+    """The HTTP front; :meth:`start` serves in a background thread."""
+
+    pool: WorkerPool
+    verifier: TokenVerifier
+    access_log: Path
+    stage_name: str = "local"
+    port: int = 0
+    _server: ThreadingHTTPServer | None = None
+    _thread: threading.Thread | None = None
+    _log_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        """The stage's base URL; POST to ``{url}/orders``."""
+        return f"http://127.0.0.1:{self.port}/{self.stage_name}"
+
+    def start(self) -> Gateway:
+        """Listen on 127.0.0.1 and serve until :meth:`stop`."""
+        gateway = self
+
+        class Handler(_RequestHandler):
+            owner = gateway
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        self._server.request_queue_size = 512
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening and close the socket."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def log(self, entry: dict[str, Any]) -> None:
+        """Append one access-log line."""
+        line = json.dumps(entry, separators=(",", ":"))
+        with self._log_lock, self.access_log.open("a") as log:
+            log.write(line + "\n")
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    owner: Gateway
+    protocol_version = "HTTP/1.1"
+    server_version = "local-apigateway"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silenced: the gateway writes its own JSON access log."""
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def _handle(self) -> None:
+        started = time.monotonic()
+        request_id = str(uuid.uuid4())
+        entry: dict[str, Any] = {"requestId": request_id, "ts": time.time(), "method": self.command}
+        status, headers, body = self._answer(request_id, entry)
+        entry["status"] = status
+        entry["latency_ms"] = round((time.monotonic() - started) * 1000, 2)
+        self.send_response(status)
+        headers = {**headers, "x-amzn-RequestId": request_id, "Content-Length": str(len(body))}
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+        self.owner.log(entry)
+
+    def _answer(self, request_id: str, entry: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:  # noqa: PLR0911
+        gateway = self.owner
+        url = urlsplit(self.path)
+        entry["path"] = url.path
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_PAYLOAD_BYTES:
+            self.close_connection = True
+            return _message(413, "Request Too Long")
+        raw = self.rfile.read(length) if length else b""
+        if url.path != f"/{gateway.stage_name}{RESOURCE}" or self.command != "POST":
+            return _message(403, "Missing Authentication Token")
+        claims = gateway.verifier.claims(self.headers.get("Authorization"))
+        if claims is None:
+            return _message(401, "Unauthorized")
+        event = self._event(request_id, url, raw, claims)
+        invocation = gateway.pool.invoke(event, request_id, wait_s=INTEGRATION_TIMEOUT_S)
+        entry["integration"] = invocation.outcome
+        entry["integration_ms"] = round(invocation.duration_ms, 2)
+        if invocation.init_ms is not None:
+            entry["init_ms"] = round(invocation.init_ms, 2)
+        if invocation.outcome == "throttled":
+            return _message(429, "Too Many Requests")
+        if invocation.outcome in ("gave-up", "timeout"):
+            return _message(504, "Endpoint request timed out")
+        payload = invocation.payload
+        if invocation.outcome != "ok" or not isinstance(payload, dict) or "statusCode" not in payload:
+            return _message(502, "Internal server error")
+        body = payload.get("body") or ""
+        data = base64.b64decode(body) if payload.get("isBase64Encoded") else str(body).encode()
+        return (
+            int(payload["statusCode"]),
+            {k: str(v) for k, v in (payload.get("headers") or {}).items()},
+            data,
+        )
+
+    def _event(self, request_id: str, url: Any, raw: bytes, claims: dict[str, Any]) -> dict[str, Any]:
+        gateway = self.owner
+        headers: dict[str, str] = {}
+        multi: dict[str, list[str]] = {}
+        for name, value in self.headers.items():
+            headers[name] = value
+            multi.setdefault(name, []).append(value)
+        query = parse_qsl(url.query, keep_blank_values=True)
+        try:
+            body: str | None = raw.decode("utf-8") if raw else None
+            encoded = False
+        except UnicodeDecodeError:
+            body, encoded = base64.b64encode(raw).decode(), True
+        now = time.time()
+        return {
+            "resource": RESOURCE,
+            "path": RESOURCE,
+            "httpMethod": self.command,
+            "headers": headers,
+            "multiValueHeaders": multi,
+            "queryStringParameters": dict(query) or None,
+            "multiValueQueryStringParameters": {k: [v for kk, v in query if kk == k] for k, _ in query} or None,
+            "pathParameters": None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourcePath": RESOURCE,
+                "httpMethod": self.command,
+                "path": url.path,
+                "stage": gateway.stage_name,
+                "requestId": request_id,
+                "requestTimeEpoch": int(now * 1000),
+                "protocol": self.request_version,
+                "accountId": "123456789012",
+                "apiId": "local",
+                "identity": {"sourceIp": self.client_address[0], "userAgent": self.headers.get("User-Agent")},
+                "authorizer": {"claims": _claim_strings(claims)},
+            },
+            "body": body,
+            "isBase64Encoded": encoded,
+        }
+
+
+def _message(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
+    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": _ERROR_TYPES.get(status, "Error")}
+    return status, headers, json.dumps({"message": message}).encode()
+
+
+_ERROR_TYPES = {
+    401: "UnauthorizedException",
+    403: "MissingAuthenticationTokenException",
+    413: "RequestTooLongException",
+    429: "TooManyRequestsException",
+    502: "InternalServerErrorException",
+    504: "IntegrationTimeoutException",
+}

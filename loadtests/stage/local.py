@@ -1,0 +1,133 @@
+"""Start and stop the whole local stage: backend, resources, workers, gateway, consumer."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from loadtests.stage.backend import REGION, MotoBackend
+from loadtests.stage.consumer import QueueConsumer
+from loadtests.stage.gateway import Gateway, TokenVerifier
+from loadtests.stage.resources import StageResources, create_resources, seed
+from loadtests.stage.template import FUNCTION, ROOT, load_template, resource
+from loadtests.stage.workers import FunctionConfig, WorkerPool
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+RUNS = ROOT / "runs"
+
+
+def new_run_dir(kind: str = "stage") -> Path:
+    """A fresh folder for one run's logs and results."""
+    run = RUNS / f"{time.strftime('%Y%m%d-%H%M%S')}-{kind}"
+    run.mkdir(parents=True, exist_ok=False)
+    return run
+
+
+@dataclass
+class LocalStage:
+    """The embedded stage. Use as a context manager: everything it started stops on exit."""
+
+    run_dir: Path
+    concurrency: int = 100
+    customers: int = 100
+    port: int = 0
+    backend: MotoBackend | None = None
+    resources: StageResources | None = None
+    pool: WorkerPool | None = None
+    gateway: Gateway | None = None
+    consumer: QueueConsumer | None = None
+    _saved_env: dict[str, str | None] = field(default_factory=dict)
+
+    def __enter__(self) -> LocalStage:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def _start(self) -> None:
+        self.backend = MotoBackend(self.run_dir / "logs").start()
+        self._use_env(self.backend.env())
+        template = load_template()
+        self.resources = create_resources(template)
+        seed(self.resources, customers=self.customers)
+        props = resource(template, FUNCTION)["Properties"]
+        function = FunctionConfig(
+            code_dir=ROOT / "function",
+            env={
+                **self.backend.env(),
+                **self.resources.function_env,
+                "AWS_LAMBDA_FUNCTION_NAME": props["FunctionName"],
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(props["MemorySize"]),
+                # No X-Ray daemon locally: tracing is the one part of the stack left off.
+                "POWERTOOLS_TRACE_DISABLED": "true",
+                "PYTHONDONTWRITEBYTECODE": "1",
+            },
+            memory_mb=int(props["MemorySize"]),
+            timeout_s=float(props["Timeout"]),
+            name=props["FunctionName"],
+        )
+        (self.run_dir / "logs").mkdir(exist_ok=True)
+        self.pool = WorkerPool(function, self.run_dir / "logs", concurrency=self.concurrency)
+        control = self.backend.endpoints["cognito-idp"]
+        pool_id = self.resources.user_pool_id
+        verifier = TokenVerifier(
+            jwks_url=f"{control}/{pool_id}/.well-known/jwks.json",
+            issuer=f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}",
+            audience=self.resources.client_id,
+        )
+        self.gateway = Gateway(self.pool, verifier, self.run_dir / "access.log", port=self.port).start()
+        self.consumer = QueueConsumer(
+            self.resources.physical["ProcessingQueue"], self.run_dir / "messages.jsonl"
+        ).start()
+        (self.run_dir / "stage.json").write_text(json.dumps(self.describe(), indent=2))
+
+    def _use_env(self, env: dict[str, str]) -> None:
+        # The harness's own SDK calls (resources, consumer, audit) go to the backend too.
+        for name, value in env.items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    def describe(self) -> dict[str, Any]:
+        """What a person or a load test needs to call the stage."""
+        if self.gateway is None or self.resources is None or self.backend is None:
+            raise RuntimeError("the stage is not running")
+        return {
+            "url": self.gateway.url,
+            "orders_url": f"{self.gateway.url}/orders",
+            "region": REGION,
+            "endpoints": self.backend.endpoints,
+            "aws_env": self.backend.env(),
+            "run_dir": str(self.run_dir),
+            **self.resources.to_json(),
+        }
+
+    def stop(self) -> None:
+        """Stop everything this stage started, in reverse order; safe to call twice."""
+        if self.consumer is not None:
+            self.consumer.stop()
+            self.consumer = None
+        if self.gateway is not None:
+            self.gateway.stop()
+            self.gateway = None
+        if self.pool is not None:
+            self.pool.close()
+            self.pool = None
+        if self.backend is not None:
+            self.backend.stop()
+            self.backend = None
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()

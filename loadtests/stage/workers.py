@@ -1,0 +1,289 @@
+"""Lambda-like execution environments: one process each, one request at a time.
+
+A worker is started (and the handler imported: the cold start) on first use, reused while
+warm, killed when an invocation outlives the function timeout, and capped in number like a
+concurrency limit: past it an invocation is throttled. Each invocation ends with a Lambda
+``REPORT`` line in the worker's log, next to the handler's own log and EMF lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import math
+import multiprocessing
+import os
+import resource
+import sys
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
+    from pathlib import Path
+
+HANDLER_MODULE = "create_order.handler"
+HANDLER_FUNCTION = "lambda_handler"
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    """What the template says about the function, as the workers need it."""
+
+    code_dir: Path
+    env: dict[str, str]
+    memory_mb: int = 256
+    timeout_s: float = 30.0
+    name: str = "order-processing-create-order"
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """The outcome of one invocation, as API Gateway sees it."""
+
+    outcome: str  # "ok", "error" (function error or bad init), "timeout", "throttled", "gave-up"
+    payload: dict[str, Any] | None = None
+    duration_ms: float = 0.0
+    init_ms: float | None = None
+    worker: int = -1
+
+
+class _LambdaContext:
+    def __init__(self, request_id: str, config: dict[str, Any], started: float) -> None:
+        self.aws_request_id = request_id
+        self.function_name = config["name"]
+        self.function_version = "$LATEST"
+        self.memory_limit_in_mb = config["memory_mb"]
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{config['name']}"
+        self.log_group_name = f"/aws/lambda/{config['name']}"
+        self.log_stream_name = "local"
+        self._deadline = started + config["timeout_s"]
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+def _worker_main(conn: Connection, config: dict[str, Any], log_path: str) -> None:
+    """The execution environment's loop (runs in the worker process)."""
+    os.environ.update(config["env"])
+    sys.path.insert(0, config["code_dir"])
+    log = open(log_path, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
+    sys.stdout = sys.stderr = log
+    handler = None
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:
+            return
+        if message is None:
+            return
+        event, request_id = message
+        started = time.monotonic()
+        init_ms = None
+        try:
+            if handler is None:
+                handler = getattr(importlib.import_module(HANDLER_MODULE), HANDLER_FUNCTION)
+                init_ms = (time.monotonic() - started) * 1000
+                started = time.monotonic()
+            payload = handler(event, _LambdaContext(request_id, config, started))
+            outcome = "ok"
+        except Exception as exc:  # noqa: BLE001 - reported to the caller as Lambda reports a function error
+            traceback.print_exc()
+            payload = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
+            outcome = "error"
+        duration_ms = (time.monotonic() - started) * 1000
+        max_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        init = f"\tInit Duration: {init_ms:.2f} ms" if init_ms is not None else ""
+        print(
+            f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
+            f"Billed Duration: {math.ceil(duration_ms)} ms\tMemory Size: {config['memory_mb']} MB\t"
+            f"Max Memory Used: {max_mb} MB{init}"
+        )
+        conn.send((outcome, payload, duration_ms, init_ms))
+
+
+@dataclass
+class _Worker:
+    index: int
+    process: Any
+    conn: Connection
+    cold: bool = True
+
+
+@dataclass
+class WorkerPool:
+    """Up to ``concurrency`` execution environments for one function.
+
+    A request takes the most recently used idle environment, else starts a new one, as
+    Lambda does, with two concessions to a machine with a few cores instead of a fleet:
+    starting is limited to ``parallel_inits`` at a time (default: one per core), and a
+    request waits up to ``patience_s`` for a busy environment to come free before it starts
+    another (more environments than cores add contention, not capacity). A request that
+    finds neither waits, up to its own deadline; one that finds all ``concurrency``
+    environments busy is throttled at once, as Lambda throttles.
+    """
+
+    function: FunctionConfig
+    log_dir: Path
+    concurrency: int = 100
+    parallel_inits: int = field(default_factory=lambda: os.cpu_count() or 2)
+    patience_s: float = 0.05
+    _idle: list[_Worker] = field(default_factory=list)
+    _count: int = 0
+    _initializing: int = 0
+    _spawned: int = 0
+    _cond: threading.Condition = field(default_factory=threading.Condition)
+    _all: list[_Worker] = field(default_factory=list)
+    _closed: bool = False
+
+    def invoke(self, event: dict[str, Any], request_id: str | None = None, wait_s: float | None = None) -> Invocation:
+        """Run one invocation in a free environment (throttled when none may be added).
+
+        ``wait_s`` is how long the caller waits (API Gateway: 29 s), for an environment
+        included. Past it the caller gets ``gave-up`` while the invocation runs on to the
+        function timeout, as in Lambda.
+        """
+        started = time.monotonic()
+        timeout_s = self.function.timeout_s
+        wait_s = timeout_s if wait_s is None else min(wait_s, timeout_s)
+        worker = self._acquire(started + wait_s)
+        if worker is None:
+            return Invocation("throttled")
+        request_id = request_id or str(uuid.uuid4())
+        invoked = time.monotonic()
+        try:
+            worker.conn.send((event, request_id))
+            if not worker.conn.poll(max(0.0, started + wait_s - invoked)):
+                if wait_s < timeout_s:
+                    threading.Thread(
+                        target=self._finish_abandoned, args=(worker, invoked + timeout_s), daemon=True
+                    ).start()
+                    return Invocation("gave-up", duration_ms=wait_s * 1000, worker=worker.index)
+                self._discard(worker)
+                return Invocation("timeout", duration_ms=timeout_s * 1000, worker=worker.index)
+            outcome, payload, duration_ms, init_ms = worker.conn.recv()
+        except (EOFError, OSError):
+            self._discard(worker)
+            return Invocation("error", {"errorType": "Runtime.ExitError"}, worker=worker.index)
+        self._release(worker)
+        return Invocation(outcome, payload, duration_ms, init_ms, worker.index)
+
+    def _finish_abandoned(self, worker: _Worker, kill_at: float) -> None:
+        try:
+            if worker.conn.poll(max(0.0, kill_at - time.monotonic())):
+                worker.conn.recv()
+                self._release(worker)
+                return
+        except (EOFError, OSError):
+            pass
+        self._discard(worker)
+
+    @property
+    def size(self) -> int:
+        """Execution environments alive now."""
+        return self._count
+
+    @property
+    def started(self) -> int:
+        """Execution environments started so far (cold starts)."""
+        return self._spawned
+
+    @property
+    def pids(self) -> list[int]:
+        """Process ids of the live environments."""
+        with self._cond:
+            return [w.process.pid for w in self._all if w.process.is_alive()]
+
+    def _acquire(self, deadline: float) -> _Worker | None:
+        patient_until = time.monotonic() + self.patience_s
+        with self._cond:
+            while True:
+                if self._closed:
+                    return None
+                if self._idle:
+                    return self._idle.pop()  # the most recently used: warmest
+                if self._count >= self.concurrency:
+                    return None
+                now = time.monotonic()
+                if self._count and now < patient_until:
+                    self._cond.wait(patient_until - now)
+                    continue
+                if self._initializing < self.parallel_inits:
+                    self._count += 1
+                    self._initializing += 1
+                    self._spawned += 1
+                    index = self._spawned
+                    break
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._cond.wait(remaining)
+        try:
+            return self._spawn(index)
+        except BaseException:
+            with self._cond:
+                self._count -= 1
+                self._initializing -= 1
+                self._cond.notify_all()
+            raise
+
+    def _spawn(self, index: int) -> _Worker:
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        config = {
+            "code_dir": str(self.function.code_dir),
+            "env": self.function.env,
+            "memory_mb": self.function.memory_mb,
+            "timeout_s": self.function.timeout_s,
+            "name": self.function.name,
+        }
+        log_path = str(self.log_dir / f"worker-{index:03d}.log")
+        process = context.Process(target=_worker_main, args=(child, config, log_path), daemon=True)
+        process.start()
+        child.close()
+        worker = _Worker(index, process, parent)
+        with self._cond:
+            self._all.append(worker)
+        return worker
+
+    def _release(self, worker: _Worker) -> None:
+        with self._cond:
+            if worker.cold:
+                worker.cold = False
+                self._initializing -= 1
+            if not self._closed:
+                self._idle.append(worker)
+            self._cond.notify()
+
+    def _discard(self, worker: _Worker) -> None:
+        with contextlib.suppress(Exception):
+            worker.process.kill()
+        with self._cond:
+            if worker.cold:
+                worker.cold = False
+                self._initializing -= 1
+            self._count -= 1
+            if worker in self._all:
+                self._all.remove(worker)
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """Stop every environment this pool started."""
+        with self._cond:
+            self._closed = True
+            workers = list(self._all)
+            self._all.clear()
+            self._idle.clear()
+            self._cond.notify_all()
+        for worker in workers:
+            with contextlib.suppress(Exception):
+                worker.conn.send(None)
+        for worker in workers:
+            worker.process.join(timeout=5)
+            if worker.process.is_alive():
+                worker.process.kill()
+                worker.process.join(timeout=5)
