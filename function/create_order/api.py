@@ -45,9 +45,7 @@ def header(event: Mapping[str, Any], name: str) -> str | None:
     """
     lower = name.lower()
     values = {
-        str(value)
-        for key, value in (event.get("headers") or {}).items()
-        if key.lower() == lower and value is not None
+        str(value) for key, value in (event.get("headers") or {}).items() if key.lower() == lower and value is not None
     }
     for key, many in (event.get("multiValueHeaders") or {}).items():
         if key.lower() == lower and many:
@@ -87,13 +85,9 @@ def body_text(event: Mapping[str, Any]) -> str:
     """
     body = event.get("body")
     if body is None or body == "":
-        raise ValidationError(
-            "The request has no body", [FieldProblem("body", "missing", "Send a JSON object")]
-        )
+        raise ValidationError("The request has no body", [FieldProblem("body", "missing", "Send a JSON object")])
     if not isinstance(body, str):
-        raise ValidationError(
-            "The body is not text", [FieldProblem("body", "invalid_json", "Send a JSON object")]
-        )
+        raise ValidationError("The body is not text", [FieldProblem("body", "invalid_json", "Send a JSON object")])
     if event.get("isBase64Encoded"):
         if len(body) > (MAX_BODY_BYTES * 4) // 3 + 4:
             raise _too_large()
@@ -238,9 +232,7 @@ def _groups(claims: Mapping[str, Any]) -> set[str]:
     return set()
 
 
-def respond(
-    status: int, body: Mapping[str, Any], *, problem: bool, location: str | None = None
-) -> dict[str, Any]:
+def respond(status: int, body: Mapping[str, Any], *, problem: bool, location: str | None = None) -> dict[str, Any]:
     """An API Gateway proxy response with a JSON (or problem+json) body."""
     headers = {
         "Content-Type": "application/problem+json" if problem else _JSON_MEDIA_TYPE,
@@ -264,7 +256,6 @@ def problem_body(
     }
     if error is not None and error.errors:
         body["errors"] = [
-            {"field": problem.field, "code": problem.code, "detail": problem.detail}
-            for problem in error.errors
+            {"field": problem.field, "code": problem.code, "detail": problem.detail} for problem in error.errors
         ]
     return body

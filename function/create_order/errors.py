@@ -89,8 +89,7 @@ class DuplicateRequestError(RequestError):
 
     def __init__(self, order: dict[str, Any]) -> None:
         super().__init__(
-            "An order was already created for this Idempotency-Key with the same payload; "
-            "it is returned in 'order'."
+            "An order was already created for this Idempotency-Key with the same payload; it is returned in 'order'."
         )
         self.order = order
 

@@ -168,9 +168,7 @@ def _request_id(event: Mapping[str, Any], context: LambdaContext) -> str:
     return str(request_id) if request_id else context.aws_request_id
 
 
-def build_endpoint(
-    settings: Settings, clients: tuple[DynamoDBClient, SQSClient] | None = None
-) -> CreateOrderEndpoint:
+def build_endpoint(settings: Settings, clients: tuple[DynamoDBClient, SQSClient] | None = None) -> CreateOrderEndpoint:
     """Wire the endpoint: catalog, repository and publisher over the given (or new) clients."""
     dynamodb, sqs = clients if clients is not None else build_clients()
     service = OrderService(

@@ -37,9 +37,7 @@ ISO_3166_ALPHA_2 = frozenset(
 
 def _plain_text(value: str) -> str:
     if _FORBIDDEN_TEXT.search(value):
-        raise PydanticCustomError(
-            "invalid_characters", "Text must not contain control characters or lone surrogates"
-        )
+        raise PydanticCustomError("invalid_characters", "Text must not contain control characters or lone surrogates")
     if not value.strip():
         raise PydanticCustomError("blank", "Text must not be blank")
     return value

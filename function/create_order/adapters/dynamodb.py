@@ -242,6 +242,4 @@ def order_from_item(item: Mapping[str, Any]) -> Order:
             idempotency_key=item["idempotency_key"]["S"] if "idempotency_key" in item else None,
         )
     except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
-        raise DependencyError(
-            ORDERS_TABLE, f"{ORDERS_TABLE} holds an unreadable order", code="BadOrderItem"
-        ) from exc
+        raise DependencyError(ORDERS_TABLE, f"{ORDERS_TABLE} holds an unreadable order", code="BadOrderItem") from exc
