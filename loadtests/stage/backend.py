@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pathlib import Path
+from typing import Any
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
@@ -57,6 +58,7 @@ class MotoBackend:
     log_dir: Path
     endpoints: dict[str, str] = field(default_factory=dict)
     _processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    _logs: list[Any] = field(default_factory=list)
 
     def start(self) -> MotoBackend:
         """Start every group's process and wait until each answers."""
@@ -66,6 +68,7 @@ class MotoBackend:
             for group, services in SERVICE_GROUPS.items():
                 port = free_port()
                 log = (self.log_dir / f"moto-{group}.log").open("ab")
+                self._logs.append(log)
                 process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                     [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                     stdout=log,
@@ -105,6 +108,9 @@ class MotoBackend:
                 process.kill()
                 process.wait(timeout=10)
         self._processes.clear()
+        for log in self._logs:
+            log.close()
+        self._logs.clear()
 
 
 def _wait_until_ready(url: str) -> None:

@@ -168,6 +168,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         entry["path"] = url.path
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_PAYLOAD_BYTES:
+            # Read what was sent (up to a bound) so the client sees the answer, not a reset.
+            remaining = min(length, 4 * MAX_PAYLOAD_BYTES)
+            while remaining > 0:
+                chunk = self.rfile.read(min(remaining, 1 << 20))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
             self.close_connection = True
             return _message(413, "Request Too Long")
         raw = self.rfile.read(length) if length else b""

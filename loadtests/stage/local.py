@@ -75,6 +75,7 @@ class LocalStage:
             memory_mb=int(props["MemorySize"]),
             timeout_s=float(props["Timeout"]),
             name=props["FunctionName"],
+            handler=props["Handler"],
         )
         (self.run_dir / "logs").mkdir(exist_ok=True)
         self.pool = WorkerPool(function, self.run_dir / "logs", concurrency=self.concurrency)

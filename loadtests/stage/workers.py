@@ -26,9 +26,6 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
     from pathlib import Path
 
-HANDLER_MODULE = "create_order.handler"
-HANDLER_FUNCTION = "lambda_handler"
-
 
 @dataclass(frozen=True)
 class FunctionConfig:
@@ -39,6 +36,7 @@ class FunctionConfig:
     memory_mb: int = 256
     timeout_s: float = 30.0
     name: str = "order-processing-create-order"
+    handler: str = "create_order.handler.lambda_handler"
 
 
 @dataclass(frozen=True)
@@ -86,7 +84,8 @@ def _worker_main(conn: Connection, config: dict[str, Any], log_path: str) -> Non
         init_ms = None
         try:
             if handler is None:
-                handler = getattr(importlib.import_module(HANDLER_MODULE), HANDLER_FUNCTION)
+                module, _, function = config["handler"].rpartition(".")
+                handler = getattr(importlib.import_module(module), function)
                 init_ms = (time.monotonic() - started) * 1000
                 started = time.monotonic()
             payload = handler(event, _LambdaContext(request_id, config, started))
@@ -240,6 +239,7 @@ class WorkerPool:
             "memory_mb": self.function.memory_mb,
             "timeout_s": self.function.timeout_s,
             "name": self.function.name,
+            "handler": self.function.handler,
         }
         log_path = str(self.log_dir / f"worker-{index:03d}.log")
         process = context.Process(target=_worker_main, args=(child, config, log_path), daemon=True)

@@ -1,0 +1,15 @@
+"""Tiny Lambda handlers for exercising the worker pool without the real function."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+
+def echo(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    time.sleep(float(event.get("sleep", 0)))
+    return {"statusCode": 200, "body": str(context.get_remaining_time_in_millis())}
+
+
+def broken(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    raise RuntimeError("boom")

@@ -1,0 +1,223 @@
+"""The local stage: built from template.yaml, guarded like API Gateway, and stopped cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import jwt
+import pytest
+
+from loadtests.stage.local import LocalStage
+from loadtests.stage.resources import create_resources
+from loadtests.stage.template import function_environment, load_template, resource, resources_of_type
+
+
+@pytest.fixture(scope="module")
+def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStage]:
+    with LocalStage(tmp_path_factory.mktemp("run"), concurrency=4, customers=2) as running:
+        yield running
+
+
+def _login(stage: LocalStage, user: dict[str, str]) -> dict[str, Any]:
+    info = stage.describe()
+    return boto3.client("cognito-idp").initiate_auth(
+        ClientId=info["client_id"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": user["username"], "PASSWORD": user["password"]},
+    )["AuthenticationResult"]
+
+
+def _post(url: str, body: Any, headers: dict[str, str], raw: bytes | None = None) -> tuple[int, dict[str, Any]]:
+    data = raw if raw is not None else json.dumps(body).encode()
+    request = urllib.request.Request(  # noqa: S310 - the stage on loopback
+        url, data=data, method="POST", headers={"Content-Type": "application/json", **headers}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - the stage on loopback
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def _order(customer_id: str) -> dict[str, Any]:
+    return {"customer_id": customer_id, "items": [{"product_id": "P-001", "quantity": 2}]}
+
+
+def _orders(stage: LocalStage) -> list[dict[str, Any]]:
+    table = stage.describe()["physical"]["OrdersTable"]
+    return boto3.client("dynamodb").scan(TableName=table)["Items"]
+
+
+def test_tables_follow_the_template(stage: LocalStage) -> None:
+    dynamodb = boto3.client("dynamodb")
+    physical = stage.describe()["physical"]
+    for logical_id, spec in resources_of_type(load_template(), "AWS::DynamoDB::Table").items():
+        table = dynamodb.describe_table(TableName=physical[logical_id])["Table"]
+        assert table["KeySchema"] == spec["Properties"]["KeySchema"]
+        assert table["AttributeDefinitions"] == spec["Properties"]["AttributeDefinitions"]
+        assert table["BillingModeSummary"]["BillingMode"] == spec["Properties"]["BillingMode"]
+
+
+def test_queue_and_dead_letter_queue_follow_the_template(stage: LocalStage) -> None:
+    physical = stage.describe()["physical"]
+    props = resource(load_template(), "ProcessingQueue")["Properties"]
+    sqs = boto3.client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=physical["ProcessingQueue"], AttributeNames=["All"])["Attributes"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=physical["ProcessingDLQ"], AttributeNames=["QueueArn"])["Attributes"]
+
+    redrive = json.loads(attributes["RedrivePolicy"])
+    assert redrive["deadLetterTargetArn"] == dlq_arn["QueueArn"]
+    assert int(redrive["maxReceiveCount"]) == props["RedrivePolicy"]["maxReceiveCount"]
+    assert int(attributes["VisibilityTimeout"]) == props["VisibilityTimeout"]
+
+
+def test_cognito_follows_the_template(stage: LocalStage) -> None:
+    info = stage.describe()
+    cognito = boto3.client("cognito-idp")
+    pool = cognito.describe_user_pool(UserPoolId=info["user_pool_id"])["UserPool"]
+    client = cognito.describe_user_pool_client(UserPoolId=info["user_pool_id"], ClientId=info["client_id"])
+    groups = cognito.list_groups(UserPoolId=info["user_pool_id"])["Groups"]
+
+    assert "custom:customer_id" in {attribute["Name"] for attribute in pool["SchemaAttributes"]}
+    flows = resource(load_template(), "UserPoolClient")["Properties"]["ExplicitAuthFlows"]
+    assert set(client["UserPoolClient"]["ExplicitAuthFlows"]) == set(flows)
+    assert [g["GroupName"] for g in groups] == [resource(load_template(), "AdminsGroup")["Properties"]["GroupName"]]
+
+
+def test_function_gets_exactly_the_template_environment(stage: LocalStage) -> None:
+    env = stage.describe()["function_env"]
+
+    assert set(env) == set(function_environment(load_template()))
+    assert env["ORDERS_TABLE"] == stage.describe()["physical"]["OrdersTable"]
+    assert env["PROCESSING_QUEUE_URL"] == stage.describe()["physical"]["ProcessingQueue"]
+
+
+def test_a_resource_type_the_stage_cannot_stand_up_fails_loudly() -> None:
+    template = load_template()
+    template["Resources"]["Notifications"] = {"Type": "AWS::SNS::Topic", "Properties": {}}
+
+    with pytest.raises(ValueError, match="AWS::SNS::Topic"):
+        create_resources(template)
+
+
+def test_customer_with_a_valid_id_token_creates_an_order_that_is_queued(stage: LocalStage) -> None:
+    info = stage.describe()
+    customer = info["customers"][0]
+    token = _login(stage, customer)["IdToken"]
+
+    status, body = _post(info["orders_url"], _order(customer["customer_id"]), {"Authorization": token})
+
+    assert status == 201, body
+    assert body["total"] == 2 * float(info["catalog"]["P-001"]["price"])
+    assert any(item["id"]["S"] == body["id"] for item in _orders(stage))
+    assert stage.consumer is not None
+    stage.consumer.drain(quiet_s=1.5, timeout_s=20)
+    messages = (Path(info["run_dir"]) / "messages.jsonl").read_text()
+    assert body["id"] in messages
+
+
+def test_admin_claims_reach_the_function_as_the_rest_api_passes_them(stage: LocalStage) -> None:
+    info = stage.describe()
+    token = _login(stage, info["admin"])["IdToken"]
+
+    status, body = _post(info["orders_url"], _order(info["customers"][1]["customer_id"]), {"Authorization": token})
+
+    assert status == 201, body
+
+
+def _signed(claims: dict[str, Any]) -> str:
+    # Signed with the pool's own key (moto's), so that only the claim under test is wrong.
+    from moto.utilities.utils import load_resource
+
+    key = jwt.PyJWK(load_resource("cognitoidp/resources/jwks-private.json"))
+    return jwt.encode(claims, key.key, algorithm="RS256", headers={"kid": "dummy"})
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"exp": -60}, id="expired"),
+        pytest.param({"aud": "another-client"}, id="wrong-audience"),
+        pytest.param({"iss": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_other"}, id="wrong-issuer"),
+        pytest.param({"token_use": "access"}, id="access-token"),
+    ],
+)
+def test_token_that_is_not_a_current_id_token_of_this_pool_and_client_is_401(stage: LocalStage, change) -> None:
+    info = stage.describe()
+    now = int(time.time())
+    claims = {
+        "sub": str(uuid.uuid4()),
+        "iss": f"https://cognito-idp.us-east-1.amazonaws.com/{info['user_pool_id']}",
+        "aud": info["client_id"],
+        "token_use": "id",
+        "iat": now,
+        "exp": now + 600,
+        "custom:customer_id": "cust-000",
+    }
+    assert _post(info["orders_url"], _order("cust-000"), {"Authorization": _signed(claims)})[0] == 201
+    if "exp" in change:
+        change = {"exp": now + change["exp"]}
+
+    status, body = _post(info["orders_url"], _order("cust-000"), {"Authorization": _signed({**claims, **change})})
+
+    assert (status, body) == (401, {"message": "Unauthorized"})
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "", "not-a-jwt", jwt.encode({"sub": "x", "token_use": "id"}, "a-shared-secret-of-32-bytes-length", "HS256")],
+    ids=["missing", "empty", "garbage", "hs256"],
+)
+def test_missing_or_forged_token_is_401_without_reaching_the_function(stage: LocalStage, authorization) -> None:
+    info = stage.describe()
+    started = stage.pool.started if stage.pool else 0
+    headers = {} if authorization is None else {"Authorization": authorization}
+
+    status, body = _post(info["orders_url"], _order("cust-000"), headers)
+
+    assert (status, body) == (401, {"message": "Unauthorized"})
+    assert stage.pool is not None
+    assert stage.pool.started == started
+
+
+def test_unknown_route_is_403_and_an_oversized_payload_is_413(stage: LocalStage) -> None:
+    info = stage.describe()
+
+    assert _post(info["url"] + "/nope", {}, {})[0] == 403
+    assert _post(info["orders_url"], None, {}, raw=b" " * (10 * 1024 * 1024 + 1))[0] == 413
+
+
+def test_invocations_write_report_lines(stage: LocalStage) -> None:
+    logs = Path(stage.describe()["run_dir"]) / "logs"
+    reports = [
+        line
+        for path in logs.glob("worker-*.log")
+        for line in path.read_text().splitlines()
+        if line.startswith("REPORT")
+    ]
+
+    assert reports
+    assert any("Init Duration" in line for line in reports)
+
+
+def test_stopping_the_stage_leaves_no_process_behind(tmp_path: Path) -> None:
+    with LocalStage(tmp_path, concurrency=1, customers=1) as running:
+        info = running.describe()
+        token = _login(running, info["customers"][0])["IdToken"]
+        _post(info["orders_url"], _order(info["customers"][0]["customer_id"]), {"Authorization": token})
+        assert running.backend is not None
+        assert running.pool is not None
+        pids = running.backend.pids + running.pool.pids
+
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

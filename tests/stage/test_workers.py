@@ -1,0 +1,108 @@
+"""The worker pool behaves like Lambda's execution environments: warm reuse, throttles, timeouts."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from loadtests.stage.workers import FunctionConfig, WorkerPool
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pool(tmp_path: Path, handler: str = "tests.stage.handlers.echo", **kwargs) -> WorkerPool:
+    function = FunctionConfig(code_dir=ROOT, env={}, timeout_s=kwargs.pop("timeout_s", 5.0), handler=handler)
+    return WorkerPool(function, tmp_path, **kwargs)
+
+
+def test_first_invocation_is_a_cold_start_and_the_next_reuses_the_environment(tmp_path: Path) -> None:
+    workers = pool(tmp_path, concurrency=2)
+    try:
+        first = workers.invoke({})
+        second = workers.invoke({})
+    finally:
+        workers.close()
+
+    assert first.outcome == second.outcome == "ok"
+    assert first.init_ms is not None
+    assert second.init_ms is None
+    assert first.worker == second.worker
+    assert workers.started == 1
+    report = (tmp_path / "worker-001.log").read_text().splitlines()
+    assert [line.startswith("REPORT RequestId: ") for line in report] == [True, True]
+    assert "Init Duration" in report[0]
+    assert "Init Duration" not in report[1]
+    assert "Max Memory Used" in report[0]
+
+
+def test_invocation_past_the_concurrency_limit_is_throttled(tmp_path: Path) -> None:
+    # Given one environment, busy for a second
+    workers = pool(tmp_path, concurrency=1)
+    results = {}
+    try:
+        workers.invoke({})  # warm it
+        busy = threading.Thread(target=lambda: results.setdefault("busy", workers.invoke({"sleep": 1})))
+        busy.start()
+        threading.Event().wait(0.3)  # the busy invocation has its environment by now
+
+        # When another invocation arrives
+        throttled = workers.invoke({})
+        busy.join()
+    finally:
+        workers.close()
+
+    # Then it is throttled at once, and the busy one completes
+    assert throttled.outcome == "throttled"
+    assert results["busy"].outcome == "ok"
+
+
+def test_invocation_past_the_function_timeout_is_killed(tmp_path: Path) -> None:
+    workers = pool(tmp_path, concurrency=1, timeout_s=1.0)
+    try:
+        result = workers.invoke({"sleep": 3})
+        assert workers.size == 0  # the environment was destroyed
+        after = workers.invoke({})
+    finally:
+        workers.close()
+
+    assert result.outcome == "timeout"
+    assert after.outcome == "ok"
+    assert after.init_ms is not None  # a new cold start
+
+
+def test_caller_that_stops_waiting_gets_gave_up_while_the_function_runs_on(tmp_path: Path) -> None:
+    workers = pool(tmp_path, concurrency=1, timeout_s=3.0)
+    try:
+        result = workers.invoke({"sleep": 1}, wait_s=0.3)
+    finally:
+        workers.close()
+
+    assert result.outcome == "gave-up"
+
+
+def test_function_error_is_reported_not_raised(tmp_path: Path) -> None:
+    workers = pool(tmp_path, handler="tests.stage.handlers.broken", concurrency=1)
+    try:
+        result = workers.invoke({})
+    finally:
+        workers.close()
+
+    assert result.outcome == "error"
+    assert result.payload == {"errorType": "RuntimeError", "errorMessage": "boom"}
+    assert "RuntimeError: boom" in (tmp_path / "worker-001.log").read_text()
+
+
+def test_close_stops_every_environment(tmp_path: Path) -> None:
+    import os
+
+    workers = pool(tmp_path, concurrency=2)
+    workers.invoke({})
+    pids = workers.pids
+
+    workers.close()
+
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
