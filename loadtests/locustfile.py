@@ -6,7 +6,7 @@ written by the stage) or a deployed one (``--host`` plus ``--users-file`` and
 ``--cognito-client-id``; the AWS region and credentials come from the usual variables).
 
     locust -f loadtests/locustfile.py --headless -u 100 -r 20 -t 60s \
-        --host http://127.0.0.1:PORT/local --stage-file runs/<run>/stage.json
+        --host http://127.0.0.1:PORT/local --stage-file reports/<run>/stage.json
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from loadtests.shapes import SHAPES, Stage
 
 if TYPE_CHECKING:
     from locust.env import Environment
+from locust.runners import WorkerRunner
 
 NAME = "create order"  # the valid traffic the SLO is measured on
 SESSION_TOKEN = "<session>"  # noqa: S105 - a marker: "use the user's own ID token"
@@ -45,6 +46,7 @@ def _arguments(parser: Any) -> None:
     group.add_argument("--stage-file", default="", help="stage.json of a local stage run")
     group.add_argument("--users-file", default="", help="JSON list of {username, password, customer_id}")
     group.add_argument("--cognito-client-id", default="", help="app client id (deployed stage)")
+    group.add_argument("--catalog-file", default="", help="JSON {product_id: {price, currency, active}}")
     group.add_argument("--ledger-dir", default="", help="where each process writes its ledger")
     group.add_argument("--weights", default="customer=8,duplicate=1,bad=1,intruder=1", help="user weights")
     group.add_argument("--slo-p95-ms", type=float, default=500.0, help="p95 of valid traffic at most")
@@ -67,7 +69,7 @@ def _init(environment: Environment, **_: Any) -> None:
     else:
         _state["customers"] = json.loads(Path(options.users_file).read_text()) if options.users_file else []
         _state["client_id"] = options.cognito_client_id
-        _state["catalog"] = {}
+        _state["catalog"] = json.loads(Path(options.catalog_file).read_text()) if options.catalog_file else {}
         ledger_dir = options.ledger_dir or "ledger"
     _state["ledger"] = Ledger(Path(ledger_dir))
     # One client for every user of this process: a pool as wide as the users.
@@ -79,6 +81,10 @@ def _init(environment: Environment, **_: Any) -> None:
 
 @events.quitting.add_listener
 def _slo_gate(environment: Environment, **_: Any) -> None:
+    if "ledger" in _state:
+        _state["ledger"].close()
+    if isinstance(environment.runner, WorkerRunner):
+        return  # the master holds the merged statistics and judges them
     options = environment.parsed_options
     stats = environment.stats.get(NAME, "POST")
     if options is None or stats.num_requests == 0:
@@ -93,8 +99,6 @@ def _slo_gate(environment: Environment, **_: Any) -> None:
     )
     if not verdict:
         environment.process_exit_code = 1
-    if "ledger" in _state:
-        _state["ledger"].close()
 
 
 class _Session:

@@ -1,63 +1,133 @@
 """The main job: the local stage under Locust (100 users by default), then the audit.
 
     python -m loadtests.run [--users 100] [--spawn-rate 20] [--run-time 60s] [--shape steady]
+                            [--processes N]   # N > 0: one Locust master and N workers
 
 Exits non-zero when the SLO gate or any audit invariant fails. Everything lands in a run
-folder under runs/: stage.json, access.log, logs/ (moto, workers with REPORT lines and EMF),
-ledger/, messages.jsonl, Locust's CSV and HTML, audit.json.
+folder under reports/: stage.json, access.log, logs/ (moto, workers with REPORT lines and
+EMF), ledger/, messages.jsonl, Locust's CSV and HTML, audit.json and summary.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
-from loadtests.audit import audit_run
+from loadtests.audit import AuditReport, audit_run
+from loadtests.stage.backend import free_port
 from loadtests.stage.local import LocalStage, new_run_dir
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the stage, Locust headless against it, drain the queue, audit; return the exit code."""
+def _arguments(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--spawn-rate", type=float, default=20)
     parser.add_argument("--run-time", default="60s")
     parser.add_argument("--shape", choices=["steady", "step", "spike"], default=None)
+    parser.add_argument("--processes", type=int, default=0, help="Locust workers (0: one local process)")
     parser.add_argument("--concurrency", type=int, default=100, help="execution environments at most")
     parser.add_argument("--weights", default="customer=8,duplicate=1,bad=1,intruder=1")
     parser.add_argument("--slo-p95-ms", type=float, default=500.0)
     parser.add_argument("--slo-error-ratio", type=float, default=0.01)
-    args, locust_extra = parser.parse_known_args(argv)
+    return parser.parse_known_args(argv)
 
+
+def _locust_commands(args: argparse.Namespace, extra: list[str], url: str, run_dir: Path) -> list[list[str]]:
+    common = [
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--stage-file", str(run_dir / "stage.json"),
+        "--weights", args.weights,
+    ]  # fmt: skip
+    lead = [
+        *common, "--headless", "--host", url, "--users", str(args.users), "--spawn-rate", str(args.spawn_rate),
+        "--run-time", args.run_time, "--slo-p95-ms", str(args.slo_p95_ms),
+        "--slo-error-ratio", str(args.slo_error_ratio), "--csv", str(run_dir / "locust"),
+        "--html", str(run_dir / "locust.html"), "--only-summary", "--stop-timeout", "40", *extra,
+    ]  # fmt: skip
+    if args.processes <= 0:
+        return [lead]
+    port = free_port()
+    master = [*lead, "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port)]
+    master += ["--expect-workers", str(args.processes)]
+    worker = [*common, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
+    return [master] + [worker] * args.processes
+
+
+def _run_locust(commands: list[list[str]], shape: str | None) -> int:
+    env = {**os.environ, "PYTHONPATH": str(LOCUSTFILE.parents[1])}
+    if shape:
+        env["LOAD_SHAPE"] = shape
+    lead, *workers = commands
+    helpers = [subprocess.Popen(command, env=env) for command in workers]  # noqa: S603 - our interpreter
+    try:
+        return subprocess.run(lead, env=env, check=False).returncode  # noqa: S603
+    finally:
+        for helper in helpers:
+            try:
+                helper.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                helper.kill()
+                helper.wait()
+
+
+def summarize(run_dir: Path, report: AuditReport, cold_starts: int) -> dict[str, Any]:
+    """The figures a person reads first, from Locust's CSV and the audit."""
+    rows = {row["Name"]: row for row in csv.DictReader((run_dir / "locust_stats.csv").open())}
+    summary: dict[str, Any] = {"cold_starts": cold_starts, "status_mix": report.statuses}
+    for label, name in (("all", "Aggregated"), ("create order", "create order")):
+        row = rows.get(name)
+        if row:
+            summary[label] = {
+                "requests": int(row["Request Count"]),
+                "failures": int(row["Failure Count"]),
+                "rps": round(float(row["Requests/s"]), 1),
+                **{f"p{q}_ms": float(row[f"{q}%"]) for q in (50, 95, 99)},
+            }
+    summary["invariants"] = {name: getattr(report, name) for name in ("lost", "duplicated", "orphaned", "unqueued")}
+    summary["audit_passed"] = report.passed
+    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    print("\nsummary")
+    for label in ("all", "create order"):
+        if label in summary:
+            s = summary[label]
+            print(
+                f"  {label:<13} requests {s['requests']:>6}  failures {s['failures']:>4}  RPS {s['rps']:>6}  "
+                f"p50 {s['p50_ms']:>5.0f} ms  p95 {s['p95_ms']:>5.0f} ms  p99 {s['p99_ms']:>5.0f} ms"
+            )
+    print(f"  cold starts   {summary['cold_starts']}")
+    print("  status mix    " + ", ".join(f"{k}: {v}" for k, v in sorted(summary["status_mix"].items())))
+    print("  invariants    " + ", ".join(f"{k} {v}" for k, v in summary["invariants"].items()))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the stage, Locust headless against it, drain the queue, audit; return the exit code."""
+    args, extra = _arguments(argv)
     run_dir = new_run_dir("load")
     with LocalStage(run_dir, concurrency=args.concurrency, customers=max(args.users, 1)) as stage:
         info = stage.describe()
         print(f"stage up: {info['orders_url']} (run folder {run_dir})", flush=True)
-        command = [
-            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
-            "--host", info["url"], "--stage-file", str(run_dir / "stage.json"),
-            "--users", str(args.users), "--spawn-rate", str(args.spawn_rate), "--run-time", args.run_time,
-            "--weights", args.weights, "--slo-p95-ms", str(args.slo_p95_ms),
-            "--slo-error-ratio", str(args.slo_error_ratio),
-            "--csv", str(run_dir / "locust"), "--html", str(run_dir / "locust.html"),
-            "--only-summary", "--stop-timeout", "40", *locust_extra,
-        ]  # fmt: skip
-        env = {**os.environ, "PYTHONPATH": str(LOCUSTFILE.parents[1])}
-        if args.shape:
-            env["LOAD_SHAPE"] = args.shape
-        locust = subprocess.run(command, env=env, check=False)  # noqa: S603 - our own interpreter
+        exit_code = _run_locust(_locust_commands(args, extra, info["url"], run_dir), args.shape)
         drained = stage.consumer.drain() if stage.consumer else False
-        report = audit_run(run_dir, info["physical"]["OrdersTable"])
+        physical = info["physical"]
+        report = audit_run(run_dir, physical["OrdersTable"], [physical["ProcessingQueue"], physical["ProcessingDLQ"]])
+        cold_starts = stage.pool.started if stage.pool else 0
     print(report.table())
-    print(f"run folder: {run_dir}")
+    _print_summary(summarize(run_dir, report, cold_starts))
     if not drained:
         print("the queue was still receiving messages when the audit ran")
-    return 0 if locust.returncode == 0 and report.passed and drained else 1
+    print(f"run folder: {run_dir}")
+    return 0 if exit_code == 0 and report.passed and drained else 1
 
 
 if __name__ == "__main__":

@@ -26,10 +26,10 @@ ACCOUNT = "123456789012"  # moto's default account
 SERVICE_GROUPS: dict[str, tuple[str, ...]] = {
     "dynamodb": ("dynamodb",),
     "sqs": ("sqs",),
-    "control": ("cognito-idp", "cloudwatch", "logs"),
+    "control": ("cognito-idp", "cloudwatch", "logs", "cloudformation"),
 }
 _ENV_SUFFIX = {"dynamodb": "DYNAMODB", "sqs": "SQS", "cognito-idp": "COGNITO_IDENTITY_PROVIDER",
-               "cloudwatch": "CLOUDWATCH", "logs": "CLOUDWATCH_LOGS"}  # fmt: skip
+               "cloudwatch": "CLOUDWATCH", "logs": "CLOUDWATCH_LOGS", "cloudformation": "CLOUDFORMATION"}  # fmt: skip
 _READY_TIMEOUT_S = 30.0
 
 

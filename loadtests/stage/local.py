@@ -18,7 +18,7 @@ from loadtests.stage.workers import FunctionConfig, WorkerPool
 if TYPE_CHECKING:
     from pathlib import Path
 
-RUNS = ROOT / "runs"
+RUNS = ROOT / "reports"
 
 
 def new_run_dir(kind: str = "stage") -> Path:

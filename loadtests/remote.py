@@ -1,0 +1,133 @@
+"""The same scenarios, headless, against a deployed stage; then the audit of its table.
+
+    python -m loadtests.remote --stack create-order-dev --create-users 100   # once: test customers
+    python -m loadtests.remote --stack create-order-dev [--users 100] [--run-time 5m] [--processes N]
+
+Reads the stack's outputs (ApiUrl, UserPoolId, UserPoolClientId, OrdersTableName) with the
+operator's AWS credentials. Test customers are Cognito users created with the admin API
+(``custom:customer_id`` = ``load-NNN``, random passwords), written to the users file, which
+is all the load test needs to log in. The audit scans the orders table; a deployed queue has
+its own consumers, so the checks that need the queue are reported as not made.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import secrets
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from loadtests.audit import audit, scan_orders
+from loadtests.ledger import read_ledgers
+from loadtests.run import LOCUSTFILE, _run_locust
+from loadtests.stage.template import ROOT
+
+
+def stack_outputs(stack: str) -> dict[str, str]:
+    """The stack's outputs by key."""
+    [description] = boto3.client("cloudformation").describe_stacks(StackName=stack)["Stacks"]
+    return {output["OutputKey"]: output["OutputValue"] for output in description.get("Outputs", [])}
+
+
+def read_catalog(table: str) -> dict[str, dict[str, Any]]:
+    """The products the scenarios may order, from the stack's products table."""
+    catalog: dict[str, dict[str, Any]] = {}
+    for page in boto3.client("dynamodb").get_paginator("scan").paginate(TableName=table):
+        for item in page["Items"]:
+            catalog[item["product_id"]["S"]] = {
+                "price": item.get("price", {}).get("N"),
+                "currency": item.get("currency", {}).get("S"),
+                "active": item.get("active", {}).get("BOOL") is True,
+            }
+    return catalog
+
+
+def create_users(outputs: dict[str, str], count: int, path: Path) -> list[dict[str, str]]:
+    """Create ``count`` test customers in the stack's pool and write them to ``path``."""
+    cognito = boto3.client("cognito-idp")
+    users = []
+    for n in range(count):
+        username = f"load-{n:03d}@example.com"
+        password = secrets.token_urlsafe(18) + "Aa1!"
+        customer_id = f"load-{n:03d}"
+        cognito.admin_create_user(
+            UserPoolId=outputs["UserPoolId"],
+            Username=username,
+            UserAttributes=[
+                {"Name": "email", "Value": username},
+                {"Name": "email_verified", "Value": "true"},
+                {"Name": "custom:customer_id", "Value": customer_id},
+            ],
+            MessageAction="SUPPRESS",
+        )
+        cognito.admin_set_user_password(
+            UserPoolId=outputs["UserPoolId"], Username=username, Password=password, Permanent=True
+        )
+        users.append({"username": username, "password": password, "customer_id": customer_id})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(users, indent=2))
+    path.chmod(0o600)
+    return users
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the scenarios against the stack (or create its test users); audit; exit code."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stack", required=True)
+    parser.add_argument("--users-file", type=Path, default=None)
+    parser.add_argument("--create-users", type=int, default=0, help="create this many test customers, then stop")
+    parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--spawn-rate", type=float, default=10)
+    parser.add_argument("--run-time", default="5m")
+    parser.add_argument("--processes", type=int, default=0)
+    parser.add_argument("--weights", default="customer=8,duplicate=1,bad=1,intruder=1")
+    parser.add_argument("--slo-p95-ms", type=float, default=500.0)
+    parser.add_argument("--slo-error-ratio", type=float, default=0.01)
+    args, extra = parser.parse_known_args(argv)
+    outputs = stack_outputs(args.stack)
+    users_file = args.users_file or ROOT / "reports" / args.stack / "customers.json"
+    if args.create_users:
+        create_users(outputs, args.create_users, users_file)
+        print(f"{args.create_users} test customers written to {users_file}")
+        return 0
+    run_dir = ROOT / "reports" / f"{time.strftime('%Y%m%d-%H%M%S')}-{args.stack}"
+    run_dir.mkdir(parents=True)
+    host = outputs["ApiUrl"].removesuffix("/").removesuffix("/orders")
+    (run_dir / "catalog.json").write_text(json.dumps(read_catalog(outputs["ProductsTableName"])))
+    common = [
+        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--users-file", str(users_file),
+        "--cognito-client-id", outputs["UserPoolClientId"], "--ledger-dir", str(run_dir / "ledger"),
+        "--catalog-file", str(run_dir / "catalog.json"),
+        "--weights", args.weights,
+    ]  # fmt: skip
+    lead = [
+        *common, "--headless", "--host", host, "--users", str(args.users), "--spawn-rate", str(args.spawn_rate),
+        "--run-time", args.run_time, "--slo-p95-ms", str(args.slo_p95_ms),
+        "--slo-error-ratio", str(args.slo_error_ratio), "--csv", str(run_dir / "locust"),
+        "--html", str(run_dir / "locust.html"), "--only-summary", "--stop-timeout", "40", *extra,
+    ]  # fmt: skip
+    commands = [lead]
+    if args.processes > 0:
+        commands = [[*lead, "--master", "--expect-workers", str(args.processes)]]
+        commands += [[*common, "--worker"]] * args.processes
+    exit_code = _run_locust(commands, None)
+    report = audit(read_ledgers(run_dir / "ledger"), scan_orders(outputs["OrdersTableName"]), None)
+    (run_dir / "audit.json").write_text(json.dumps(_jsonable(report), indent=2))
+    print(report.table())
+    print(f"run folder: {run_dir}")
+    return 0 if exit_code == 0 and report.passed else 1
+
+
+def _jsonable(report: Any) -> dict[str, Any]:
+    from dataclasses import asdict  # noqa: PLC0415
+
+    return {**asdict(report), "passed": report.passed}
+
+
+if __name__ == "__main__":
+    sys.exit(main())
