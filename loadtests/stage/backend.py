@@ -14,10 +14,7 @@ import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from pathlib import Path
+from pathlib import Path
 from typing import Any
 
 REGION = "us-east-1"
@@ -62,7 +59,8 @@ class MotoBackend:
 
     def start(self) -> MotoBackend:
         """Start every group's process and wait until each answers."""
-        env = {**os.environ, **aws_client_env(), "MOTO_ALLOW_NONEXISTENT_REGION": "false"}
+        root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, **aws_client_env(), "MOTO_ALLOW_NONEXISTENT_REGION": "false", "PYTHONPATH": root}
         self.log_dir.mkdir(parents=True, exist_ok=True)
         try:
             for group, services in SERVICE_GROUPS.items():
@@ -70,7 +68,7 @@ class MotoBackend:
                 log = (self.log_dir / f"moto-{group}.log").open("ab")
                 self._logs.append(log)
                 process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                    [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                    [sys.executable, "-m", "loadtests.stage.moto_server", "-H", "127.0.0.1", "-p", str(port)],
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     env=env,

@@ -221,3 +221,34 @@ def test_stopping_the_stage_leaves_no_process_behind(tmp_path: Path) -> None:
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_conditional_writes_are_atomic_as_in_dynamodb(stage: LocalStage) -> None:
+    # Given 16 threads putting the same new id with attribute_not_exists(id), all at once
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from botocore.config import Config
+
+    table = stage.describe()["physical"]["OrdersTable"]
+    client = boto3.client("dynamodb", config=Config(max_pool_connections=16))
+    order_id = str(uuid.uuid4())
+    barrier = threading.Barrier(16)
+
+    def put(n: int) -> bool:
+        barrier.wait()
+        try:
+            client.put_item(
+                TableName=table,
+                Item={"id": {"S": order_id}, "writer": {"N": str(n)}},
+                ConditionExpression="attribute_not_exists(id)",
+            )
+        except client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    with ThreadPoolExecutor(16) as pool:
+        outcomes = list(pool.map(put, range(16)))
+
+    # Then exactly one succeeds
+    assert outcomes.count(True) == 1
