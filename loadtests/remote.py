@@ -12,7 +12,6 @@ its own consumers, so the checks that need the queue are reported as not made.
 
 from __future__ import annotations
 
-import argparse
 import json
 import secrets
 import sys
@@ -24,7 +23,8 @@ import boto3
 
 from loadtests.audit import audit, scan_orders
 from loadtests.ledger import read_ledgers
-from loadtests.run import LOCUSTFILE, _run_locust
+from loadtests.run import load_arguments, locust_commands, run_locust
+from loadtests.stage.resources import create_customer
 from loadtests.stage.template import ROOT
 
 
@@ -55,20 +55,7 @@ def create_users(outputs: dict[str, str], count: int, path: Path) -> list[dict[s
         username = f"load-{n:03d}@example.com"
         password = secrets.token_urlsafe(18) + "Aa1!"
         customer_id = f"load-{n:03d}"
-        cognito.admin_create_user(
-            UserPoolId=outputs["UserPoolId"],
-            Username=username,
-            UserAttributes=[
-                {"Name": "email", "Value": username},
-                {"Name": "email_verified", "Value": "true"},
-                {"Name": "custom:customer_id", "Value": customer_id},
-            ],
-            MessageAction="SUPPRESS",
-        )
-        cognito.admin_set_user_password(
-            UserPoolId=outputs["UserPoolId"], Username=username, Password=password, Permanent=True
-        )
-        users.append({"username": username, "password": password, "customer_id": customer_id})
+        users.append(create_customer(cognito, outputs["UserPoolId"], username, password, customer_id))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(users, indent=2))
     path.chmod(0o600)
@@ -77,17 +64,10 @@ def create_users(outputs: dict[str, str], count: int, path: Path) -> list[dict[s
 
 def main(argv: list[str] | None = None) -> int:
     """Run the scenarios against the stack (or create its test users); audit; exit code."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = load_arguments(__doc__.splitlines()[0], "5m", 10)
     parser.add_argument("--stack", required=True)
     parser.add_argument("--users-file", type=Path, default=None)
     parser.add_argument("--create-users", type=int, default=0, help="create this many test customers, then stop")
-    parser.add_argument("--users", type=int, default=100)
-    parser.add_argument("--spawn-rate", type=float, default=10)
-    parser.add_argument("--run-time", default="5m")
-    parser.add_argument("--processes", type=int, default=0)
-    parser.add_argument("--weights", default="customer=8,duplicate=1,bad=1,intruder=1")
-    parser.add_argument("--slo-p95-ms", type=float, default=500.0)
-    parser.add_argument("--slo-error-ratio", type=float, default=0.01)
     args, extra = parser.parse_known_args(argv)
     outputs = stack_outputs(args.stack)
     users_file = args.users_file or ROOT / "reports" / args.stack / "customers.json"
@@ -99,23 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     run_dir.mkdir(parents=True)
     host = outputs["ApiUrl"].removesuffix("/").removesuffix("/orders")
     (run_dir / "catalog.json").write_text(json.dumps(read_catalog(outputs["ProductsTableName"])))
-    common = [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--users-file", str(users_file),
-        "--cognito-client-id", outputs["UserPoolClientId"], "--ledger-dir", str(run_dir / "ledger"),
-        "--catalog-file", str(run_dir / "catalog.json"),
-        "--weights", args.weights,
+    target = [
+        "--users-file", str(users_file), "--cognito-client-id", outputs["UserPoolClientId"],
+        "--ledger-dir", str(run_dir / "ledger"), "--catalog-file", str(run_dir / "catalog.json"),
     ]  # fmt: skip
-    lead = [
-        *common, "--headless", "--host", host, "--users", str(args.users), "--spawn-rate", str(args.spawn_rate),
-        "--run-time", args.run_time, "--slo-p95-ms", str(args.slo_p95_ms),
-        "--slo-error-ratio", str(args.slo_error_ratio), "--csv", str(run_dir / "locust"),
-        "--html", str(run_dir / "locust.html"), "--only-summary", "--stop-timeout", "40", *extra,
-    ]  # fmt: skip
-    commands = [lead]
-    if args.processes > 0:
-        commands = [[*lead, "--master", "--expect-workers", str(args.processes)]]
-        commands += [[*common, "--worker"]] * args.processes
-    exit_code = _run_locust(commands, None)
+    commands = locust_commands(args, extra, host, run_dir, target)
+    exit_code = run_locust(commands, args.shape)
     report = audit(read_ledgers(run_dir / "ledger"), scan_orders(outputs["OrdersTableName"]), None)
     (run_dir / "audit.json").write_text(json.dumps(_jsonable(report), indent=2))
     print(report.table())

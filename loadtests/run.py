@@ -26,25 +26,34 @@ from loadtests.stage.local import LocalStage, new_run_dir
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 
 
-def _arguments(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def load_arguments(description: str, run_time: str, spawn_rate: float) -> argparse.ArgumentParser:
+    """The options every runner shares (users, time, shape, processes, weights, SLO)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--users", type=int, default=100)
-    parser.add_argument("--spawn-rate", type=float, default=20)
-    parser.add_argument("--run-time", default="60s")
+    parser.add_argument("--spawn-rate", type=float, default=spawn_rate)
+    parser.add_argument("--run-time", default=run_time)
     parser.add_argument("--shape", choices=["steady", "step", "spike"], default=None)
     parser.add_argument("--processes", type=int, default=0, help="Locust workers (0: one local process)")
-    parser.add_argument("--concurrency", type=int, default=100, help="execution environments at most")
     parser.add_argument("--weights", default="customer=8,duplicate=1,bad=1,intruder=1")
     parser.add_argument("--slo-p95-ms", type=float, default=500.0)
     parser.add_argument("--slo-error-ratio", type=float, default=0.01)
+    return parser
+
+
+def _arguments(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
+    parser = load_arguments(__doc__.splitlines()[0], "60s", 20)
+    parser.add_argument("--concurrency", type=int, default=100, help="execution environments at most")
     return parser.parse_known_args(argv)
 
 
-def _locust_commands(args: argparse.Namespace, extra: list[str], url: str, run_dir: Path) -> list[list[str]]:
-    common = [
-        sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--stage-file", str(run_dir / "stage.json"),
-        "--weights", args.weights,
-    ]  # fmt: skip
+def locust_commands(
+    args: argparse.Namespace, extra: list[str], url: str, run_dir: Path, target: list[str]
+) -> list[list[str]]:
+    """Locust's command lines: one headless process, or a master and ``args.processes`` workers.
+
+    ``target`` names the stage (``--stage-file ...`` or the deployed stage's users and client).
+    """
+    common = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), *target, "--weights", args.weights]
     lead = [
         *common, "--headless", "--host", url, "--users", str(args.users), "--spawn-rate", str(args.spawn_rate),
         "--run-time", args.run_time, "--slo-p95-ms", str(args.slo_p95_ms),
@@ -60,7 +69,8 @@ def _locust_commands(args: argparse.Namespace, extra: list[str], url: str, run_d
     return [master] + [worker] * args.processes
 
 
-def _run_locust(commands: list[list[str]], shape: str | None) -> int:
+def run_locust(commands: list[list[str]], shape: str | None) -> int:
+    """Run the first command to its end, with the others (workers) beside it; its exit code."""
     env = {**os.environ, "PYTHONPATH": str(LOCUSTFILE.parents[1])}
     if shape:
         env["LOAD_SHAPE"] = shape
@@ -117,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     with LocalStage(run_dir, concurrency=args.concurrency, customers=max(args.users, 1)) as stage:
         info = stage.describe()
         print(f"stage up: {info['orders_url']} (run folder {run_dir})", flush=True)
-        exit_code = _run_locust(_locust_commands(args, extra, info["url"], run_dir), args.shape)
+        target = ["--stage-file", str(run_dir / "stage.json")]
+        exit_code = run_locust(locust_commands(args, extra, info["url"], run_dir, target), args.shape)
         drained = stage.consumer.drain() if stage.consumer else False
         physical = info["physical"]
         report = audit_run(run_dir, physical["OrdersTable"], [physical["ProcessingQueue"], physical["ProcessingDLQ"]])

@@ -197,15 +197,20 @@ def seed(created: StageResources, *, customers: int = 100) -> None:
 
 
 def _user(cognito: Any, created: StageResources, email: str, customer_id: str) -> dict[str, str]:
+    return create_customer(cognito, created.user_pool_id, email, PASSWORD, customer_id)
+
+
+def create_customer(cognito: Any, pool_id: str, username: str, password: str, customer_id: str) -> dict[str, str]:
+    """A confirmed Cognito user with ``custom:customer_id``, as the load test logs in with."""
     cognito.admin_create_user(
-        UserPoolId=created.user_pool_id,
-        Username=email,
+        UserPoolId=pool_id,
+        Username=username,
         UserAttributes=[
-            {"Name": "email", "Value": email},
+            {"Name": "email", "Value": username},
             {"Name": "email_verified", "Value": "true"},
             {"Name": "custom:customer_id", "Value": customer_id},
         ],
         MessageAction="SUPPRESS",
     )
-    cognito.admin_set_user_password(UserPoolId=created.user_pool_id, Username=email, Password=PASSWORD, Permanent=True)
-    return {"username": email, "password": PASSWORD, "customer_id": customer_id}
+    cognito.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=password, Permanent=True)
+    return {"username": username, "password": password, "customer_id": customer_id}
