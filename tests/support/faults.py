@@ -1,4 +1,4 @@
-"""SDK faults injected at the real client's edge with a botocore ``before-send`` hook.
+"""SDK faults for tests: the chaos injector (chaos/inject.py) on one client's operation.
 
 The hook answers in place of the network, so everything above it runs for real:
 botocore's parsing, its standard retry mode (and retry quota), the adapters and the handler.
@@ -6,24 +6,12 @@ botocore's parsing, its standard retry mode (and retry quota), the adapters and 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from typing import Any
 
-from botocore.awsrequest import AWSResponse
-from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import ReadTimeoutError
 
-
-class _RawBody:
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._body
-
-
-_FAULTED = "create_order_test_fault"
-_JSON_HEADERS = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "fault"}
+from chaos.inject import INJECTED, FaultInjector
+from chaos.plan import FaultPlan, FaultRule
 
 
 def _shield_in_process_moto(client: Any) -> None:
@@ -40,7 +28,7 @@ def _shield_in_process_moto(client: Any) -> None:
     client.meta.events.unregister("before-send", botocore_stubber)
 
     def moto_unless_faulted(event_name: str, request: Any, **kwargs: Any) -> Any:
-        if request.context.pop(_FAULTED, False):
+        if request.context.pop(INJECTED, False):
             return None
         return botocore_stubber(event_name, request, **kwargs)
 
@@ -49,13 +37,12 @@ def _shield_in_process_moto(client: Any) -> None:
 
 
 class SdkFault:
-    """Answers ``times`` attempts of one operation with a fault (``None``: every attempt).
+    """One chaos rule on one client's operation, for a test: ``times`` attempts (``None``: all).
 
-    ``kind`` is ``"error"`` (an AWS error response with ``code`` and ``status``),
-    ``"connection"`` (the endpoint cannot be reached), ``"read-timeout"`` (no answer),
-    ``"lost-response"`` (the backend carries the request out, then the answer is lost) or
-    ``"unprocessed-keys"`` (BatchGetItem answers with every key unprocessed).
-    ``attempts`` counts every attempt of the operation seen, faulted or not.
+    ``kind`` is a chaos kind (``error`` with ``code``, ``connection``, ``read-timeout``,
+    ``latency``, ``unprocessed-keys``) or, in-process only, ``lost-response``: moto carries the
+    request out, then the answer is lost (a read timeout). ``attempts`` counts every attempt
+    of the operation, faulted or not.
     """
 
     def __init__(
@@ -63,55 +50,51 @@ class SdkFault:
         client: Any,
         operation: str,
         *,
-        code: str = "InternalServerError",
-        status: int = 500,
+        code: str = "",
         kind: str = "error",
         times: int | None = None,
+        delay_s: float = 0.0,
     ) -> None:
         self.client = client
         self.operation = operation
-        self.code = code
-        self.status = status
-        self.kind = kind
-        self.times = times
-        self.attempts = 0
-        self.injected = 0
-        service = client.meta.service_model.service_id.hyphenize()
-        self._event = f"before-send.{service}.{operation}"
+        self.service = client.meta.service_model.service_id.hyphenize()
         _shield_in_process_moto(client)
-        client.meta.events.register_first(self._event, self, unique_id=f"fault-{id(self)}")
+        if kind == "lost-response":
+            self._lost = 0
+            self._times = times
+            self._hook = self._lose_response
+            client.meta.events.register_first(f"before-send.{self.service}.{operation}", self._hook)
+            self.injector = None
+            return
+        code = code or ("InternalServerError" if self.service == "dynamodb" else "InternalError")
+        rule = FaultRule(self.service, operation, kind, code if kind == "error" else "", count=times, delay_s=delay_s)
+        self.injector = FaultInjector(FaultPlan(rules=(rule,)))
+        self.injector.install(client)
 
-    def __call__(self, request: Any, **_: Any) -> AWSResponse | None:
-        self.attempts += 1
-        if self.times is not None and self.injected >= self.times:
-            return None
-        self.injected += 1
-        if self.kind == "connection":
-            raise EndpointConnectionError(endpoint_url=request.url)
-        if self.kind == "read-timeout":
-            raise ReadTimeoutError(endpoint_url=request.url)
-        if self.kind == "lost-response":
-            from moto.core.models import botocore_stubber
+    @property
+    def attempts(self) -> int:
+        if self.injector is None:
+            return self._lost_attempts
+        return self.injector.attempts[f"{self.service}.{self.operation}"]
 
-            botocore_stubber(self._event, request)
-            raise ReadTimeoutError(endpoint_url=request.url)
-        if self.kind == "unprocessed-keys":
-            asked = json.loads(request.body)["RequestItems"]
-            body = json.dumps({"Responses": {}, "UnprocessedKeys": asked}).encode()
-            return self._answer(request, 200, body)
-        body = json.dumps({"__type": self.code, "message": f"injected {self.code}"}).encode()
-        return self._answer(request, self.status, body)
+    _lost_attempts = 0
 
-    @staticmethod
-    def _answer(request: Any, status: int, body: bytes) -> AWSResponse:
-        # Marks this attempt (the context dict is shared by all attempts of a call) so the
-        # shield keeps moto from also executing it; the shield takes the mark off again.
-        request.context[_FAULTED] = True
-        return AWSResponse(request.url, status, _JSON_HEADERS, _RawBody(body))
+    def _lose_response(self, request: Any, **_: Any) -> None:
+        from moto.core.models import botocore_stubber
+
+        self._lost_attempts += 1
+        if self._times is not None and self._lost >= self._times:
+            return
+        self._lost += 1
+        botocore_stubber(f"before-send.{self.service}.{self.operation}", request)
+        raise ReadTimeoutError(endpoint_url=request.url)
 
     def remove(self) -> None:
         """Stop injecting; later attempts reach the backend."""
-        self.client.meta.events.unregister(self._event, unique_id=f"fault-{id(self)}")
+        if self.injector is not None:
+            self.injector.uninstall(self.client)
+        else:
+            self.client.meta.events.unregister(f"before-send.{self.service}.{self.operation}", self._hook)
 
 
 class CallRecorder:

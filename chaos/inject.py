@@ -1,0 +1,114 @@
+"""The injector: a botocore ``before-send`` hook that answers an attempt with a fault.
+
+Installed on the real clients, it stands where the network would be, so botocore's own
+retry logic (standard mode, retry quota), the adapters and the handler all run for real.
+For the stage's workers it is installed from outside the handler, before the handler module
+is imported, through botocore's built-in handler list, which every new client copies.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from chaos.plan import FaultPlan, FaultRule
+
+INJECTED = "chaos_injected"
+"""Set in the request context of an attempt the injector answered with a response."""
+_JSON = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "chaos"}
+
+
+class _Body:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._body
+
+
+class FaultInjector:
+    """Applies a :class:`FaultPlan` to every attempt it sees; counts what it did."""
+
+    def __init__(
+        self,
+        plan: FaultPlan,
+        *,
+        started_at: float | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.plan = plan
+        self._clock = clock
+        self._sleep = sleep
+        self._started_at = clock() if started_at is None else started_at
+        self._rng = rng or random.Random()  # noqa: S311 - fault sampling, not secrets
+        self._lock = threading.Lock()
+        self.attempts: Counter[str] = Counter()
+        self.injected: Counter[int] = Counter()
+
+    def __call__(self, request: Any, event_name: str = "", **_: Any) -> AWSResponse | None:
+        """The ``before-send`` hook."""
+        _, service, operation = ([*event_name.split("."), "", "", ""])[:3]
+        elapsed = self._clock() - self._started_at
+        with self._lock:
+            self.attempts[f"{service}.{operation}"] += 1
+            rule_index = self._choose(service, operation, elapsed)
+        if rule_index is None:
+            return None
+        return self._apply(self.plan.rules[rule_index], request)
+
+    def _choose(self, service: str, operation: str, elapsed: float) -> int | None:
+        for index, rule in enumerate(self.plan.rules):
+            if not rule.matches(service, operation, elapsed):
+                continue
+            if rule.count is not None and self.injected[index] >= rule.count:
+                continue
+            if rule.probability < 1.0 and self._rng.random() >= rule.probability:
+                continue
+            self.injected[index] += 1
+            return index
+        return None
+
+    def _apply(self, rule: FaultRule, request: Any) -> AWSResponse | None:
+        if rule.kind == "latency":
+            self._sleep(rule.delay_s)
+            return None
+        if rule.kind == "connection":
+            raise EndpointConnectionError(endpoint_url=request.url)
+        if rule.kind == "read-timeout":
+            self._sleep(rule.delay_s)
+            raise ReadTimeoutError(endpoint_url=request.url)
+        if rule.kind == "unprocessed-keys":
+            asked = json.loads(request.body)["RequestItems"]
+            return self._answer(request, 200, {"Responses": {}, "UnprocessedKeys": asked})
+        return self._answer(request, rule.status, {"__type": rule.code, "message": f"chaos: {rule.code}"})
+
+    @staticmethod
+    def _answer(request: Any, status: int, body: dict[str, Any]) -> AWSResponse:
+        request.context[INJECTED] = True
+        return AWSResponse(request.url, status, _JSON, _Body(json.dumps(body).encode()))
+
+    def install(self, client: Any) -> None:
+        """Answer ``client``'s attempts (registered first, ahead of any other sender)."""
+        client.meta.events.register_first("before-send", self, unique_id=f"chaos-{id(self)}")
+
+    def uninstall(self, client: Any) -> None:
+        """Stop answering ``client``'s attempts."""
+        client.meta.events.unregister("before-send", unique_id=f"chaos-{id(self)}")
+
+    def install_for_new_clients(self) -> None:
+        """Answer the attempts of every client created from now on in this process."""
+        from botocore import handlers  # noqa: PLC0415 - only the stage's workers need this
+
+        handlers.BUILTIN_HANDLERS.insert(0, ("before-send", self))

@@ -1,0 +1,113 @@
+"""Fault plans as data: which call fails, how, how often, and when.
+
+A plan is a TOML file of ``[[rule]]`` tables::
+
+    [[rule]]
+    service = "dynamodb"          # the SDK's service id: dynamodb, sqs
+    operation = "PutItem"         # or "*"
+    kind = "error"                # error | latency | read-timeout | connection | unprocessed-keys
+    code = "ProvisionedThroughputExceededException"   # kind = error: a real AWS error code
+    probability = 0.3             # share of matching attempts, or:
+    count = 2                     # the first N matching attempts
+    start_s = 10                  # window, seconds after the plan starts (optional)
+    end_s = 40
+    delay_s = 1.5                 # kind = latency (and read-timeout: how long before it fires)
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+KINDS = ("error", "latency", "read-timeout", "connection", "unprocessed-keys")
+
+# The error codes each service really answers with, and their HTTP status.
+AWS_ERRORS: dict[str, dict[str, int]] = {
+    "dynamodb": {
+        "ProvisionedThroughputExceededException": 400,
+        "ThrottlingException": 400,
+        "RequestLimitExceeded": 400,
+        "InternalServerError": 500,
+        "TransactionConflictException": 400,
+        "ServiceUnavailable": 503,
+        "ResourceNotFoundException": 400,
+    },
+    "sqs": {
+        "RequestThrottled": 400,
+        "KmsThrottled": 400,
+        "KmsAccessDenied": 400,
+        "QueueDoesNotExist": 400,
+        "AccessDenied": 403,
+        "InternalError": 500,
+        "ServiceUnavailable": 503,
+    },
+}
+
+
+class PlanError(ValueError):
+    """A fault plan names an unknown kind, service or error code, or is out of range."""
+
+
+@dataclass(frozen=True)
+class FaultRule:
+    """One kind of fault on one service's operation."""
+
+    service: str
+    operation: str = "*"
+    kind: str = "error"
+    code: str = ""
+    probability: float = 1.0
+    count: int | None = None
+    start_s: float = 0.0
+    end_s: float = float("inf")
+    delay_s: float = 0.0
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise PlanError(f"unknown fault kind {self.kind!r}; one of {', '.join(KINDS)}")
+        if self.service not in AWS_ERRORS:
+            raise PlanError(f"unknown service {self.service!r}; one of {', '.join(AWS_ERRORS)}")
+        if self.kind == "error" and self.code not in AWS_ERRORS[self.service]:
+            raise PlanError(
+                f"{self.service} does not answer {self.code!r}; known: {', '.join(AWS_ERRORS[self.service])}"
+            )
+        if not 0.0 <= self.probability <= 1.0:
+            raise PlanError("probability must be between 0 and 1")
+        if self.kind == "unprocessed-keys" and (self.service, self.operation) != ("dynamodb", "BatchGetItem"):
+            raise PlanError("unprocessed-keys applies to dynamodb BatchGetItem only")
+
+    @property
+    def status(self) -> int:
+        """The HTTP status of the error this rule answers with."""
+        return AWS_ERRORS[self.service].get(self.code, 500)
+
+    def matches(self, service: str, operation: str, elapsed_s: float) -> bool:
+        """True when this rule covers the attempt (ignoring probability and count)."""
+        return service == self.service and self.operation in ("*", operation) and self.start_s <= elapsed_s < self.end_s
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """The rules of one plan, in the order they are tried."""
+
+    rules: tuple[FaultRule, ...] = ()
+    phases: tuple[dict[str, Any], ...] = field(default=())
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FaultPlan:
+        """A plan from parsed TOML (``rule`` and optional ``phase`` arrays)."""
+        try:
+            rules = tuple(FaultRule(**rule) for rule in data.get("rule", []))
+        except TypeError as exc:
+            raise PlanError(str(exc)) from exc
+        return cls(rules=rules, phases=tuple(data.get("phase", [])))
+
+    @classmethod
+    def load(cls, path: Path) -> FaultPlan:
+        """A plan from a TOML file."""
+        return cls.from_dict(tomllib.loads(path.read_text()))
