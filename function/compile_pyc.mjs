@@ -33,3 +33,5 @@ f"{sys.implementation.cache_tag} {int(bool(ok))} {out.getvalue()}"
 const [tag, ok, ...log] = result.split(" ");
 console.log(`compiled with ${tag}${ok === "1" ? "" : " (some files did not compile)"}`);
 if (log.join(" ").trim()) console.log(log.join(" ").trim());
+// A module that does not compile would be compiled (or fail) on every cold start: fail the build.
+if (ok !== "1") process.exit(1);
