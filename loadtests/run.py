@@ -16,14 +16,20 @@ import json
 import os
 import subprocess
 import sys
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from chaos.plan import FaultPlan
+from chaos.report import as_json, phase_reports, table
 from loadtests.audit import AuditReport, audit_run
+from loadtests.ledger import read_ledgers
 from loadtests.stage.backend import free_port
 from loadtests.stage.local import LocalStage, new_run_dir
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
+PLANS = LOCUSTFILE.parents[1] / "chaos" / "plans"
 
 
 def load_arguments(description: str, run_time: str, spawn_rate: float) -> argparse.ArgumentParser:
@@ -43,7 +49,15 @@ def load_arguments(description: str, run_time: str, spawn_rate: float) -> argpar
 def _arguments(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     parser = load_arguments(__doc__.splitlines()[0], "60s", 20)
     parser.add_argument("--concurrency", type=int, default=100, help="execution environments at most")
-    return parser.parse_known_args(argv)
+    parser.add_argument("--chaos", default=None, help="a fault plan: a TOML path or a name in chaos/plans/")
+    args, extra = parser.parse_known_args(argv)
+    if args.chaos:
+        path = Path(args.chaos)
+        args.chaos = path if path.suffix == ".toml" else PLANS / f"{args.chaos}.toml"
+        if "--slo-error-ratio" not in (argv or sys.argv):
+            args.slo_error_ratio = 1.0  # faults are the point: a chaos run fails on invariants only
+            args.slo_p95_ms = 1e9
+    return args, extra
 
 
 def locust_commands(
@@ -123,11 +137,15 @@ def _print_summary(summary: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the stage, Locust headless against it, drain the queue, audit; return the exit code."""
     args, extra = _arguments(argv)
-    run_dir = new_run_dir("load")
-    with LocalStage(run_dir, concurrency=args.concurrency, customers=max(args.users, 1)) as stage:
+    run_dir = new_run_dir("chaos" if args.chaos else "load")
+    stage_options = {"concurrency": args.concurrency, "customers": max(args.users, 1), "chaos_plan": args.chaos}
+    with LocalStage(run_dir, **stage_options) as stage:
         info = stage.describe()
         print(f"stage up: {info['orders_url']} (run folder {run_dir})", flush=True)
         target = ["--stage-file", str(run_dir / "stage.json")]
+        started_at = time.time()
+        if stage.pool is not None:  # the plan's windows count from the start of the load
+            stage.pool.function = replace(stage.pool.function, chaos_started_at=started_at)
         exit_code = run_locust(locust_commands(args, extra, info["url"], run_dir, target), args.shape)
         drained = stage.consumer.drain() if stage.consumer else False
         physical = info["physical"]
@@ -135,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
         cold_starts = stage.pool.started if stage.pool else 0
     print(report.table())
     _print_summary(summarize(run_dir, report, cold_starts))
+    if args.chaos:
+        phases = phase_reports(read_ledgers(run_dir / "ledger"), FaultPlan.load(args.chaos), started_at)
+        (run_dir / "chaos.json").write_text(json.dumps(as_json(phases), indent=2))
+        print("\nchaos phases (customers' orders)\n" + table(phases))
     if not drained:
         print("the queue was still receiving messages when the audit ran")
     print(f"run folder: {run_dir}")

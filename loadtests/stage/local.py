@@ -36,6 +36,7 @@ class LocalStage:
     concurrency: int = 100
     customers: int = 100
     port: int = 0
+    chaos_plan: Path | None = None
     backend: MotoBackend | None = None
     resources: StageResources | None = None
     pool: WorkerPool | None = None
@@ -76,6 +77,7 @@ class LocalStage:
             timeout_s=float(props["Timeout"]),
             name=props["FunctionName"],
             handler=props["Handler"],
+            chaos_plan=str(self.chaos_plan) if self.chaos_plan else None,
         )
         (self.run_dir / "logs").mkdir(exist_ok=True)
         self.pool = WorkerPool(function, self.run_dir / "logs", concurrency=self.concurrency)

@@ -20,11 +20,11 @@ import time
 import traceback
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
-    from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,10 @@ class FunctionConfig:
     timeout_s: float = 30.0
     name: str = "order-processing-create-order"
     handler: str = "create_order.handler.lambda_handler"
+    chaos_plan: str | None = None
+    """A fault plan (chaos/*.toml) installed in every environment, outside the handler."""
+    chaos_started_at: float | None = None
+    """Wall-clock time the plan's windows count from (default: each environment's start)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,14 @@ def _worker_main(conn: Connection, config: dict[str, Any], log_path: str) -> Non
     sys.path.insert(0, config["code_dir"])
     log = open(log_path, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
     sys.stdout = sys.stderr = log
+    if config.get("chaos_plan"):
+        # Installed before the handler is imported, so the clients it builds carry the faults;
+        # the Lambda package itself holds no chaos code.
+        from chaos.inject import FaultInjector  # noqa: PLC0415 - only chaos runs need it
+        from chaos.plan import FaultPlan  # noqa: PLC0415
+
+        plan = FaultPlan.load(Path(config["chaos_plan"]))
+        FaultInjector(plan, started_at=config.get("chaos_started_at")).install_for_new_clients()
     handler = None
     while True:
         try:
@@ -240,6 +252,8 @@ class WorkerPool:
             "timeout_s": self.function.timeout_s,
             "name": self.function.name,
             "handler": self.function.handler,
+            "chaos_plan": self.function.chaos_plan,
+            "chaos_started_at": self.function.chaos_started_at,
         }
         log_path = str(self.log_dir / f"worker-{index:03d}.log")
         process = context.Process(target=_worker_main, args=(child, config, log_path), daemon=True)
