@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -56,6 +57,7 @@ class MotoBackend:
     endpoints: dict[str, str] = field(default_factory=dict)
     _processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _logs: list[Any] = field(default_factory=list)
+    _by_service: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def start(self) -> MotoBackend:
         """Start every group's process and wait until each answers."""
@@ -77,6 +79,7 @@ class MotoBackend:
                 url = f"http://127.0.0.1:{port}"
                 for service in services:
                     self.endpoints[service] = url
+                    self._by_service[service] = process
             for url in set(self.endpoints.values()):
                 _wait_until_ready(url)
         except BaseException:
@@ -94,8 +97,23 @@ class MotoBackend:
         """The moto processes' ids (chaos pauses them)."""
         return [process.pid for process in self._processes]
 
+    def pause(self, service: str) -> None:
+        """Freeze the process serving ``service`` (SIGSTOP): it accepts connections, answers nothing.
+
+        Stands for a backend that stops responding (a stalled endpoint, a network partition
+        after the handshake); requests sent meanwhile are served when it resumes.
+        """
+        os.kill(self._by_service[service].pid, signal.SIGSTOP)
+
+    def resume(self, service: str) -> None:
+        """Let a paused process run again (SIGCONT)."""
+        os.kill(self._by_service[service].pid, signal.SIGCONT)
+
     def stop(self) -> None:
         """Stop the processes this backend started, and only those."""
+        for process in self._processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGCONT)  # a paused process cannot handle SIGTERM
         for process in self._processes:
             if process.poll() is None:
                 process.terminate()
