@@ -7,7 +7,9 @@ import os
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
+from chaos.proxy import FaultProxy
 from loadtests.stage.backend import REGION, MotoBackend
 from loadtests.stage.consumer import QueueConsumer
 from loadtests.stage.gateway import Gateway, TokenVerifier
@@ -37,6 +39,9 @@ class LocalStage:
     customers: int = 100
     port: int = 0
     chaos_plan: Path | None = None
+    network_faults: bool = False
+    """Route the function's DynamoDB and SQS traffic through fault proxies (``proxies``)."""
+    proxies: dict[str, FaultProxy] = field(default_factory=dict)
     backend: MotoBackend | None = None
     resources: StageResources | None = None
     pool: WorkerPool | None = None
@@ -62,10 +67,17 @@ class LocalStage:
         self.resources = create_resources(template)
         seed(self.resources, customers=self.customers)
         props = resource(template, FUNCTION)["Properties"]
+        backend_env = self.backend.env()
+        if self.network_faults:
+            for service, variable in (("dynamodb", "AWS_ENDPOINT_URL_DYNAMODB"), ("sqs", "AWS_ENDPOINT_URL_SQS")):
+                target = urlsplit(self.backend.endpoints[service])
+                proxy = FaultProxy(target.hostname or "127.0.0.1", target.port or 80).start()
+                self.proxies[service] = proxy
+                backend_env[variable] = proxy.url
         function = FunctionConfig(
             code_dir=ROOT / "function",
             env={
-                **self.backend.env(),
+                **backend_env,
                 **self.resources.function_env,
                 "AWS_LAMBDA_FUNCTION_NAME": props["FunctionName"],
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(props["MemorySize"]),
@@ -125,6 +137,9 @@ class LocalStage:
         if self.pool is not None:
             self.pool.close()
             self.pool = None
+        for proxy in self.proxies.values():
+            proxy.stop()
+        self.proxies.clear()
         if self.backend is not None:
             self.backend.stop()
             self.backend = None

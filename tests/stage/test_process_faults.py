@@ -106,3 +106,51 @@ def test_worker_killed_mid_request_is_a_502_and_a_retry_creates_the_order_once(t
         assert retry_status == 201
         assert _orders_with(stage, order["id"]) == 1
         assert _queued(stage, order["id"])
+
+
+@pytest.fixture
+def proxied(tmp_path: Path) -> Iterator[LocalStage]:
+    with LocalStage(tmp_path, concurrency=2, customers=1, network_faults=True) as running:
+        yield running
+
+
+@pytest.mark.parametrize(("mode", "dependency"), [("blackhole", "OrdersTable"), ("reset", "OrdersTable")])
+def test_network_fault_between_function_and_dynamodb(proxied: LocalStage, mode: str, dependency: str) -> None:
+    info = proxied.describe()
+    customer = info["customers"][0]
+    headers = {"Authorization": _login(proxied, customer)["IdToken"], "Idempotency-Key": str(uuid.uuid4())}
+    body = _order(customer["customer_id"])
+    # The catalog read is cached by a first order, so the fault meets the order's PutItem
+    assert _post(info["orders_url"], body, {**headers, "Idempotency-Key": "warm"})[0] == 201
+
+    # Given the network to DynamoDB dropping (blackhole) or resetting every request
+    proxied.proxies["dynamodb"].set_mode(mode)
+    started = time.monotonic()
+    status, problem = _post(info["orders_url"], body, headers)
+    elapsed = time.monotonic() - started
+
+    # Then the function answers 500 for the orders table within its deadline, storing nothing
+    assert (status, problem["dependency"]) == (500, dependency)
+    assert elapsed < 29.0
+    table = info["physical"]["OrdersTable"]
+    assert boto3.client("dynamodb").scan(TableName=table)["Count"] == 1  # the warm-up order only
+    # When the network heals, the client's retry with its key creates the order once, queued
+    proxied.proxies["dynamodb"].set_mode("pass")
+    retry_status, order = _post(info["orders_url"], body, headers)
+    assert retry_status == 201
+    assert _orders_with(proxied, order["id"]) == 1
+    assert _queued(proxied, order["id"])
+
+
+def test_network_latency_slows_but_does_not_fail(proxied: LocalStage) -> None:
+    info = proxied.describe()
+    customer = info["customers"][0]
+    headers = {"Authorization": _login(proxied, customer)["IdToken"], "Idempotency-Key": str(uuid.uuid4())}
+    proxied.proxies["sqs"].set_mode("latency", delay_s=0.5)
+
+    started = time.monotonic()
+    status, order = _post(info["orders_url"], _order(customer["customer_id"]), headers)
+
+    assert status == 201
+    assert time.monotonic() - started >= 0.5
+    assert _queued(proxied, order["id"])
