@@ -91,21 +91,55 @@ class FaultRule:
         return service == self.service and self.operation in ("*", operation) and self.start_s <= elapsed_s < self.end_s
 
 
+NETWORK_MODES = ("latency", "blackhole", "reset")
+
+
+@dataclass(frozen=True)
+class NetworkRule:
+    """A network fault between the function and one backend (the stage's fault proxy)."""
+
+    service: str
+    mode: str
+    start_s: float = 0.0
+    end_s: float = float("inf")
+    delay_s: float = 0.0
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.service not in ("dynamodb", "sqs"):
+            raise PlanError(f"no fault proxy for {self.service!r}; one of dynamodb, sqs")
+        if self.mode not in NETWORK_MODES:
+            raise PlanError(f"unknown network mode {self.mode!r}; one of {', '.join(NETWORK_MODES)}")
+
+
 @dataclass(frozen=True)
 class FaultPlan:
-    """The rules of one plan, in the order they are tried."""
+    """The rules of one plan: SDK-edge ``rules`` (tried in order), ``network`` faults, ``phases``."""
 
     rules: tuple[FaultRule, ...] = ()
     phases: tuple[dict[str, Any], ...] = field(default=())
+    network: tuple[NetworkRule, ...] = ()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaultPlan:
-        """A plan from parsed TOML (``rule`` and optional ``phase`` arrays)."""
+        """A plan from parsed TOML (``rule``, ``network`` and ``phase`` arrays)."""
         try:
             rules = tuple(FaultRule(**rule) for rule in data.get("rule", []))
+            network = tuple(NetworkRule(**rule) for rule in data.get("network", []))
         except TypeError as exc:
             raise PlanError(str(exc)) from exc
-        return cls(rules=rules, phases=tuple(data.get("phase", [])))
+        return cls(rules=rules, phases=tuple(data.get("phase", [])), network=network)
+
+    def network_mode(self, service: str, elapsed_s: float) -> tuple[str, float]:
+        """The proxy mode (and delay) for ``service`` at ``elapsed_s``: ``pass`` outside every window."""
+        for rule in self.network:
+            if rule.service == service and rule.start_s <= elapsed_s < rule.end_s:
+                return rule.mode, rule.delay_s
+        return "pass", 0.0
+
+    def windows(self) -> list[tuple[float, float]]:
+        """Every fault window of the plan, SDK-edge and network alike."""
+        return [(r.start_s, r.end_s) for r in self.rules] + [(r.start_s, r.end_s) for r in self.network]
 
     @classmethod
     def load(cls, path: Path) -> FaultPlan:

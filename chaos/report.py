@@ -73,7 +73,7 @@ def phase_reports(attempts: list[dict[str, Any]], plan: FaultPlan, started_at: f
 
 def _faulted(plan: FaultPlan, phase: dict[str, Any]) -> bool:
     start, end = float(phase["start_s"]), float(phase["end_s"])
-    return any(rule.start_s < end and rule.end_s > start for rule in plan.rules)
+    return any(window_start < end and window_end > start for window_start, window_end in plan.windows())
 
 
 def _recovery(orders: list[dict[str, Any]], started_at: float, fault_end: float, steady: float) -> float | None:

@@ -23,6 +23,7 @@ from typing import Any
 
 from chaos.plan import FaultPlan
 from chaos.report import as_json, phase_reports, table
+from chaos.schedule import NetworkSchedule
 from loadtests.audit import AuditReport, audit_run
 from loadtests.ledger import read_ledgers
 from loadtests.stage.backend import free_port
@@ -138,7 +139,13 @@ def main(argv: list[str] | None = None) -> int:
     """Run the stage, Locust headless against it, drain the queue, audit; return the exit code."""
     args, extra = _arguments(argv)
     run_dir = new_run_dir("chaos" if args.chaos else "load")
-    stage_options = {"concurrency": args.concurrency, "customers": max(args.users, 1), "chaos_plan": args.chaos}
+    plan = FaultPlan.load(args.chaos) if args.chaos else None
+    stage_options = {
+        "concurrency": args.concurrency,
+        "customers": max(args.users, 1),
+        "chaos_plan": args.chaos,
+        "network_faults": bool(plan and plan.network),
+    }
     with LocalStage(run_dir, **stage_options) as stage:
         info = stage.describe()
         print(f"stage up: {info['orders_url']} (run folder {run_dir})", flush=True)
@@ -146,15 +153,20 @@ def main(argv: list[str] | None = None) -> int:
         started_at = time.time()
         if stage.pool is not None:  # the plan's windows count from the start of the load
             stage.pool.function = replace(stage.pool.function, chaos_started_at=started_at)
-        exit_code = run_locust(locust_commands(args, extra, info["url"], run_dir, target), args.shape)
+        schedule = NetworkSchedule(plan, stage.proxies, started_at).start() if plan and plan.network else None
+        try:
+            exit_code = run_locust(locust_commands(args, extra, info["url"], run_dir, target), args.shape)
+        finally:
+            if schedule is not None:
+                schedule.stop()
         drained = stage.consumer.drain() if stage.consumer else False
         physical = info["physical"]
         report = audit_run(run_dir, physical["OrdersTable"], [physical["ProcessingQueue"], physical["ProcessingDLQ"]])
         cold_starts = stage.pool.started if stage.pool else 0
     print(report.table())
     _print_summary(summarize(run_dir, report, cold_starts))
-    if args.chaos:
-        phases = phase_reports(read_ledgers(run_dir / "ledger"), FaultPlan.load(args.chaos), started_at)
+    if plan is not None:
+        phases = phase_reports(read_ledgers(run_dir / "ledger"), plan, started_at)
         (run_dir / "chaos.json").write_text(json.dumps(as_json(phases), indent=2))
         print("\nchaos phases (customers' orders)\n" + table(phases))
     if not drained:

@@ -111,3 +111,48 @@ def test_latency_delays_and_lets_the_attempt_through() -> None:
 
     assert injector(_request(), event_name="before-send.sqs.SendMessage") is None
     assert slept == [1.5]
+
+
+def test_network_rules_are_read_and_give_the_mode_for_each_moment() -> None:
+    plan = FaultPlan.from_dict(
+        {
+            "network": [
+                {"service": "sqs", "mode": "blackhole", "start_s": 5, "end_s": 10},
+                {"service": "dynamodb", "mode": "latency", "delay_s": 0.2},
+            ]
+        }
+    )
+
+    assert plan.network_mode("sqs", 4.9) == ("pass", 0.0)
+    assert plan.network_mode("sqs", 5.0) == ("blackhole", 0.0)
+    assert plan.network_mode("sqs", 10.0) == ("pass", 0.0)
+    assert plan.network_mode("dynamodb", 99.0) == ("latency", 0.2)
+    assert (5, 10) in plan.windows()
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [({"service": "cognito-idp", "mode": "reset"}, "no fault proxy"), ({"service": "sqs", "mode": "slow"}, "mode")],
+)
+def test_wrong_network_rule_is_refused(rule: dict, message: str) -> None:
+    with pytest.raises(PlanError, match=message):
+        FaultPlan.from_dict({"network": [rule]})
+
+
+def test_schedule_switches_the_proxies_through_the_windows_and_back() -> None:
+    from chaos.proxy import FaultProxy
+    from chaos.schedule import NetworkSchedule
+
+    now = [0.0]
+    plan = FaultPlan.from_dict({"network": [{"service": "sqs", "mode": "reset", "start_s": 5, "end_s": 10}]})
+    proxy = FaultProxy("127.0.0.1", 9)
+    schedule = NetworkSchedule(plan, {"sqs": proxy}, started_at=0.0, clock=lambda: now[0])
+
+    schedule.apply()
+    before = proxy.mode
+    now[0] = 6.0
+    schedule.apply()
+    during = proxy.mode
+    schedule.stop()
+
+    assert (before, during, proxy.mode) == ("pass", "reset", "pass")
