@@ -96,8 +96,15 @@ class FaultProxy:
         upstream.settimeout(None)
         with self._lock:
             self._sockets.update((client, upstream))
-        threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+        back = threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True)
+        back.start()
         self._pump(client, upstream, True)
+        back.join()
+        with self._lock:
+            self._sockets.difference_update((client, upstream))
+        for sock in (client, upstream):
+            with contextlib.suppress(OSError):
+                sock.close()
 
     def _pump(self, source: socket.socket, sink: socket.socket, from_client: bool) -> None:
         try:

@@ -20,6 +20,10 @@ NOT_LOCAL = {
     "AWS::Serverless::Api": "the stage's API Gateway front (gateway.py)",
     "AWS::Serverless::Function": "the stage's Lambda-like workers (workers.py)",
     "AWS::IAM::Role": "no IAM locally; tests/unit/test_iam_contract.py holds the role to the code",
+    "AWS::IAM::Policy": "no IAM locally (the FIS extension's S3 read policy)",
+    "AWS::S3::Bucket": "the FIS configuration bucket: no FIS locally, chaos/ injects faults instead",
+    "AWS::FIS::ExperimentTemplate": "fault injection on a deployed stage; locally chaos/ injects faults",
+    "AWS::CloudWatch::Alarm": "alarms act on a deployed stage only",
 }
 CREATED = (
     "AWS::DynamoDB::Table",
@@ -163,6 +167,8 @@ def _function_env(template: dict[str, Any], created: StageResources) -> dict[str
     defaults = parameter_defaults(template)
     env: dict[str, str] = {}
     for name, value in function_environment(template).items():
+        if isinstance(value, dict) and "Fn::If" in value:
+            continue  # conditional settings (the FIS extension's) are for deployed stages only
         if isinstance(value, dict) and "Ref" in value:
             ref = value["Ref"]
             env[name] = str(created.physical[ref] if ref in created.physical else defaults[ref])

@@ -19,6 +19,8 @@ from tests.support.template import (
     resource,
 )
 
+FIS_EXTENSION_ENV = ("AWS_FIS_CONFIGURATION_LOCATION", "AWS_LAMBDA_EXEC_WRAPPER")
+
 
 def test_cfn_lint_finds_nothing() -> None:
     matches = lint_file(TEMPLATE)
@@ -60,8 +62,8 @@ def test_sam_transform_keeps_the_explicit_role(transformed: dict) -> None:
     [function] = _of_type(transformed, "AWS::Lambda::Function").values()
 
     assert function["Properties"]["Role"] == {"Fn::GetAtt": ["CreateOrderFunctionRole", "Arn"]}
-    # SAM adds no role (and so no managed policy) of its own
-    assert list(_of_type(transformed, "AWS::IAM::Role")) == ["CreateOrderFunctionRole"]
+    # SAM adds no role (and so no managed policy) of its own: the roles are the template's
+    assert sorted(_of_type(transformed, "AWS::IAM::Role")) == ["CreateOrderFunctionRole", "FisExperimentRole"]
 
 
 def test_function_is_configured_as_designed() -> None:
@@ -89,13 +91,41 @@ def test_function_logs_to_its_own_group_with_a_retention() -> None:
 
 def test_environment_is_exactly_what_the_settings_read() -> None:
     env = function_environment(load_template())
-    ours = {name for name in env if not name.startswith("POWERTOOLS_")}
+    # Powertools' own, and the FIS extension's (non-production stages only), are not ours.
+    ours = {name for name in env if not name.startswith("POWERTOOLS_") and name not in FIS_EXTENSION_ENV}
 
     assert set(REQUIRED_ENV) <= ours
     assert ours <= set(REQUIRED_ENV) | set(OPTIONAL_ENV)
     assert env["ORDERS_TABLE"] == {"Ref": "OrdersTable"}
     assert env["PRODUCTS_TABLE"] == {"Ref": "ProductsTable"}
     assert env["PROCESSING_QUEUE_URL"] == {"Ref": "ProcessingQueue"}
+
+
+def test_fault_injection_exists_only_outside_production() -> None:
+    template = load_template()
+    env = function_environment(template)
+    fis = {k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::FIS::ExperimentTemplate"}
+
+    assert {action["ActionId"] for spec in fis.values() for action in spec["Properties"]["Actions"].values()} == {
+        "aws:lambda:invocation-add-delay",
+        "aws:lambda:invocation-error",
+        "aws:lambda:invocation-http-integration-response",
+    }
+    assert all(spec["Condition"] == "FaultInjectionEnabled" for spec in fis.values())
+    assert template["Conditions"]["FaultInjectionEnabled"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "StageName"}, "prod"]}]
+    }
+    for name in FIS_EXTENSION_ENV:
+        assert env[name]["Fn::If"][0] == "FaultInjectionEnabled"
+    layers = resource(template, FUNCTION)["Properties"]["Layers"]
+    assert layers["Fn::If"][0] == "FaultInjectionEnabled"
+    for spec in fis.values():
+        [stop] = spec["Properties"]["StopConditions"]
+        assert stop["Source"] == "aws:cloudwatch:alarm"
+    for kind in ("AWS::S3::Bucket", "AWS::IAM::Policy"):
+        for spec in template["Resources"].values():
+            if spec["Type"] == kind:
+                assert spec["Condition"] == "FaultInjectionEnabled"
 
 
 def test_powertools_names_match_the_code() -> None:
