@@ -64,6 +64,7 @@ def test_queue_failing_after_the_put_is_500_with_the_order_id(backend: Backend, 
     assert failure["order_id"] == stored["id"]
 
 
+@pytest.mark.fault  # also a row of the fault matrix (tox -e fault): the heal path
 def test_retry_with_the_same_key_heals_an_order_that_was_not_queued(backend: Backend, invoke) -> None:
     # Given an order that was stored but whose message was lost to a queue outage
     fault = SdkFault(backend.sqs, "SendMessage", code="KmsThrottled")
