@@ -64,13 +64,17 @@ def _init(environment: Environment, **_: Any) -> None:
         _state["customers"] = stage["customers"]
         _state["admin"] = stage["admin"]
         _state["client_id"] = stage["client_id"]
-        _state["catalog"] = stage["catalog"]
+        catalog = stage["catalog"]
         ledger_dir = options.ledger_dir or str(Path(options.stage_file).parent / "ledger")
     else:
         _state["customers"] = json.loads(Path(options.users_file).read_text()) if options.users_file else []
         _state["client_id"] = options.cognito_client_id
-        _state["catalog"] = json.loads(Path(options.catalog_file).read_text()) if options.catalog_file else {}
+        catalog = json.loads(Path(options.catalog_file).read_text()) if options.catalog_file else {}
         ledger_dir = options.ledger_dir or "ledger"
+    # What a customer may order, worked out once rather than per request.
+    _state["orderable"] = [p for p, spec in catalog.items() if spec["active"] and spec["currency"] == "USD"] or [
+        "P-001"
+    ]
     _state["ledger"] = Ledger(Path(ledger_dir))
     # One client for every user of this process: a pool as wide as the users.
     _state["cognito"] = boto3.client("cognito-idp", config=Config(max_pool_connections=200))
@@ -148,8 +152,8 @@ class OrdersUser(FastHttpUser):
 
     def order_body(self, customer_id: str | None = None) -> dict[str, Any]:
         """A valid order of 1-3 active catalog products."""
-        active = [p for p, spec in _state["catalog"].items() if spec["active"] and spec["currency"] == "USD"]
-        products = random.sample(active or ["P-001"], k=random.randint(1, 3))  # noqa: S311 - test data
+        orderable = _state["orderable"]
+        products = random.sample(orderable, k=random.randint(1, min(3, len(orderable))))  # noqa: S311 - test data
         return {
             "customer_id": customer_id or self.customer_id,
             "items": [{"product_id": p, "quantity": random.randint(1, 5)} for p in products],  # noqa: S311

@@ -174,7 +174,7 @@ def build_endpoint(settings: Settings, clients: tuple[DynamoDBClient, SQSClient]
     service = OrderService(
         catalog=DynamoDBProductCatalog(dynamodb, settings.products_table),
         repository=DynamoDBOrderRepository(dynamodb, settings.orders_table),
-        publisher=SQSOrderPublisher(sqs, settings.queue_url),
+        publisher=SQSOrderPublisher(sqs, settings.queue_url, fifo=settings.fifo_queue),
     )
     return CreateOrderEndpoint(service)
 

@@ -196,9 +196,8 @@ def seed(created: StageResources, *, customers: int = 100) -> None:
     for n in range(customers):
         created.customers.append(_user(cognito, created, f"customer{n:03d}@example.com", f"cust-{n:03d}"))
     created.admin = _user(cognito, created, "admin@example.com", "admin-000")
-    [group] = [v for k, v in created.physical.items() if k == "AdminsGroup"]
     cognito.admin_add_user_to_group(
-        UserPoolId=created.user_pool_id, Username=created.admin["username"], GroupName=group
+        UserPoolId=created.user_pool_id, Username=created.admin["username"], GroupName=created.physical["AdminsGroup"]
     )
 
 

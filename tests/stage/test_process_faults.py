@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -25,6 +26,13 @@ operation = "PutItem"
 kind = "latency"
 delay_s = 3.0
 """
+
+
+def _keyed_order(stage: LocalStage) -> tuple[dict[str, str], dict[str, Any]]:
+    """The first customer's headers (ID token, a fresh Idempotency-Key) and a valid order body."""
+    customer = stage.describe()["customers"][0]
+    headers = {"Authorization": _login(stage, customer)["IdToken"], "Idempotency-Key": str(uuid.uuid4())}
+    return headers, _order(customer["customer_id"])
 
 
 def _orders_with(stage: LocalStage, order_id: str) -> int:
@@ -47,9 +55,7 @@ def stage(tmp_path: Path) -> Iterator[LocalStage]:
 
 def test_backend_that_stops_answering_gives_a_500_in_time_and_a_retry_heals(stage: LocalStage) -> None:
     info = stage.describe()
-    customer = info["customers"][0]
-    headers = {"Authorization": _login(stage, customer)["IdToken"], "Idempotency-Key": str(uuid.uuid4())}
-    body = _order(customer["customer_id"])
+    headers, body = _keyed_order(stage)
     assert _post(info["orders_url"], {**body, "items": [{"product_id": "P-002", "quantity": 1}]},
                  {**headers, "Idempotency-Key": "warm"})[0] == 201  # fmt: skip
     assert stage.backend is not None
@@ -81,9 +87,7 @@ def test_worker_killed_mid_request_is_a_502_and_a_retry_creates_the_order_once(t
     plan.write_text(SLOW_PUT)
     with LocalStage(tmp_path / "run", concurrency=2, customers=1, chaos_plan=plan) as stage:
         info = stage.describe()
-        customer = info["customers"][0]
-        headers = {"Authorization": _login(stage, customer)["IdToken"], "Idempotency-Key": str(uuid.uuid4())}
-        body = _order(customer["customer_id"])
+        headers, body = _keyed_order(stage)
         assert stage.pool is not None
         pool = stage.pool
 
@@ -117,9 +121,7 @@ def proxied(tmp_path: Path) -> Iterator[LocalStage]:
 @pytest.mark.parametrize(("mode", "dependency"), [("blackhole", "OrdersTable"), ("reset", "OrdersTable")])
 def test_network_fault_between_function_and_dynamodb(proxied: LocalStage, mode: str, dependency: str) -> None:
     info = proxied.describe()
-    customer = info["customers"][0]
-    headers = {"Authorization": _login(proxied, customer)["IdToken"], "Idempotency-Key": str(uuid.uuid4())}
-    body = _order(customer["customer_id"])
+    headers, body = _keyed_order(proxied)
     # The catalog read is cached by a first order, so the fault meets the order's PutItem
     assert _post(info["orders_url"], body, {**headers, "Idempotency-Key": "warm"})[0] == 201
 
@@ -144,12 +146,11 @@ def test_network_fault_between_function_and_dynamodb(proxied: LocalStage, mode: 
 
 def test_network_latency_slows_but_does_not_fail(proxied: LocalStage) -> None:
     info = proxied.describe()
-    customer = info["customers"][0]
-    headers = {"Authorization": _login(proxied, customer)["IdToken"], "Idempotency-Key": str(uuid.uuid4())}
+    headers, body = _keyed_order(proxied)
     proxied.proxies["sqs"].set_mode("latency", delay_s=0.5)
 
     started = time.monotonic()
-    status, order = _post(info["orders_url"], _order(customer["customer_id"]), headers)
+    status, order = _post(info["orders_url"], body, headers)
 
     assert status == 201
     assert time.monotonic() - started >= 0.5

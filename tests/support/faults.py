@@ -40,9 +40,8 @@ class SdkFault:
     """One chaos rule on one client's operation, for a test: ``times`` attempts (``None``: all).
 
     ``kind`` is a chaos kind (``error`` with ``code``, ``connection``, ``read-timeout``,
-    ``latency``, ``unprocessed-keys``) or, in-process only, ``lost-response``: moto carries the
-    request out, then the answer is lost (a read timeout). ``attempts`` counts every attempt
-    of the operation, faulted or not.
+    ``latency``, ``unprocessed-keys``). ``attempts`` counts every attempt of the operation,
+    faulted or not.
     """
 
     def __init__(
@@ -56,45 +55,46 @@ class SdkFault:
         delay_s: float = 0.0,
     ) -> None:
         self.client = client
-        self.operation = operation
-        self.service = client.meta.service_model.service_id.hyphenize()
+        service = client.meta.service_model.service_id.hyphenize()
+        self._counter = f"{service}.{operation}"
         _shield_in_process_moto(client)
-        if kind == "lost-response":
-            self._lost = 0
-            self._times = times
-            self._hook = self._lose_response
-            client.meta.events.register_first(f"before-send.{self.service}.{operation}", self._hook)
-            self.injector = None
-            return
-        code = code or ("InternalServerError" if self.service == "dynamodb" else "InternalError")
-        rule = FaultRule(self.service, operation, kind, code if kind == "error" else "", count=times, delay_s=delay_s)
+        code = code or ("InternalServerError" if service == "dynamodb" else "InternalError")
+        rule = FaultRule(service, operation, kind, code if kind == "error" else "", count=times, delay_s=delay_s)
         self.injector = FaultInjector(FaultPlan(rules=(rule,)))
         self.injector.install(client)
 
     @property
     def attempts(self) -> int:
-        if self.injector is None:
-            return self._lost_attempts
-        return self.injector.attempts[f"{self.service}.{self.operation}"]
-
-    _lost_attempts = 0
-
-    def _lose_response(self, request: Any, **_: Any) -> None:
-        from moto.core.models import botocore_stubber
-
-        self._lost_attempts += 1
-        if self._times is not None and self._lost >= self._times:
-            return
-        self._lost += 1
-        botocore_stubber(f"before-send.{self.service}.{self.operation}", request)
-        raise ReadTimeoutError(endpoint_url=request.url)
+        return self.injector.attempts[self._counter]
 
     def remove(self) -> None:
         """Stop injecting; later attempts reach the backend."""
-        if self.injector is not None:
-            self.injector.uninstall(self.client)
-        else:
-            self.client.meta.events.unregister(f"before-send.{self.service}.{self.operation}", self._hook)
+        self.injector.uninstall(self.client)
+
+
+class LostResponse:
+    """In-process moto only: the first ``times`` attempts are carried out, then their answer is lost.
+
+    A read timeout after the backend did the work: what a retried write must survive.
+    """
+
+    def __init__(self, client: Any, operation: str, *, times: int) -> None:
+        self._event = f"before-send.{client.meta.service_model.service_id.hyphenize()}.{operation}"
+        self._times = times
+        self._lost = 0
+        self.attempts = 0
+        _shield_in_process_moto(client)
+        client.meta.events.register_first(self._event, self._lose)
+
+    def _lose(self, request: Any, **_: Any) -> None:
+        from moto.core.models import botocore_stubber
+
+        self.attempts += 1
+        if self._lost >= self._times:
+            return
+        self._lost += 1
+        botocore_stubber(self._event, request)
+        raise ReadTimeoutError(endpoint_url=request.url)
 
 
 class CallRecorder:

@@ -7,7 +7,7 @@ import pytest
 from create_order.adapters.clients import MAX_ATTEMPTS
 from create_order.adapters.dynamodb import UNPROCESSED_KEYS_ATTEMPTS
 from tests.support.events import api_event
-from tests.support.faults import SdkFault
+from tests.support.faults import LostResponse, SdkFault
 from tests.support.lambda_context import FakeLambdaContext
 from tests.unit.conftest import Backend
 
@@ -107,7 +107,7 @@ def test_transient_throttling_is_retried_and_succeeds(backend: Backend, invoke) 
 
 def test_put_retried_after_a_lost_response_is_not_mistaken_for_a_duplicate(backend: Backend, invoke) -> None:
     # Given the first PutItem reaches the table but its response is lost (read timeout)
-    fault = SdkFault(backend.dynamodb, "PutItem", kind="lost-response", times=1)
+    fault = LostResponse(backend.dynamodb, "PutItem", times=1)
 
     # When an order is posted (botocore retries the put, which now fails its condition)
     response = invoke(api_event())

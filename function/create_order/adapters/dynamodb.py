@@ -124,17 +124,16 @@ class DynamoDBProductCatalog:
 
 def _product_from_item(item: Mapping[str, AttributeValueTypeDef]) -> Product:
     product_id = item.get("product_id", {}).get("S", "")
+    unusable = CatalogDataError(
+        PRODUCTS_TABLE, f"product {product_id!r} has no usable price or currency", code="BadProduct"
+    )
     try:
         price = Decimal(item["price"]["N"])
         currency = item["currency"]["S"]
     except (KeyError, InvalidOperation) as exc:
-        raise CatalogDataError(
-            PRODUCTS_TABLE, f"product {product_id!r} has no usable price or currency", code="BadProduct"
-        ) from exc
+        raise unusable from exc
     if not price.is_finite() or price < 0 or not money.is_currency_code(currency):
-        raise CatalogDataError(
-            PRODUCTS_TABLE, f"product {product_id!r} has no usable price or currency", code="BadProduct"
-        )
+        raise unusable
     return Product(
         product_id=product_id,
         price=price,

@@ -21,10 +21,10 @@ _ATTRIBUTES = {EVENT_TYPE_ATTRIBUTE: {"DataType": "String", "StringValue": ORDER
 class SQSOrderPublisher:
     """Sends order events; on a FIFO queue grouped by customer and de-duplicated by order id."""
 
-    def __init__(self, client: SQSClient, queue_url: str) -> None:
+    def __init__(self, client: SQSClient, queue_url: str, *, fifo: bool) -> None:
         self._client = client
         self._queue_url = queue_url
-        self._fifo = queue_url.endswith(".fifo")
+        self._fifo = fifo
 
     def publish(self, order: Order) -> None:
         """Send the order's ``OrderCreated`` message.
