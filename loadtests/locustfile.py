@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from locust.env import Environment
 from locust.runners import WorkerRunner
 
+from dashboards import slo
+
 NAME = "create order"  # the valid traffic the SLO is measured on
 SESSION_TOKEN = "<session>"  # noqa: S105 - a marker: "use the user's own ID token"
 MAX_TRIES = 6
@@ -49,8 +51,12 @@ def _arguments(parser: Any) -> None:
     group.add_argument("--catalog-file", default="", help="JSON {product_id: {price, currency, active}}")
     group.add_argument("--ledger-dir", default="", help="where each process writes its ledger")
     group.add_argument("--weights", default="customer=8,duplicate=1,bad=1,intruder=1", help="user weights")
-    group.add_argument("--slo-p95-ms", type=float, default=500.0, help="p95 of valid traffic at most")
-    group.add_argument("--slo-error-ratio", type=float, default=0.01, help="failed share of valid traffic at most")
+    group.add_argument(
+        "--slo-p95-ms", type=float, default=float(slo.LATENCY_P95_MS), help="p95 of valid traffic at most"
+    )
+    group.add_argument(
+        "--slo-error-ratio", type=float, default=slo.SERVER_ERROR_RATIO, help="failed share of valid traffic at most"
+    )
 
 
 @events.init.add_listener

@@ -151,7 +151,15 @@ def _dependency_failure(exc: DependencyError, request_id: str) -> dict[str, Any]
 
 def _record_created(order: Order) -> None:
     metrics.add_metric(name=names.ORDERS_CREATED, unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name=names.ORDER_VALUE, unit=MetricUnit.NoUnit, value=float(order.total))
+    # Per currency: a sum of dollars and euros means nothing.
+    with single_metric(
+        name=names.ORDER_VALUE,
+        unit=MetricUnit.NoUnit,
+        value=float(order.total),
+        namespace=names.METRICS_NAMESPACE,
+        default_dimensions={"service": names.SERVICE},
+    ) as metric:
+        metric.add_dimension(name=names.CURRENCY_DIMENSION, value=order.currency)
     metrics.add_metric(name=names.ORDER_LINES, unit=MetricUnit.Count, value=len(order.lines))
     logger.info(
         "order created",

@@ -31,6 +31,9 @@ INTEGRATION_TIMEOUT_S = 29.0
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
 RESOURCE = "/orders"
 
+STAGE_NAME = "local"
+"""The local API's stage (the first segment of its paths, and the dashboard's ``Stage``)."""
+
 
 @dataclass
 class TokenVerifier:
@@ -87,7 +90,7 @@ class Gateway:
     pool: WorkerPool
     verifier: TokenVerifier
     access_log: Path
-    stage_name: str = "local"
+    stage_name: str = STAGE_NAME
     port: int = 0
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None

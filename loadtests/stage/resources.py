@@ -14,6 +14,8 @@ from typing import Any
 
 import boto3
 
+from loadtests.stage.backend import ACCOUNT, REGION
+from loadtests.stage.gateway import STAGE_NAME
 from loadtests.stage.template import function_environment, parameter_defaults, resources_of_type
 
 NOT_LOCAL = {
@@ -24,6 +26,8 @@ NOT_LOCAL = {
     "AWS::S3::Bucket": "the FIS configuration bucket: no FIS locally, chaos/ injects faults instead",
     "AWS::FIS::ExperimentTemplate": "fault injection on a deployed stage; locally chaos/ injects faults",
     "AWS::CloudWatch::Alarm": "alarms act on a deployed stage only",
+    "AWS::CloudWatch::CompositeAlarm": "alarms act on a deployed stage only",
+    "AWS::SNS::Topic": "the alarm topic: alarms act on a deployed stage only",
 }
 CREATED = (
     "AWS::DynamoDB::Table",
@@ -32,6 +36,7 @@ CREATED = (
     "AWS::Cognito::UserPoolClient",
     "AWS::Cognito::UserPoolGroup",
     "AWS::Logs::LogGroup",
+    "AWS::CloudWatch::Dashboard",
 )
 PASSWORD = "Local-Stage-Pa55word!"  # noqa: S105 - a throw-away password for local users only
 
@@ -55,6 +60,9 @@ class StageResources:
     customers: list[dict[str, str]] = field(default_factory=list)
     admin: dict[str, str] = field(default_factory=dict)
     function_env: dict[str, str] = field(default_factory=dict)
+    dashboard: str = ""
+    variables: dict[str, str] = field(default_factory=dict)
+    """The template's ``Fn::Sub`` variables as the stage resolves them (the local dashboard uses them)."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready view (written to the run folder for the load test and the audit)."""
@@ -65,6 +73,8 @@ class StageResources:
             "customers": self.customers,
             "admin": self.admin,
             "function_env": self.function_env,
+            "dashboard": self.dashboard,
+            "variables": self.variables,
             "catalog": {k: {"price": p, "currency": c, "active": a} for k, (p, c, a) in CATALOG.items()},
         }
 
@@ -80,6 +90,7 @@ def create_resources(template: dict[str, Any], prefix: str = "create-order-local
     _create_cognito(template, prefix, created)
     _create_log_groups(template)
     created.function_env = _function_env(template, created)
+    created.dashboard = _create_dashboard(template, prefix, created)
     return created
 
 
@@ -155,6 +166,16 @@ def _create_cognito(template: dict[str, Any], prefix: str, created: StageResourc
         name = group["Properties"]["GroupName"]
         cognito.create_group(UserPoolId=created.user_pool_id, GroupName=name)
         created.physical[group_id] = name
+
+
+def _create_dashboard(template: dict[str, Any], prefix: str, created: StageResources) -> str:
+    # The same publish path as for a deployed stack, into moto's CloudWatch.
+    from dashboards.publish import local_variables, publish  # noqa: PLC0415 - keeps the stage's import light
+
+    created.variables = local_variables(
+        template, created.physical, stack=prefix, stage=STAGE_NAME, region=REGION, account=ACCOUNT
+    )
+    return publish(boto3.client("cloudwatch"), template, created.variables)
 
 
 def _create_log_groups(template: dict[str, Any]) -> None:

@@ -105,9 +105,9 @@ def test_function_gets_exactly_the_template_environment(stage: LocalStage) -> No
 
 def test_a_resource_type_the_stage_cannot_stand_up_fails_loudly() -> None:
     template = load_template()
-    template["Resources"]["Notifications"] = {"Type": "AWS::SNS::Topic", "Properties": {}}
+    template["Resources"]["Notifications"] = {"Type": "AWS::Kinesis::Stream", "Properties": {}}
 
-    with pytest.raises(ValueError, match="AWS::SNS::Topic"):
+    with pytest.raises(ValueError, match="AWS::Kinesis::Stream"):
         create_resources(template)
 
 
