@@ -25,7 +25,22 @@ if TYPE_CHECKING:
 
 INJECTED = "chaos_injected"
 """Set in the request context of an attempt the injector answered with a response."""
+JOURNAL_KEY = "chaos_fault"
+"""The key of the JSON line a journaled fault is written as (the local dashboard reads it)."""
 _JSON = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "chaos"}
+
+
+def _target(request: Any) -> str:
+    """The table or queue an attempt is for, read from its JSON body ('' when there is none)."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except (TypeError, ValueError):
+        return ""
+    if "TableName" in body:
+        return str(body["TableName"])
+    if "QueueUrl" in body:
+        return str(body["QueueUrl"]).rsplit("/", 1)[-1]
+    return ",".join(sorted(body.get("RequestItems") or {}))
 
 
 class _Body:
@@ -47,12 +62,15 @@ class FaultInjector:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        journal: Callable[[str], Any] | None = None,
     ) -> None:
         self.plan = plan
         self._clock = clock
         self._sleep = sleep
         self._started_at = clock() if started_at is None else started_at
         self._rng = rng or random.Random()  # noqa: S311 - fault sampling, not secrets
+        self._journal = journal
+        """Given one JSON line per fault injected (the stage's workers write it to their log)."""
         self._lock = threading.Lock()
         self.attempts: Counter[str] = Counter()
         self.injected: Counter[int] = Counter()
@@ -66,7 +84,14 @@ class FaultInjector:
             rule_index = self._choose(service, operation, elapsed)
         if rule_index is None:
             return None
-        return self._apply(self.plan.rules[rule_index], request)
+        rule = self.plan.rules[rule_index]
+        if self._journal is not None:
+            fault = {"ts": round(self._clock(), 4), "service": service, "operation": operation, "kind": rule.kind}
+            fault["target"] = _target(request)
+            if rule.kind == "error":
+                fault.update(code=rule.code, status=rule.status)
+            self._journal(json.dumps({JOURNAL_KEY: fault}) + "\n")
+        return self._apply(rule, request)
 
     def _choose(self, service: str, operation: str, elapsed: float) -> int | None:
         for index, rule in enumerate(self.plan.rules):

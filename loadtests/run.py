@@ -4,8 +4,9 @@
                             [--processes N]   # N > 0: one Locust master and N workers
 
 Exits non-zero when the SLO gate or any audit invariant fails. Everything lands in a run
-folder under reports/: stage.json, access.log, logs/ (moto, workers with REPORT lines and
-EMF), ledger/, messages.jsonl, Locust's CSV and HTML, audit.json and summary.json.
+folder under reports/: stage.json, access.log, logs/ (moto and its request logs, workers with
+REPORT lines and EMF), ledger/, messages.jsonl, queues.jsonl, Locust's CSV and HTML,
+audit.json, summary.json, timeline.json, and the dashboard drawn from all of it (dashboard/).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from typing import Any
 from chaos.plan import FaultPlan
 from chaos.report import as_json, phase_reports, table
 from chaos.schedule import NetworkSchedule
+from dashboards import slo
+from dashboards.render import render_run
 from loadtests.audit import AuditReport, audit_run
 from loadtests.ledger import read_ledgers
 from loadtests.stage.backend import free_port
@@ -42,8 +45,8 @@ def load_arguments(description: str, run_time: str, spawn_rate: float) -> argpar
     parser.add_argument("--shape", choices=["steady", "step", "spike"], default=None)
     parser.add_argument("--processes", type=int, default=0, help="Locust workers (0: one local process)")
     parser.add_argument("--weights", default="customer=8,duplicate=1,bad=1,intruder=1")
-    parser.add_argument("--slo-p95-ms", type=float, default=500.0)
-    parser.add_argument("--slo-error-ratio", type=float, default=0.01)
+    parser.add_argument("--slo-p95-ms", type=float, default=float(slo.LATENCY_P95_MS))
+    parser.add_argument("--slo-error-ratio", type=float, default=slo.SERVER_ERROR_RATIO)
     return parser
 
 
@@ -135,6 +138,17 @@ def _print_summary(summary: dict[str, Any]) -> None:
     print("  invariants    " + ", ".join(f"{k} {v}" for k, v in summary["invariants"].items()))
 
 
+def _write_timeline(run_dir: Path, started_at: float, plan: FaultPlan | None) -> None:
+    """When the load ran, and the chaos phases (seconds from its start): the dashboard's time axis."""
+    phases = (
+        [{"name": p["name"], "start_s": float(p["start_s"]), "end_s": float(p["end_s"])} for p in plan.phases]
+        if plan
+        else []
+    )
+    timeline = {"started_at": started_at, "ended_at": time.time(), "phases": phases}
+    (run_dir / "timeline.json").write_text(json.dumps(timeline, indent=2))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the stage, Locust headless against it, drain the queue, audit; return the exit code."""
     args, extra = _arguments(argv)
@@ -159,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if schedule is not None:
                 schedule.stop()
+        _write_timeline(run_dir, started_at, plan)
         drained = stage.consumer.drain() if stage.consumer else False
         physical = info["physical"]
         report = audit_run(run_dir, physical["OrdersTable"], [physical["ProcessingQueue"], physical["ProcessingDLQ"]])
@@ -171,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\nchaos phases (customers' orders)\n" + table(phases))
     if not drained:
         print("the queue was still receiving messages when the audit ran")
+    print(f"dashboard: {render_run(run_dir)}")
     print(f"run folder: {run_dir}")
     return 0 if exit_code == 0 and report.passed and drained else 1
 

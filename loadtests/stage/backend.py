@@ -70,7 +70,17 @@ class MotoBackend:
                 log = (self.log_dir / f"moto-{group}.log").open("ab")
                 self._logs.append(log)
                 process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                    [sys.executable, "-m", "loadtests.stage.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+                    [
+                        sys.executable,
+                        "-m",
+                        "loadtests.stage.moto_server",
+                        "-H",
+                        "127.0.0.1",
+                        "-p",
+                        str(port),
+                        "--request-log",
+                        str(self.log_dir / f"requests-{group}.jsonl"),
+                    ],
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     env=env,

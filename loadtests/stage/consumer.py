@@ -2,7 +2,9 @@
 
 moto's SendMessage slows as a queue fills, so an undrained queue would ruin any load figure;
 and the audit needs every message that was ever queued. Each received message becomes one
-JSON line (order id, message id, receive count, time) before it is deleted.
+JSON line (order id, message id, receive count, time sent and received) before it is deleted.
+With ``depths``, a sampler also records each watched queue's depth once a second, as SQS's
+``ApproximateNumberOfMessages*`` metrics would (the local dashboard draws them).
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ class QueueConsumer:
     queue_url: str
     record: Path
     threads: int = 2
+    depths: Path | None = None
+    """Where to write the watched queues' depths (JSON lines), sampled every ``sample_s``."""
+    watch: list[str] = field(default_factory=list)
+    sample_s: float = 1.0
     received: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -42,6 +48,10 @@ class QueueConsumer:
             thread = threading.Thread(target=self._run, name=f"consumer-{n}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        if self.depths is not None:
+            sampler = threading.Thread(target=self._sample, args=(self.depths,), name="queue-depths", daemon=True)
+            sampler.start()
+            self._threads.append(sampler)
         return self
 
     def drain(self, quiet_s: float = 3.0, timeout_s: float = 120.0) -> bool:
@@ -71,7 +81,7 @@ class QueueConsumer:
                         MaxNumberOfMessages=10,
                         WaitTimeSeconds=1,
                         MessageAttributeNames=["All"],
-                        AttributeNames=["ApproximateReceiveCount"],
+                        AttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
                     ).get("Messages", [])
                 except (BotoCoreError, ClientError):
                     time.sleep(0.2)  # the backend may be paused by a chaos run; keep polling
@@ -103,6 +113,7 @@ class QueueConsumer:
                         "total": str(body.get("total")),
                         "event_type": message.get("MessageAttributes", {}).get("event_type", {}).get("StringValue"),
                         "receive_count": int(message.get("Attributes", {}).get("ApproximateReceiveCount", 1)),
+                        "sent_ts": int(message.get("Attributes", {}).get("SentTimestamp", 0)) / 1000,
                     }
                 )
             )
@@ -111,3 +122,24 @@ class QueueConsumer:
             out.flush()
             self.received += len(messages)
             self._last_message_at = time.monotonic()
+
+    def _sample(self, path: Path) -> None:
+        sqs = boto3.client("sqs", config=Config(retries={"mode": "standard", "total_max_attempts": 2}))
+        with path.open("a") as out:
+            while not self._stop.wait(self.sample_s):
+                for url in [self.queue_url, *self.watch]:
+                    try:
+                        attributes = sqs.get_queue_attributes(
+                            QueueUrl=url,
+                            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                        )["Attributes"]
+                    except (BotoCoreError, ClientError):
+                        continue  # the backend may be paused by a chaos run: a gap, as in CloudWatch
+                    sample = {
+                        "ts": time.time(),
+                        "queue": url.rsplit("/", 1)[-1],
+                        "visible": int(attributes.get("ApproximateNumberOfMessages", 0)),
+                        "not_visible": int(attributes.get("ApproximateNumberOfMessagesNotVisible", 0)),
+                    }
+                    out.write(json.dumps(sample) + "\n")
+                out.flush()

@@ -102,7 +102,10 @@ class LocalStage:
         )
         self.gateway = Gateway(self.pool, verifier, self.run_dir / "access.log", port=self.port).start()
         self.consumer = QueueConsumer(
-            self.resources.physical["ProcessingQueue"], self.run_dir / "messages.jsonl"
+            self.resources.physical["ProcessingQueue"],
+            self.run_dir / "messages.jsonl",
+            depths=self.run_dir / "queues.jsonl",
+            watch=[self.resources.physical["ProcessingDLQ"]],
         ).start()
         (self.run_dir / "stage.json").write_text(json.dumps(self.describe(), indent=2))
 

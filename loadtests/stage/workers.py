@@ -82,7 +82,8 @@ def _worker_main(conn: Connection, config: dict[str, Any], log_path: str) -> Non
         from chaos.plan import FaultPlan  # noqa: PLC0415
 
         plan = FaultPlan.load(Path(config["chaos_plan"]))
-        FaultInjector(plan, started_at=config.get("chaos_started_at")).install_for_new_clients()
+        injector = FaultInjector(plan, started_at=config.get("chaos_started_at"), journal=log.write)
+        injector.install_for_new_clients()
     handler = None
     while True:
         try:

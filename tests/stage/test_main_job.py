@@ -52,6 +52,11 @@ def test_main_job_at_100_users_holds_every_invariant_and_every_scenario_gets_its
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["create order"]["requests"] > 0
     assert summary["cold_starts"] >= 1
+    # ... and the run's dashboard was drawn from its own data: every widget but the alarms has a source
+    drawn = json.loads((run_dir / "dashboard" / "widgets.json").read_text())
+    assert [w["title"] for w in drawn if w["missing"]] == ["Alarms"]
+    assert (run_dir / "dashboard" / "index.html").is_file()
+    assert (run_dir / "dashboard" / "dashboard.png").stat().st_size > 0
 
 
 def test_distributed_master_and_two_workers_write_ledgers_the_audit_merges() -> None:

@@ -1,0 +1,273 @@
+"""A local run's own data as CloudWatch would hold it: metric samples and log records.
+
+Each source stands in for what AWS would publish, labelled with the resolved dimensions the
+dashboard asks for (the stage's own names, from ``stage.json``):
+
+- ``access.log`` (the stage's API Gateway front): AWS/ApiGateway ``Count``, ``4XXError``,
+  ``5XXError``, ``Latency``, ``IntegrationLatency``; AWS/Lambda ``Invocations``, ``Errors``,
+  ``Throttles``, ``ConcurrentExecutions`` (invocations in flight at each start).
+- ``logs/worker-*.log``: the handler's EMF lines (its custom metrics), its JSON log lines and
+  the ``REPORT`` lines (AWS/Lambda ``Duration``; the Logs Insights records), and the faults the
+  chaos injector answered for DynamoDB (``ThrottledRequests``, ``SystemErrors``: at the SDK
+  edge they stand in for the service's own answer).
+- ``logs/requests-*.jsonl`` (moto's request log): AWS/DynamoDB ``SuccessfulRequestLatency``,
+  ``UserErrors``, ``SystemErrors``, ``ConditionalCheckFailedRequests``; AWS/SQS
+  ``NumberOfMessagesSent``/``Received``/``Deleted``.
+- ``queues.jsonl`` and ``messages.jsonl`` (the stage's consumer): AWS/SQS
+  ``ApproximateNumberOfMessagesVisible``/``NotVisible`` and ``ApproximateAgeOfOldestMessage``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from chaos.inject import JOURNAL_KEY
+from create_order.names import METRICS_NAMESPACE
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+MetricKey = tuple[str, str, frozenset[tuple[str, str]]]
+
+_REPORT = re.compile(
+    r"REPORT RequestId: (?P<id>\S+)\tDuration: (?P<duration>[\d.]+) ms\tBilled Duration: (?P<billed>\d+) ms\t"
+    r"Memory Size: (?P<memory>\d+) MB\tMax Memory Used: (?P<used>\d+) MB(?:\tInit Duration: (?P<init>[\d.]+) ms)?"
+)
+_MB = 1000 * 1000  # Logs Insights gives @maxMemoryUsed and @memorySize in bytes of 10^6 per MB
+_DYNAMODB_THROTTLES = {
+    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+}  # fmt: skip
+
+NO_LOCAL_SOURCE: dict[tuple[str, str], str] = {
+    ("AWS/DynamoDB", "ReadThrottleEvents"): "the stage counts throttled requests, not throttle events",
+    ("AWS/DynamoDB", "WriteThrottleEvents"): "the stage counts throttled requests, not throttle events",
+    ("AWS/DynamoDB", "ConsumedReadCapacityUnits"): "moto does not meter capacity",
+    ("AWS/DynamoDB", "ConsumedWriteCapacityUnits"): "moto does not meter capacity",
+}
+"""Metrics a dashboard may name that a local run cannot produce, and why."""
+
+
+@dataclass
+class RunData:
+    """Samples per metric (time, value) and log records, from one run folder."""
+
+    started_at: float
+    ended_at: float
+    samples: dict[MetricKey, list[tuple[float, float]]] = field(default_factory=lambda: defaultdict(list))
+    sourced: set[tuple[str, str]] = field(default_factory=set)
+    sourced_namespaces: set[str] = field(default_factory=set)
+    """Namespaces whose every metric has a source (the handler's EMF): no datapoint means none emitted."""
+    records: list[dict[str, Any]] = field(default_factory=list)
+    phases: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    audit: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, namespace: str, name: str, dims: dict[str, str], ts: float, value: float) -> None:
+        """One datapoint of one metric."""
+        self.samples[(namespace, name, frozenset(dims.items()))].append((ts, value))
+        self.sourced.add((namespace, name))
+
+    def source(self, namespace: str, *names: str) -> None:
+        """Declare metrics this run has a source for, even if none of them got a datapoint."""
+        self.sourced.update((namespace, name) for name in names)
+
+    def series(self, namespace: str, name: str, dims: dict[str, str]) -> list[tuple[float, float]]:
+        """The datapoints of one metric with exactly these dimensions."""
+        return self.samples.get((namespace, name, frozenset(dims.items())), [])
+
+    def no_source(self, namespace: str, name: str) -> str | None:
+        """Why the run cannot show a metric, or None when it has a source for it."""
+        if (namespace, name) in self.sourced or namespace in self.sourced_namespaces:
+            return None
+        return NO_LOCAL_SOURCE.get((namespace, name), f"no local source publishes {namespace} {name}")
+
+
+def _json_lines(path: Path) -> Iterator[dict[str, Any]]:
+    if not path.exists():
+        return
+    with path.open() as lines:
+        for line in lines:
+            if line.startswith("{"):
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    continue  # a line cut short when a worker was killed
+
+
+def load_run(run_dir: Path) -> RunData:
+    """Read every source in ``run_dir`` (see the module docstring)."""
+    stage = json.loads((run_dir / "stage.json").read_text())
+    variables: dict[str, str] = stage["variables"]
+    access = list(_json_lines(run_dir / "access.log"))
+    timeline = json.loads((run_dir / "timeline.json").read_text()) if (run_dir / "timeline.json").exists() else {}
+    first = min((a["ts"] for a in access), default=0.0)
+    data = RunData(
+        started_at=timeline.get("started_at", first),
+        ended_at=timeline.get("ended_at", max((a["ts"] for a in access), default=first)),
+        phases=timeline.get("phases", []),
+    )
+    for name in ("summary", "audit"):
+        path = run_dir / f"{name}.json"
+        if path.exists():
+            setattr(data, name, json.loads(path.read_text()))
+    ended = {a["requestId"]: a["ts"] + a["latency_ms"] / 1000 for a in access}
+    _api_and_lambda(data, access, variables)
+    for log in sorted((run_dir / "logs").glob("worker-*.log")):
+        data.sourced_namespaces.add(METRICS_NAMESPACE)
+        _worker_log(data, log, variables, ended)
+    for log in sorted((run_dir / "logs").glob("requests-*.jsonl")):
+        _request_log(data, log, variables)
+    _queues(data, run_dir, variables)
+    return data
+
+
+def _api_and_lambda(data: RunData, access: list[dict[str, Any]], variables: dict[str, str]) -> None:
+    api = {"ApiName": f"{variables['AWS::StackName']}-orders", "Stage": variables["StageName"]}
+    function = {"FunctionName": variables["CreateOrderFunction"]}
+    data.source("AWS/ApiGateway", "Count", "4XXError", "5XXError", "Latency", "IntegrationLatency")
+    data.source("AWS/Lambda", "Invocations", "Errors", "Throttles", "ConcurrentExecutions", "Duration")
+    spans = []
+    for entry in access:
+        ts, status = entry["ts"], entry["status"]
+        data.add("AWS/ApiGateway", "Count", api, ts, 1)
+        data.add("AWS/ApiGateway", "4XXError", api, ts, float(400 <= status < 500))
+        data.add("AWS/ApiGateway", "5XXError", api, ts, float(status >= 500))
+        data.add("AWS/ApiGateway", "Latency", api, ts, entry["latency_ms"])
+        outcome = entry.get("integration")
+        if outcome is None:
+            continue  # answered by the authorizer or the front (401, 403, 413): the function never ran
+        data.add("AWS/ApiGateway", "IntegrationLatency", api, ts, entry["integration_ms"])
+        if outcome == "throttled":
+            data.add("AWS/Lambda", "Throttles", function, ts, 1)
+            continue
+        data.add("AWS/Lambda", "Throttles", function, ts, 0)
+        data.add("AWS/Lambda", "Invocations", function, ts, 1)
+        data.add("AWS/Lambda", "Errors", function, ts, float(outcome in ("error", "timeout")))
+        end = ts + entry["latency_ms"] / 1000
+        spans.append((end - entry["integration_ms"] / 1000, end))
+    # In flight at each start: a sweep over starts and ends.
+    events = sorted([(s, 1) for s, _ in spans] + [(e, -1) for _, e in spans], key=lambda ev: (ev[0], ev[1]))
+    running = 0
+    for ts, step in events:
+        running += step
+        if step > 0:
+            data.add("AWS/Lambda", "ConcurrentExecutions", function, ts, running)
+
+
+def _worker_log(data: RunData, path: Path, variables: dict[str, str], ended: dict[str, float]) -> None:
+    function = {"FunctionName": variables["CreateOrderFunction"]}
+    tables = {variables[k]: k for k in ("OrdersTable", "ProductsTable") if k in variables}
+    data.source("AWS/DynamoDB", "ThrottledRequests", "SystemErrors")
+    with path.open() as lines:
+        for line in lines:
+            if line.startswith("REPORT "):
+                match = _REPORT.match(line.rstrip("\n"))
+                if match is None:
+                    continue
+                ts = ended.get(match["id"], data.started_at)
+                data.add("AWS/Lambda", "Duration", function, ts, float(match["duration"]))
+                record = {
+                    "@timestamp": ts, "@type": "REPORT", "@requestId": match["id"],
+                    "@duration": float(match["duration"]), "@billedDuration": float(match["billed"]),
+                    "@memorySize": int(match["memory"]) * _MB, "@maxMemoryUsed": int(match["used"]) * _MB,
+                }  # fmt: skip
+                if match["init"]:
+                    record["@initDuration"] = float(match["init"])
+                data.records.append(record)
+                continue
+            if not line.startswith("{"):
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if "_aws" in entry:
+                _emf(data, entry)
+            elif JOURNAL_KEY in entry:
+                _injected(data, entry[JOURNAL_KEY], tables)
+            elif "level" in entry:
+                stamp = datetime.strptime(entry["timestamp"], "%Y-%m-%d %H:%M:%S,%f%z").timestamp()
+                data.records.append({"@timestamp": stamp, "@message": line.strip(), **entry})
+
+
+def _emf(data: RunData, entry: dict[str, Any]) -> None:
+    ts = entry["_aws"]["Timestamp"] / 1000
+    for directive in entry["_aws"]["CloudWatchMetrics"]:
+        for dimension_set in directive["Dimensions"]:
+            dims = {name: str(entry[name]) for name in dimension_set}
+            for metric in directive["Metrics"]:
+                values = entry[metric["Name"]]
+                for value in values if isinstance(values, list) else [values]:
+                    data.add(directive["Namespace"], metric["Name"], dims, ts, float(value))
+
+
+def _injected(data: RunData, fault: dict[str, Any], tables: dict[str, str]) -> None:
+    if fault["service"] != "dynamodb" or fault["target"] not in tables:
+        return
+    dims = {"TableName": fault["target"], "Operation": fault["operation"]}
+    code = fault.get("code", "")
+    if code in _DYNAMODB_THROTTLES:
+        data.add("AWS/DynamoDB", "ThrottledRequests", dims, fault["ts"], 1)
+    elif fault.get("status", 0) >= 500:
+        data.add("AWS/DynamoDB", "SystemErrors", dims, fault["ts"], 1)
+
+
+def _request_log(data: RunData, path: Path, variables: dict[str, str]) -> None:
+    tables = {variables[k] for k in ("OrdersTable", "ProductsTable") if k in variables}
+    queues = {
+        variables[f"{k}.QueueName"] for k in ("ProcessingQueue", "ProcessingDLQ") if f"{k}.QueueName" in variables
+    }
+    for entry in _json_lines(path):
+        ts, target, status = entry["ts"], entry["target"], entry["status"]
+        if ts < data.started_at:
+            continue  # the stage's own set-up (tables, seed data)
+        if target in tables or any(t in tables for t in target.split(",")):
+            _dynamodb_request(data, entry, target.split(",")[0])
+        elif target in queues:
+            dims = {"QueueName": target}
+            data.source("AWS/SQS", "NumberOfMessagesSent", "NumberOfMessagesReceived", "NumberOfMessagesDeleted")
+            for field_name, metric in (("sent", "NumberOfMessagesSent"), ("received", "NumberOfMessagesReceived"),
+                                       ("deleted", "NumberOfMessagesDeleted")):  # fmt: skip
+                if field_name in entry and status < 300:
+                    data.add("AWS/SQS", metric, dims, ts, entry[field_name])
+
+
+def _dynamodb_request(data: RunData, entry: dict[str, Any], table: str) -> None:
+    ts, status = entry["ts"], entry["status"]
+    dims = {"TableName": table, "Operation": entry["operation"]}
+    data.source("AWS/DynamoDB", "SuccessfulRequestLatency", "UserErrors", "SystemErrors",
+                "ConditionalCheckFailedRequests")  # fmt: skip
+    if status < 400:
+        data.add("AWS/DynamoDB", "SuccessfulRequestLatency", dims, ts, entry["ms"])
+    elif status >= 500:
+        data.add("AWS/DynamoDB", "SystemErrors", dims, ts, 1)
+    elif entry.get("error") == "ConditionalCheckFailedException":
+        data.add("AWS/DynamoDB", "ConditionalCheckFailedRequests", {"TableName": table}, ts, 1)
+    else:
+        data.add("AWS/DynamoDB", "UserErrors", {}, ts, 1)
+
+
+def _queues(data: RunData, run_dir: Path, variables: dict[str, str]) -> None:
+    data.source("AWS/SQS", "ApproximateNumberOfMessagesVisible", "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateAgeOfOldestMessage")  # fmt: skip
+    samples = list(_json_lines(run_dir / "queues.jsonl"))
+    for sample in samples:
+        dims = {"QueueName": sample["queue"]}
+        data.add("AWS/SQS", "ApproximateNumberOfMessagesVisible", dims, sample["ts"], sample["visible"])
+        data.add("AWS/SQS", "ApproximateNumberOfMessagesNotVisible", dims, sample["ts"], sample["not_visible"])
+    # The age of the oldest message at each sample: of the messages sent by then, the oldest not yet received.
+    queue = variables.get("ProcessingQueue.QueueName")
+    messages = sorted((m["sent_ts"], m["ts"]) for m in _json_lines(run_dir / "messages.jsonl") if m.get("sent_ts"))
+    for sample in samples:
+        if sample["queue"] != queue:
+            continue
+        now = sample["ts"]
+        waiting = [sent for sent, received in messages if sent <= now < received]
+        age = now - min(waiting) if waiting else 0.0
+        data.add("AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": queue}, now, round(age, 3))
