@@ -228,6 +228,7 @@ def _draw_log(ax: Axes, properties: dict[str, Any], data: RunData, period: int) 
     table = ax.table(cellText=cells, colLabels=result.columns, loc="upper center", cellLoc="left")
     table.auto_set_font_size(False)
     table.set_fontsize(6.5)
+    table.auto_set_column_width(list(range(len(result.columns))))
     table.scale(1, 1.15)
 
 
@@ -291,6 +292,8 @@ def render_run(run_dir: Path) -> Path:
     body = json.loads(resolved_body(load_template(), stage["variables"]))
     out = run_dir / "dashboard"
     (out / "widgets").mkdir(parents=True, exist_ok=True)
+    for stale in (out / "widgets").glob("*.png"):  # a second render of the same run starts clean
+        stale.unlink()
     period = local_period(data.ended_at - data.started_at)
     drawn = []
     for index, widget in enumerate(body["widgets"]):
