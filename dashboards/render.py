@@ -165,7 +165,8 @@ def _draw_metric(ax: Axes, properties: dict[str, Any], data: RunData, period: in
             target = right
         if not xs:
             label += " (no datapoints)"
-        target.plot(xs, ys, marker="o" if len(xs) < 15 else None, markersize=3, lw=1.4, label=label,
+        style = "--" if target is right else "-"  # the right axis has its own colour cycle: tell its lines apart
+        target.plot(xs, ys, style, marker="o" if len(xs) < 15 else None, markersize=3, lw=1.4, label=label,
                     color=options.get("color"))  # fmt: skip
         drawn += 1
     _annotate(ax, properties.get("annotations", {}).get("horizontal", []))
