@@ -30,6 +30,9 @@ CLIENT_CONFIG = Config(
     tcp_keepalive=True,
     # Lambda serves one request at a time; each client needs one warm connection.
     max_pool_connections=2,
+    # The adapters build every parameter from validated input, and the tests hold their shapes to
+    # the real APIs (moto); botocore's client-side re-check cost ~12 % of each call's CPU (BENCHMARKS.md).
+    parameter_validation=False,
 )
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks: figures measured side by side with their references (``tox -e bench``); not tests."""

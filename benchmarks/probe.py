@@ -1,0 +1,214 @@
+"""One measurement in a fresh process (run by ``benchmarks.run``; prints one JSON line).
+
+    python -m benchmarks.probe cold VARIANT
+    python -m benchmarks.probe warm VARIANT --invocations N
+    python -m benchmarks.probe memory VARIANT --invocations N
+    python -m benchmarks.probe record handler     # the SDK calls of a warm invocation, as JSON
+
+Variants: ``bare`` (Python only), ``floor`` (boto3 and the two clients; for ``warm``, the
+PutItem and SendMessage a warm invocation makes, called bare), ``handler`` (function/),
+``naive`` (benchmarks/naive_handler.py). X-Ray follows ``POWERTOOLS_TRACE_DISABLED``, set by
+the runner. Every SDK attempt is answered by ``benchmarks.canned``: no network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+import uuid
+from pathlib import Path
+from typing import Any
+
+EVENT = Path(__file__).resolve().parents[1] / "tests" / "events" / "create_order.json"
+
+
+class Context:
+    """The Lambda context fields the handlers read."""
+
+    function_name = "order-processing-create-order"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:order-processing-create-order"
+    memory_limit_in_mb = 256
+    log_group_name = "/aws/lambda/order-processing-create-order"
+    log_stream_name = "bench"
+
+    def __init__(self) -> None:
+        self.aws_request_id = str(uuid.uuid4())
+        self._deadline = time.monotonic() + 30
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left."""
+        return int((self._deadline - time.monotonic()) * 1000)
+
+
+def _cold(variant: str) -> None:
+    if variant == "floor":
+        import boto3  # noqa: PLC0415 - importing is what is measured
+
+        boto3.client("dynamodb")
+        boto3.client("sqs")
+    elif variant == "handler":
+        import create_order.handler  # noqa: F401, PLC0415 - builds its clients at import
+    elif variant == "naive":
+        from benchmarks import naive_handler  # noqa: PLC0415
+
+        naive_handler.clients()
+
+
+def _invoker(variant: str) -> Any:
+    from benchmarks import canned  # noqa: PLC0415
+
+    canned.install_for_new_clients()
+    if variant == "floor":
+        return _bare_calls()
+    event = json.loads(EVENT.read_text())
+    if variant == "handler":
+        from create_order.handler import lambda_handler  # noqa: PLC0415
+    else:
+        from benchmarks.naive_handler import lambda_handler  # noqa: PLC0415
+
+    def invoke() -> None:
+        answer = lambda_handler(event, Context())
+        if answer["statusCode"] != 201:
+            raise RuntimeError(f"the {variant} handler answered {answer['statusCode']}: {answer['body']}")
+
+    return invoke
+
+
+def _record_calls(event: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The parameters of the SDK calls a warm invocation of the handler makes (in its own process)."""
+    from botocore import handlers  # noqa: PLC0415
+
+    recorded: list[tuple[str, dict[str, Any]]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        recorded.append((model.name, json.loads(json.dumps(params))))
+
+    handlers.BUILTIN_HANDLERS.append(("provide-client-params", record))
+    from create_order.handler import lambda_handler  # noqa: PLC0415
+
+    lambda_handler(event, Context())  # the catalog read, then cached
+    recorded.clear()
+    lambda_handler(event, Context())
+    calls = dict(recorded)
+    if sorted(calls) != ["PutItem", "SendMessage"]:
+        raise RuntimeError(f"a warm invocation made {[name for name, _ in recorded]}, not PutItem + SendMessage")
+    return calls
+
+
+def _bare_calls() -> Any:
+    """The handler's warm calls, with its very parameters, made on bare boto3 clients.
+
+    The parameters are recorded in a child process, so nothing the handler's import does (the
+    X-Ray patch of botocore) touches the clients measured here.
+    """
+    import boto3  # noqa: PLC0415
+
+    recorded = subprocess.run(
+        [sys.executable, "-m", "benchmarks.probe", "record", "handler"],
+        capture_output=True, text=True, check=True, timeout=120,
+    ).stdout  # fmt: skip
+    calls = json.loads(recorded.strip().splitlines()[-1])
+    put, send = calls["PutItem"], calls["SendMessage"]
+    dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
+
+    def bare() -> None:
+        dynamodb.put_item(**put)
+        sqs.send_message(**send)
+
+    return bare
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize() // 1024
+
+
+def _warm(invoke: Any, invocations: int) -> dict[str, Any]:
+    for _ in range(min(200, invocations)):
+        invoke()
+    batches = []
+    per_batch = max(1, invocations // 5)
+    for _ in range(5):
+        started = time.process_time_ns()
+        for _ in range(per_batch):
+            invoke()
+        batches.append((time.process_time_ns() - started) / per_batch / 1000)
+    batches.sort()
+    return {"cpu_us": round(batches[len(batches) // 2], 1), "batches_us": [round(b, 1) for b in batches]}
+
+
+def _memory(invoke: Any, invocations: int) -> dict[str, Any]:
+    for _ in range(50):
+        invoke()
+    gc.collect()
+    tracemalloc.start()
+    peaks, blocks, net = [], [], []
+    own = [tracemalloc.Filter(inclusive=False, filename_pattern=tracemalloc.__file__)]
+    for _ in range(20):
+        gc.collect()
+        snapshot = tracemalloc.take_snapshot().filter_traces(own)
+        before, _ = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        invoke()
+        _, peak = tracemalloc.get_traced_memory()
+        gc.collect()  # what the invocation left as garbage cycles is not kept
+        current, _ = tracemalloc.get_traced_memory()
+        after = tracemalloc.take_snapshot().filter_traces(own)
+        peaks.append(peak - before)
+        net.append(current - before)
+        blocks.append(sum(s.count_diff for s in after.compare_to(snapshot, "filename") if s.count_diff > 0))
+    tracemalloc.stop()
+    peaks.sort()
+    net.sort()
+    blocks.sort()
+    gc.collect()
+    rss_start = _rss_kib()
+    for _ in range(invocations):
+        invoke()
+    gc.collect()
+    return {
+        "peak_bytes": peaks[len(peaks) // 2],
+        "net_bytes": net[len(net) // 2],
+        "kept_blocks": blocks[len(blocks) // 2],
+        "rss_start_kib": rss_start,
+        "rss_end_kib": _rss_kib(),
+        "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }
+
+
+def main() -> None:
+    """Run one measurement; print its JSON."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("kind", choices=["cold", "warm", "memory", "record"])
+    parser.add_argument("variant", choices=["bare", "floor", "handler", "naive"])
+    parser.add_argument("--invocations", type=int, default=2000)
+    args = parser.parse_args()
+    if args.kind == "cold":
+        _cold(args.variant)
+        return
+    log = open(os.devnull, "w")  # noqa: SIM115 - the handlers' log lines cost their CPU, not the terminal's
+    stdout, sys.stdout = sys.stdout, log
+    if args.kind == "record":
+        from benchmarks import canned  # noqa: PLC0415
+
+        canned.install_for_new_clients()
+        calls = _record_calls(json.loads(EVENT.read_text()))
+        sys.stdout = stdout
+        print(json.dumps(calls))
+        return
+    invoke = _invoker(args.variant)
+    result = _warm(invoke, args.invocations) if args.kind == "warm" else _memory(invoke, args.invocations)
+    sys.stdout = stdout
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

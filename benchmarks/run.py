@@ -1,0 +1,180 @@
+"""The benchmark suite: every figure measured side by side with its reference, in one run.
+
+    python -m benchmarks.run [--cold-runs 15] [--invocations 5000] [--memory-invocations 10000]
+                             [--json PATH] [--smoke]
+
+Prints one table and writes it as JSON (default ``reports/bench-<time>.json``). Not a test:
+nothing here passes or fails except on a crash; the targets are printed beside the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "ORDERS_TABLE": "orders",
+    "PRODUCTS_TABLE": "products",
+    "PROCESSING_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/order-processing",
+    "AWS_LAMBDA_FUNCTION_NAME": "order-processing-create-order",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+    "LAMBDA_TASK_ROOT": str(ROOT / "function"),
+    "_X_AMZN_TRACE_ID": "Root=1-67891233-abcdef012345678912345678;Parent=53995c3f42cd8ad8;Sampled=1",
+    "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+    "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+    "POWERTOOLS_DEV": "false",
+    "PYTHONPATH": os.pathsep.join((str(ROOT / "function"), str(ROOT))),
+}
+VARIANTS = ("bare", "floor", "handler", "naive")
+
+
+@dataclass
+class Row:
+    """One line of the table."""
+
+    measure: str
+    variant: str
+    value: float
+    unit: str
+    reference: str = ""
+    ratio: float | None = None
+    target: str = ""
+
+
+def _env(*, xray: bool, pyc_prefix: str, write_pyc: bool) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "PYTHON"))}
+    env |= ENV | {"POWERTOOLS_TRACE_DISABLED": "false" if xray else "true", "PYTHONPYCACHEPREFIX": pyc_prefix}
+    if not write_pyc:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+def _probe(kind: str, variant: str, env: dict[str, str], *extra: str) -> tuple[float, str]:
+    started = time.perf_counter()
+    result = subprocess.run(  # noqa: S603 - our interpreter, our module
+        [sys.executable, "-m", "benchmarks.probe", kind, variant, *extra],
+        env=env, cwd=ROOT, capture_output=True, text=True, check=False, timeout=600,
+    )  # fmt: skip
+    elapsed = (time.perf_counter() - started) * 1000
+    if result.returncode != 0:
+        raise RuntimeError(f"probe {kind} {variant} failed:\n{result.stderr[-3000:]}")
+    return elapsed, result.stdout.strip()
+
+
+def cold_start(runs: int, scratch: Path) -> list[Row]:
+    """Fresh-process wall time, with compiled files and without; medians, interleaved by round."""
+    rows = []
+    for label, compiled in (("cold start, .pyc present", True), ("cold start, no .pyc", False)):
+        prefix = scratch / ("pyc" if compiled else "empty")
+        prefix.mkdir(exist_ok=True)
+        env = _env(xray=True, pyc_prefix=str(prefix), write_pyc=compiled)
+        if compiled:
+            for variant in VARIANTS:  # writes the .pyc files every later run reads
+                _probe("cold", variant, env)
+        times: dict[str, list[float]] = {v: [] for v in VARIANTS}
+        for _ in range(runs):
+            for variant in VARIANTS:
+                times[variant].append(_probe("cold", variant, env)[0])
+        median = {v: statistics.median(t) for v, t in times.items()}
+        over = {v: median[v] - median["bare"] for v in VARIANTS}
+        rows.append(Row(label, "bare Python", round(median["bare"], 1), "ms wall"))
+        rows.append(Row(label, "floor: boto3 + 2 clients", round(over["floor"], 1), "ms over bare"))
+        rows.append(Row(label, "naive baseline", round(over["naive"], 1), "ms over bare"))
+        rows.append(Row(label, "handler", round(over["handler"], 1), "ms over bare", "floor",
+                        round(over["handler"] / over["floor"], 2), "<= 1.15" if compiled else ""))  # fmt: skip
+        rows.append(Row(label, "handler", round(over["handler"], 1), "ms over bare", "naive",
+                        round(over["handler"] / over["naive"], 2), "<= 0.70" if compiled else ""))  # fmt: skip
+    return rows
+
+
+def warm_cpu(invocations: int, scratch: Path) -> list[Row]:
+    """CPU per warm invocation, SDK answered at the edge; X-Ray off and on."""
+    rows = []
+    prefix = str(scratch / "pyc")
+    for xray, target in ((False, "<= 1.15"), (True, "<= 1.25")):
+        env = _env(xray=xray, pyc_prefix=prefix, write_pyc=True)
+        measured = {}
+        for variant in ("floor", "handler", "naive"):
+            _, out = _probe("warm", variant, env, "--invocations", str(invocations))
+            measured[variant] = json.loads(out)["cpu_us"]
+        label = f"warm CPU per invocation, X-Ray {'on' if xray else 'off'}"
+        rows.append(Row(label, "floor: PutItem + SendMessage", measured["floor"], "us"))
+        rows.append(Row(label, "naive baseline", measured["naive"], "us", "floor",
+                        round(measured["naive"] / measured["floor"], 2)))  # fmt: skip
+        rows.append(Row(label, "handler", measured["handler"], "us", "floor",
+                        round(measured["handler"] / measured["floor"], 2), target))  # fmt: skip
+    return rows
+
+
+def memory(invocations: int, scratch: Path) -> list[Row]:
+    """Allocations of one warm invocation (tracemalloc) and RSS over many."""
+    rows = []
+    env = _env(xray=True, pyc_prefix=str(scratch / "pyc"), write_pyc=True)
+    for variant in ("handler", "naive"):
+        _, out = _probe("memory", variant, env, "--invocations", str(invocations))
+        m = json.loads(out)
+        name = "handler" if variant == "handler" else "naive baseline"
+        rows.append(Row("allocations per warm invocation", name, m["peak_bytes"], "bytes at peak"))
+        rows.append(Row("allocations per warm invocation", name, m["kept_blocks"], "blocks kept"))
+        rows.append(Row("allocations per warm invocation", name, m["net_bytes"], "bytes kept"))
+        growth = m["rss_end_kib"] - m["rss_start_kib"]
+        rows.append(Row(f"RSS over {invocations} invocations", name, round(growth / 1024, 2), "MiB growth",
+                        target="0" if variant == "handler" else ""))  # fmt: skip
+        rows.append(Row(f"RSS over {invocations} invocations", name, round(m["max_rss_kib"] / 1024, 1),
+                        "MiB peak", target="<= 60" if variant == "handler" else ""))  # fmt: skip
+    return rows
+
+
+def table(rows: list[Row]) -> str:
+    """The rows as a fixed-width table."""
+    head = f"{'measure':<42} {'variant':<30} {'value':>10} {'unit':<24} {'vs':<6} {'ratio':>6} {'target':<8}"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        ratio = f"{r.ratio:.2f}" if r.ratio is not None else ""
+        lines.append(f"{r.measure:<42} {r.variant:<30} {r.value:>10} {r.unit:<24} {r.reference:<6} {ratio:>6} "
+                     f"{r.target:<8}")  # fmt: skip
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every benchmark, print the table, write the JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cold-runs", type=int, default=15)
+    parser.add_argument("--invocations", type=int, default=5000)
+    parser.add_argument("--memory-invocations", type=int, default=10_000)
+    parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--smoke", action="store_true", help="tiny counts: checks the suite runs, measures nothing")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.cold_runs, args.invocations, args.memory_invocations = 1, 20, 30
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+        rows += cold_start(args.cold_runs, Path(scratch))
+        rows += warm_cpu(args.invocations, Path(scratch))
+        rows += memory(args.memory_invocations, Path(scratch))
+    print(table(rows))
+    target = args.json or ROOT / "reports" / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    machine = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": sys.platform}
+    document = {"machine": machine, "smoke": args.smoke, "rows": [asdict(r) for r in rows]}
+    target.write_text(json.dumps(document, indent=1))
+    print(f"\nwritten: {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
