@@ -11,20 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botocore.awsrequest import AWSResponse
+from chaos.inject import json_response
+
+if TYPE_CHECKING:
+    from botocore.awsrequest import AWSResponse
 
 PRICE = "19.99"
-_HEADERS = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "canned"}
-
-
-class _Body:
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def stream(self, **_: Any) -> Any:
-        yield self._data
 
 
 def _answer(operation: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -44,9 +38,7 @@ def _answer(operation: str, body: dict[str, Any]) -> dict[str, Any]:
 def canned_send(request: Any, event_name: str = "", **_: Any) -> AWSResponse:
     """The ``before-send`` hook: a 200 answer for BatchGetItem, PutItem or SendMessage."""
     operation = event_name.rsplit(".", 1)[-1]
-    body = json.loads(request.body or b"{}")
-    data = json.dumps(_answer(operation, body)).encode()
-    return AWSResponse(request.url, 200, _HEADERS, _Body(data))
+    return json_response(request, 200, _answer(operation, json.loads(request.body or b"{}")), request_id="canned")
 
 
 def install_for_new_clients() -> None:

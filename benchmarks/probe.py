@@ -22,30 +22,12 @@ import subprocess
 import sys
 import time
 import tracemalloc
-import uuid
 from pathlib import Path
 from typing import Any
 
+from tests.support.lambda_context import FakeLambdaContext
+
 EVENT = Path(__file__).resolve().parents[1] / "tests" / "events" / "create_order.json"
-
-
-class Context:
-    """The Lambda context fields the handlers read."""
-
-    function_name = "order-processing-create-order"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:order-processing-create-order"
-    memory_limit_in_mb = 256
-    log_group_name = "/aws/lambda/order-processing-create-order"
-    log_stream_name = "bench"
-
-    def __init__(self) -> None:
-        self.aws_request_id = str(uuid.uuid4())
-        self._deadline = time.monotonic() + 30
-
-    def get_remaining_time_in_millis(self) -> int:
-        """Milliseconds left."""
-        return int((self._deadline - time.monotonic()) * 1000)
 
 
 def _cold(variant: str) -> None:
@@ -75,7 +57,7 @@ def _invoker(variant: str) -> Any:
         from benchmarks.naive_handler import lambda_handler  # noqa: PLC0415
 
     def invoke() -> None:
-        answer = lambda_handler(event, Context())
+        answer = lambda_handler(event, FakeLambdaContext())
         if answer["statusCode"] != 201:
             raise RuntimeError(f"the {variant} handler answered {answer['statusCode']}: {answer['body']}")
 
@@ -94,9 +76,9 @@ def _record_calls(event: dict[str, Any]) -> dict[str, dict[str, Any]]:
     handlers.BUILTIN_HANDLERS.append(("provide-client-params", record))
     from create_order.handler import lambda_handler  # noqa: PLC0415
 
-    lambda_handler(event, Context())  # the catalog read, then cached
+    lambda_handler(event, FakeLambdaContext())  # the catalog read, then cached
     recorded.clear()
-    lambda_handler(event, Context())
+    lambda_handler(event, FakeLambdaContext())
     calls = dict(recorded)
     if sorted(calls) != ["PutItem", "SendMessage"]:
         raise RuntimeError(f"a warm invocation made {[name for name, _ in recorded]}, not PutItem + SendMessage")

@@ -27,20 +27,23 @@ INJECTED = "chaos_injected"
 """Set in the request context of an attempt the injector answered with a response."""
 JOURNAL_KEY = "chaos_fault"
 """The key of the JSON line a journaled fault is written as (the local dashboard reads it)."""
-_JSON = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "chaos"}
 
 
-def _target(request: Any) -> str:
-    """The table or queue an attempt is for, read from its JSON body ('' when there is none)."""
-    try:
-        body = json.loads(request.body or b"{}")
-    except (TypeError, ValueError):
-        return ""
+def resource_named(body: dict[str, Any]) -> str:
+    """The table or queue a DynamoDB or SQS JSON request names (tables joined by ',' for a batch)."""
     if "TableName" in body:
         return str(body["TableName"])
     if "QueueUrl" in body:
         return str(body["QueueUrl"]).rsplit("/", 1)[-1]
-    return ",".join(sorted(body.get("RequestItems") or {}))
+    tables = body.get("RequestItems") or {}
+    return ",".join(sorted(tables)) if isinstance(tables, dict) else ""
+
+
+def _target(request: Any) -> str:
+    try:
+        return resource_named(json.loads(request.body or b"{}"))
+    except (TypeError, ValueError):
+        return ""
 
 
 class _Body:
@@ -49,6 +52,12 @@ class _Body:
 
     def stream(self, **_: Any) -> Iterator[bytes]:
         yield self._body
+
+
+def json_response(request: Any, status: int, body: dict[str, Any], *, request_id: str) -> AWSResponse:
+    """An AWS JSON-protocol answer to ``request``, as a ``before-send`` hook returns one."""
+    headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": request_id}
+    return AWSResponse(request.url, status, headers, _Body(json.dumps(body).encode()))
 
 
 class FaultInjector:
@@ -122,7 +131,7 @@ class FaultInjector:
     @staticmethod
     def _answer(request: Any, status: int, body: dict[str, Any]) -> AWSResponse:
         request.context[INJECTED] = True
-        return AWSResponse(request.url, status, _JSON, _Body(json.dumps(body).encode()))
+        return json_response(request, status, body, request_id="chaos")
 
     def install(self, client: Any) -> None:
         """Answer ``client``'s attempts (registered first, ahead of any other sender)."""

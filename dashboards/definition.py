@@ -363,6 +363,13 @@ def alarms() -> dict[str, dict[str, Any]]:
     return resources
 
 
+def watched_metrics(alarm: dict[str, Any]) -> list[dict[str, Any]]:
+    """The metrics an alarm resource watches (its own, or its metric-math queries'), as CloudFormation writes them."""
+    props = alarm["Properties"]
+    metrics = [query["MetricStat"]["Metric"] for query in props.get("Metrics", []) if "MetricStat" in query]
+    return [props, *metrics] if "MetricName" in props else metrics
+
+
 ALARM_IDS = (*alarms(),)
 """Every alarm's logical id, the composite last (the dashboard's alarm widget lists them all)."""
 

@@ -69,7 +69,7 @@ def local_variables(
             variables[logical] = spec["Properties"]["LogGroupName"]
     for logical, name in physical.items():
         variables[logical] = name
-        if name.startswith("http"):  # a queue: its URL
+        if template["Resources"].get(logical, {}).get("Type") == "AWS::SQS::Queue":  # its URL
             variables[f"{logical}.QueueName"] = name.rsplit("/", 1)[-1]
     for logical in ALARM_IDS:
         variables[f"{logical}.Arn"] = _alarm_arn(region, account, logical)

@@ -28,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from chaos.inject import JOURNAL_KEY
 from create_order.names import METRICS_NAMESPACE
+from dashboards import definition
+from dashboards.publish import resolve
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -117,19 +119,20 @@ def load_run(run_dir: Path) -> RunData:
         if path.exists():
             setattr(data, name, json.loads(path.read_text()))
     ended = {a["requestId"]: a["ts"] + a["latency_ms"] / 1000 for a in access}
-    _api_and_lambda(data, access, variables)
+    # The dimensions exactly as the dashboard asks for them, resolved with the stage's names.
+    api = {name: resolve(value, variables) for name, value in definition.API.items()}
+    function = {name: resolve(value, variables) for name, value in definition.LAMBDA.items()}
+    _api_and_lambda(data, access, api, function)
     for log in sorted((run_dir / "logs").glob("worker-*.log")):
         data.sourced_namespaces.add(METRICS_NAMESPACE)
-        _worker_log(data, log, variables, ended)
+        _worker_log(data, log, variables, function, ended)
     for log in sorted((run_dir / "logs").glob("requests-*.jsonl")):
         _request_log(data, log, variables)
     _queues(data, run_dir, variables)
     return data
 
 
-def _api_and_lambda(data: RunData, access: list[dict[str, Any]], variables: dict[str, str]) -> None:
-    api = {"ApiName": f"{variables['AWS::StackName']}-orders", "Stage": variables["StageName"]}
-    function = {"FunctionName": variables["CreateOrderFunction"]}
+def _api_and_lambda(data: RunData, access: list[dict[str, Any]], api: dict[str, str], function: dict[str, str]) -> None:
     data.source("AWS/ApiGateway", "Count", "4XXError", "5XXError", "Latency", "IntegrationLatency")
     data.source("AWS/Lambda", "Invocations", "Errors", "Throttles", "ConcurrentExecutions", "Duration")
     spans = []
@@ -160,8 +163,9 @@ def _api_and_lambda(data: RunData, access: list[dict[str, Any]], variables: dict
             data.add("AWS/Lambda", "ConcurrentExecutions", function, ts, running)
 
 
-def _worker_log(data: RunData, path: Path, variables: dict[str, str], ended: dict[str, float]) -> None:
-    function = {"FunctionName": variables["CreateOrderFunction"]}
+def _worker_log(
+    data: RunData, path: Path, variables: dict[str, str], function: dict[str, str], ended: dict[str, float]
+) -> None:
     tables = {variables[k]: k for k in ("OrdersTable", "ProductsTable") if k in variables}
     data.source("AWS/DynamoDB", "ThrottledRequests", "SystemErrors")
     with path.open() as lines:

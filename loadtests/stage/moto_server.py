@@ -28,6 +28,8 @@ import moto.server
 from moto.dynamodb.models import DynamoDBBackend
 from moto.server import DomainDispatcherApplication, main
 
+from chaos.inject import resource_named
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
@@ -52,15 +54,6 @@ def make_writes_atomic() -> None:
             wrapped = _atomic(method)
             wrapped._create_order_atomic = True  # type: ignore[attr-defined]
             setattr(DynamoDBBackend, name, wrapped)
-
-
-def _target(body: dict[str, Any]) -> str:
-    if "TableName" in body:
-        return str(body["TableName"])
-    if "QueueUrl" in body:
-        return str(body["QueueUrl"]).rsplit("/", 1)[-1]
-    tables = body.get("RequestItems") or {}
-    return ",".join(sorted(tables)) if isinstance(tables, dict) else ""
 
 
 def _counts(operation: str, request: dict[str, Any], answer: dict[str, Any]) -> dict[str, int]:
@@ -113,7 +106,7 @@ class RequestLog:
         entry: dict[str, Any] = {
             "ts": round(started, 4),
             "operation": operation,
-            "target": _target(request),
+            "target": resource_named(request),
             "status": code,
             "ms": round((time.time() - started) * 1000, 3),
             **_counts(operation, request, answer if code < 300 else {}),

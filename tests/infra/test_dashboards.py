@@ -67,10 +67,7 @@ def test_the_dashboard_body_is_valid_as_cloudwatch_defines_it() -> None:
 
 def test_every_aws_metric_an_alarm_watches_is_one_aws_publishes() -> None:
     for logical_id, spec in definition.alarms().items():
-        props = spec["Properties"]
-        metrics = [q["MetricStat"]["Metric"] for q in props.get("Metrics", []) if "MetricStat" in q]
-        metrics += [props] if "MetricName" in props else []
-        for metric in metrics:
+        for metric in definition.watched_metrics(spec):
             if metric["Namespace"].startswith("AWS/"):
                 dims = frozenset(d["Name"] for d in metric["Dimensions"])
                 problem = catalog.problems_with_metric(metric["Namespace"], metric["MetricName"], dims)

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from create_order import names
-from dashboards.definition import Facts, alarms, dashboard_body
+from dashboards.definition import Facts, alarms, dashboard_body, watched_metrics
 from dashboards.validate import metrics_of
 from tests.support.events import api_event, order_body
 from tests.support.faults import SdkFault
@@ -57,11 +57,7 @@ def on_dashboard() -> set[Declared]:
                 namespace, *dims = match.group(1).split(",")
                 shown.add((namespace, match.group(2), frozenset(dims)))
     for spec in alarms().values():
-        props = spec["Properties"]
-        queries = [q["MetricStat"]["Metric"] for q in props.get("Metrics", []) if "MetricStat" in q]
-        if "MetricName" in props:
-            queries.append(props)
-        for metric in queries:
+        for metric in watched_metrics(spec):
             dims = frozenset(d["Name"] for d in metric.get("Dimensions", []))
             shown.add((metric["Namespace"], metric["MetricName"], dims))
     return {key for key in shown if key[0] == names.METRICS_NAMESPACE}
