@@ -12,8 +12,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import pydantic
-
 from create_order import jsonio
 from create_order.errors import (
     FieldProblem,
@@ -155,11 +153,9 @@ def parse_order_request(event: Mapping[str, Any]) -> tuple[CreateOrderRequest, s
         problems.insert(0, FieldProblem("body", "invalid_type", "The body must be a JSON object"))
         raise ValidationError("The body must be a JSON object", problems)
     problems.extend(_repeated_products(document))
-    try:
-        request = CreateOrderRequest.model_validate(document, strict=True)
-    except pydantic.ValidationError as exc:
-        problems.extend(_field_problems(exc))
-    if problems:
+    request, invalid = CreateOrderRequest.read(document)
+    problems.extend(invalid)
+    if problems or request is None:
         raise ValidationError("The request has invalid fields", problems)
     return request, key
 
@@ -183,23 +179,6 @@ def _repeated_products(document: Mapping[str, Any]) -> list[FieldProblem]:
                 )
             seen.add(product_id)
     return problems
-
-
-def _field_problems(exc: pydantic.ValidationError) -> list[FieldProblem]:
-    return [
-        FieldProblem(_field_path(error["loc"]), error["type"], error["msg"])
-        for error in exc.errors(include_url=False, include_input=False, include_context=False)
-    ]
-
-
-def _field_path(loc: tuple[int | str, ...]) -> str:
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-    return path or "body"
 
 
 def caller(event: Mapping[str, Any]) -> Caller:

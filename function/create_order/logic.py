@@ -123,9 +123,7 @@ class OrderService:
             lines=lines,
             total=money.order_total([line.line_total for line in lines], currency),
             currency=currency,
-            shipping_address=(
-                request.shipping_address.model_dump(exclude_none=True) if request.shipping_address else None
-            ),
+            shipping_address=request.shipping_address,
             created_at=self._clock(),
             idempotency_key=idempotency_key,
             request_hash=request_hash(request),
