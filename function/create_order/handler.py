@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any, cast
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from create_order import api, deadline, names
+from create_order import api, deadline, names, tracing
 from create_order.adapters.clients import build_clients
 from create_order.adapters.dynamodb import DynamoDBOrderRepository, DynamoDBProductCatalog
 from create_order.adapters.sqs import SQSOrderPublisher
@@ -40,8 +40,8 @@ if TYPE_CHECKING:
 
 logger = Logger(service=names.SERVICE)
 metrics = Metrics(namespace=names.METRICS_NAMESPACE, service=names.SERVICE)
-# Only botocore is patched for X-Ray: patch_all would trace (and import) every library it knows.
-tracer = Tracer(service=names.SERVICE, patch_modules=("botocore",))
+# X-Ray subsegments for the handler and its SDK calls, written without the X-Ray SDK (see tracing.py).
+tracer = tracing.Tracer(service=names.SERVICE)
 
 _DEPENDENCY_DETAIL = {
     names.PRODUCTS_TABLE: "The product catalog could not be read",
@@ -179,6 +179,8 @@ def _request_id(event: Mapping[str, Any], context: LambdaContext) -> str:
 def build_endpoint(settings: Settings, clients: tuple[DynamoDBClient, SQSClient] | None = None) -> CreateOrderEndpoint:
     """Wire the endpoint: catalog, repository and publisher over the given (or new) clients."""
     dynamodb, sqs = clients if clients is not None else build_clients()
+    for client in (dynamodb, sqs):
+        tracer.instrument_client(client)
     service = OrderService(
         catalog=DynamoDBProductCatalog(dynamodb, settings.products_table),
         repository=DynamoDBOrderRepository(dynamodb, settings.orders_table),
@@ -191,7 +193,7 @@ def instrument(endpoint: CreateOrderEndpoint) -> Handler:
     """Wrap an endpoint in the Powertools stack: structured logs, EMF metrics, X-Ray."""
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
-    @tracer.capture_lambda_handler(capture_response=False)
+    @tracer.capture_lambda_handler
     @metrics.log_metrics(capture_cold_start_metric=True)
     def lambda_handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         return endpoint.handle(event, context)

@@ -104,6 +104,7 @@ def test_worst_case_retries_fit_inside_api_gateways_limit() -> None:
 ALLOWED_TOP_LEVEL = {
     "__future__", "base64", "binascii", "collections", "contextvars", "dataclasses", "datetime",
     "decimal", "hashlib", "json", "math", "os", "random", "re", "time", "typing", "urllib", "uuid",
+    "contextlib", "functools", "socket", "traceback",
     "botocore", "aws_lambda_powertools", "mypy_boto3_dynamodb",
     "mypy_boto3_sqs", "create_order",
 }  # fmt: skip
