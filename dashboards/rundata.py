@@ -192,8 +192,8 @@ def _worker_log(
             except ValueError:
                 continue
             if "_aws" in entry:
-                _emf(data, entry)
-            elif JOURNAL_KEY in entry:
+                _emf(data, entry)  # and, for the "order created" record, a log line too (below)
+            if JOURNAL_KEY in entry:
                 _injected(data, entry[JOURNAL_KEY], tables)
             elif "level" in entry:
                 stamp = datetime.strptime(entry["timestamp"], "%Y-%m-%d %H:%M:%S,%f%z").timestamp()

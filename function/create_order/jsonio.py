@@ -68,11 +68,54 @@ def loads(text: str) -> Any:
         raise JSONRejectedError(str(exc).split(";")[0]) from exc
 
 
+_NUMBER_MARK = "\ufdd0"
+"""Stands in for a Decimal while the C encoder writes the rest (a Unicode noncharacter)."""
+_MARKED = '"\\ufdd0"'
+"""How the C encoder writes the mark (ASCII only): the places where the Decimals' digits go."""
+
+
 def dumps(value: Any) -> str:
-    """Serialise a JSON-shaped value; ``Decimal`` becomes a JSON number with its exact digits."""
+    """Serialise a JSON-shaped value; ``Decimal`` becomes a JSON number with its exact digits.
+
+    The standard library's C encoder writes everything but the Decimals, each of which it asks
+    ``default`` for and writes as a marked string; their digits then replace the marks. Should
+    a string of the value itself hold the mark (the counts then differ), the written-out encoder
+    below does the whole value instead. Same output either way; the C path is ~4x cheaper.
+    """
+    digits: list[str] = []
+
+    def decimal_digits(item: object) -> str:
+        if isinstance(item, Decimal):
+            digits.append(_decimal(item))
+            return _NUMBER_MARK
+        raise TypeError(f"{type(item).__name__} has no JSON form")
+
+    try:
+        text = json.dumps(value, separators=(",", ":"), allow_nan=False, check_circular=False, default=decimal_digits)
+    except ValueError as exc:
+        raise ValueError("a non-finite number has no JSON form") from exc
+    if not digits:
+        return text
+    pieces = text.split(_MARKED)
+    if len(pieces) != len(digits) + 1:
+        return dumps_written_out(value)
+    out = [pieces[0]]
+    for number, piece in zip(digits, pieces[1:], strict=True):
+        out += (number, piece)
+    return "".join(out)
+
+
+def dumps_written_out(value: Any) -> str:
+    """:func:`dumps`, one token at a time in Python (also its reference in the tests)."""
     parts: list[str] = []
     _encode(value, parts.append)
     return "".join(parts)
+
+
+def _decimal(value: Decimal) -> str:
+    if not value.is_finite():
+        raise ValueError("a non-finite number has no JSON form")
+    return format(value, "f")
 
 
 def _encode(value: object, out: Callable[[str], object]) -> None:
@@ -100,10 +143,10 @@ def _scalar(value: object) -> str:
         return encode_basestring_ascii(value)
     if value is None or isinstance(value, bool):
         return _CONSTANTS[value]
-    if isinstance(value, Decimal | float) and not math.isfinite(value):
-        raise ValueError("a non-finite number has no JSON form")
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return _decimal(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("a non-finite number has no JSON form")
     if isinstance(value, int):
         return int.__repr__(value)
     if isinstance(value, float):

@@ -8,6 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from create_order import deadline, jsonio, money
 from create_order.adapters import clients
@@ -72,6 +74,22 @@ def test_serialisation_matches_the_standard_library_for_plain_values() -> None:
     assert jsonio.dumps(value) == json.dumps(value, separators=(",", ":"))
 
 
+_json_leaves = (
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.decimals(allow_nan=False, allow_infinity=False) | st.text() | st.sampled_from(["\ufdd0", '"\ufdd0"'])
+)  # fmt: skip
+_json_values = st.recursive(
+    _json_leaves, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json_values)
+def test_fast_serialisation_writes_exactly_what_the_written_out_encoder_writes(value) -> None:
+    # The C encoder with Decimals spliced in, including values whose strings hold the splice mark
+    assert jsonio.dumps(value) == jsonio.dumps_written_out(value)
+
+
 def test_retry_is_vetoed_when_it_could_outlive_the_deadline() -> None:
     # Given an invocation with less than one backoff plus one attempt left
     token = deadline.start(deadline.Deadline(time.monotonic() + clients.ATTEMPT_BUDGET_S + 0.5))
@@ -104,7 +122,7 @@ def test_worst_case_retries_fit_inside_api_gateways_limit() -> None:
 ALLOWED_TOP_LEVEL = {
     "__future__", "base64", "binascii", "collections", "contextvars", "dataclasses", "datetime",
     "decimal", "hashlib", "json", "math", "os", "random", "re", "time", "typing", "urllib", "uuid",
-    "contextlib", "functools", "socket", "traceback",
+    "contextlib", "functools", "platform", "socket", "traceback",
     "botocore", "aws_lambda_powertools", "mypy_boto3_dynamodb",
     "mypy_boto3_sqs", "create_order",
 }  # fmt: skip
@@ -121,3 +139,32 @@ def test_function_imports_only_the_runtime_and_itself() -> None:
                 imported.add(node.module.split(".")[0])
 
     assert imported <= ALLOWED_TOP_LEVEL, imported - ALLOWED_TOP_LEVEL
+
+
+class _Sent(Exception):  # noqa: N818 - a signal, not an error
+    pass
+
+
+def test_clients_send_their_fixed_user_agent_not_botocores_rebuilt_one(monkeypatch) -> None:
+    # botocore rebuilds its User-Agent on every request unless the client config fixes one
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    dynamodb, sqs = clients.build_clients()
+    sent: list[str] = []
+
+    def capture(request, **_) -> None:
+        sent.append(request.headers["User-Agent"])
+        raise _Sent
+
+    for client in (dynamodb, sqs):
+        client.meta.events.register("before-send", capture)
+    with pytest.raises(_Sent):
+        dynamodb.describe_limits()
+    with pytest.raises(_Sent):
+        sqs.list_queues()
+
+    agents = [str(agent, "ascii") if isinstance(agent, bytes) else agent for agent in sent]
+    assert len(agents) == 2
+    # (Powertools, once imported, appends its own tag to every SDK request's agent)
+    assert all(agent.startswith(clients.USER_AGENT) for agent in agents)
+    assert not any("ua/2.1" in agent or " md/" in agent for agent in agents)  # botocore's built string
+    assert clients.USER_AGENT.startswith("create-order botocore/")

@@ -56,8 +56,14 @@ def test_valid_order_is_stored_queued_and_returned(backend: Backend, invoke, out
             "created_at": order["created_at"],
         }
     ]
-    # ... and the owner sees it in the metrics
+    # ... and the owner sees it in the metrics, its value per currency
     assert {"OrdersCreated", "OrderValue", "OrderLines"} <= set(output().metric_names())
+    [valued] = [blob for blob in output().emf if "OrderValue" in blob]
+    assert (valued["OrderValue"], valued["Currency"], valued["service"]) == (44.98, "USD", "create-order")
+    [directive] = valued["_aws"]["CloudWatchMetrics"]
+    assert directive["Dimensions"] == [["service", "Currency"]]
+    assert directive["Metrics"] == [{"Name": "OrderValue", "Unit": "None"}]
+    assert valued["_aws"]["Timestamp"] > 0
 
 
 def test_money_leaves_as_exact_json_numbers(invoke) -> None:
