@@ -11,8 +11,10 @@ invocation):
 - the outgoing ``X-Amzn-Trace-Id`` header of each call names its subsegment as the parent, so
   SQS carries the trace (``AWSTraceHeader``) to the consumer, as the X-Ray SDK's patch did.
 
-Each subsegment is sent when it ends, as one UDP datagram (header line + JSON document), to the
-daemon at ``AWS_XRAY_DAEMON_ADDRESS``. Tracing is decided once per environment (Powertools'
+When the handler ends, its subsegment is sent with its calls' inside (``subsegments``), as the
+X-Ray SDK sends a finished subsegment tree: one UDP datagram (header line + JSON document) per
+invocation to the daemon at ``AWS_XRAY_DAEMON_ADDRESS`` (a tree too big for one, or a call that
+ends after its handler, goes out as documents of their own). Tracing is decided once per environment (Powertools'
 rules: ``POWERTOOLS_TRACE_DISABLED``, off outside Lambda) and then per invocation by the
 ``Sampled`` flag of ``_X_AMZN_TRACE_ID``, which the runtime sets for each invocation. An
 unsampled invocation writes nothing; no failure to trace ever reaches the handler.
@@ -44,6 +46,10 @@ PROTOCOL_HEADER = b'{"format":"json","version":1}\n'
 MAX_MESSAGE_CHARS = 1024
 """An exception message is cut to this length (a document must fit one datagram)."""
 MAX_STACK_FRAMES = 16
+IDS_PER_DRAW = 4
+"""Subsegment ids drawn per ``os.urandom`` call: the handler's and its three SDK calls'."""
+MAX_DOCUMENT_BYTES = 63 * 1024
+"""The largest document sent in one datagram (UDP carries 64 KiB, the header line included)."""
 
 _TRUE = frozenset({"1", "y", "yes", "t", "true", "on"})
 _FALSE = frozenset({"0", "n", "no", "f", "false", "off"})
@@ -116,14 +122,20 @@ def new_id() -> str:
 class _Invocation:
     """The trace of the invocation in progress: its ids, and the header its SDK calls carry."""
 
-    __slots__ = ("_header_head", "_header_tail", "cold_start", "id", "parent_id", "start", "trace_id")
+    __slots__ = (
+        "_header_head", "_header_tail", "_ids", "calls", "cold_start", "ended", "id", "parent_id", "start", "trace_id",
+    )  # fmt: skip
 
     def __init__(self, trace_id: str, parent_id: str, extra: str, *, cold_start: bool) -> None:
         self.trace_id = trace_id
         self.parent_id = parent_id
         self.cold_start = cold_start
-        self.id = new_id()
+        self._ids = ""
+        self.id = self.new_id()
         self.start = time.time()
+        self.calls: list[dict[str, Any]] = []
+        """The SDK calls' finished subsegments, sent inside the handler's."""
+        self.ended = False
         self._header_head = f"Root={trace_id};Parent="
         self._header_tail = f";Sampled=1{extra}"
 
@@ -143,6 +155,13 @@ class _Invocation:
             return None
         return cls(root, parent, extra, cold_start=cold_start)
 
+    def new_id(self) -> str:
+        """An id for a subsegment of this invocation; drawn as :func:`new_id`, a few at a time (one syscall)."""
+        if not self._ids:
+            self._ids = os.urandom(8 * IDS_PER_DRAW).hex()
+        drawn, self._ids = self._ids[:16], self._ids[16:]
+        return drawn
+
     def header_for(self, subsegment_id: str) -> str:
         """The trace header of a downstream call made under ``subsegment_id``."""
         return f"{self._header_head}{subsegment_id}{self._header_tail}"
@@ -155,7 +174,7 @@ class _Call:
 
     def __init__(self, invocation: _Invocation, aws: dict[str, Any]) -> None:
         self.invocation = invocation
-        self.id = new_id()
+        self.id = invocation.new_id()
         self.start = time.time()
         self.aws = aws
 
@@ -238,6 +257,7 @@ class Tracer:
 
     def _end(self, invocation: _Invocation, name: str, response: Any, exc: BaseException | None) -> None:
         self._invocation = None
+        invocation.ended = True
         try:
             document: dict[str, Any] = {
                 "type": "subsegment",
@@ -256,16 +276,36 @@ class Tracer:
             if exc is not None:
                 document["fault"] = True
                 document["cause"] = _cause(type(exc).__name__, _message(exc), remote=False, stack=_stack(exc))
-            self.send(document)
+            self._send_with_calls(document, invocation)
         except Exception:  # noqa: BLE001, S110 - tracing never fails an invocation
             pass
 
+    def _send_with_calls(self, document: dict[str, Any], invocation: _Invocation) -> None:
+        """One datagram: the handler's subsegment with its calls' inside, as the X-Ray SDK sends them.
+
+        Past ``MAX_DOCUMENT_BYTES`` (a datagram's limit) each call goes in a datagram of its own.
+        """
+        if invocation.calls:
+            document["subsegments"] = invocation.calls
+            encoded = _encode(document).encode()
+            if len(encoded) <= MAX_DOCUMENT_BYTES:
+                self._send_encoded(encoded)
+                return
+            del document["subsegments"]
+            for call in invocation.calls:
+                self.send(_standalone(call, invocation))
+        self.send(document)
+
     def send(self, document: Mapping[str, Any]) -> None:
         """Send one document to the daemon as one datagram; a failure is dropped, never raised."""
+        with contextlib.suppress(Exception):  # a document that cannot be written loses a trace, not an order
+            self._send_encoded(_encode(document).encode())
+
+    def _send_encoded(self, encoded: bytes) -> None:
         try:
             sock = self._socket or self._open()
             if sock is not None:
-                sock.sendto(PROTOCOL_HEADER + _encode(document).encode(), self._target)
+                sock.sendto(PROTOCOL_HEADER + encoded, self._target)
         except Exception:  # noqa: BLE001, S110 - a full buffer or an absent daemon loses a trace, not an order
             pass
 
@@ -343,7 +383,7 @@ class _ClientHooks:
                 code = str(error.get("Code") or f"HTTP {status}")
                 _flag_status(document, status, code)
                 document["cause"] = _cause(code, str(error.get("Message") or ""), remote=True)
-            self._tracer.send(document)
+            _finish(call, document, self._tracer)
         except Exception:  # noqa: BLE001, S110 - tracing never fails a call
             pass
 
@@ -356,23 +396,33 @@ class _ClientHooks:
             document = self._document(call, context)
             document["fault"] = True
             document["cause"] = _cause(type(exception).__name__, _message(exception), remote=True)
-            self._tracer.send(document)
+            _finish(call, document, self._tracer)
         except Exception:  # noqa: BLE001, S110 - tracing never fails a call
             pass
 
     def _document(self, call: _Call, context: Mapping[str, Any]) -> dict[str, Any]:
         call.aws["retries"] = max(0, int((context.get("retries") or {}).get("attempt", 1)) - 1)
         return {
-            "type": "subsegment",
             "id": call.id,
-            "trace_id": call.invocation.trace_id,
-            "parent_id": call.invocation.id,
             "name": self._name,
             "namespace": "aws",
             "start_time": call.start,
             "end_time": time.time(),
             "aws": call.aws,
         }
+
+
+def _finish(call: _Call, document: dict[str, Any], tracer: Tracer) -> None:
+    """Keep a call's subsegment for its handler's datagram; send it alone if the handler has ended."""
+    if call.invocation.ended:
+        tracer.send(_standalone(document, call.invocation))
+    else:
+        call.invocation.calls.append(document)
+
+
+def _standalone(call: dict[str, Any], invocation: _Invocation) -> dict[str, Any]:
+    """A call's subsegment as a document of its own: it names its trace and its parent."""
+    return {"type": "subsegment", "trace_id": invocation.trace_id, "parent_id": invocation.id, **call}
 
 
 def _flag_status(document: dict[str, Any], status: int, code: str | None) -> None:

@@ -70,13 +70,18 @@ class Daemon:
         return json.loads(data[len(DATAGRAM_HEADER) :])
 
     def invocation(self) -> Invocation:
-        """The documents of one traced invocation: its SDK calls, then its handler subsegment (sent last)."""
-        calls: list[dict[str, Any]] = []
-        while (document := self._receive(timeout_s=2.0)) is not None:
-            if document["name"] == HANDLER_SUBSEGMENT:
-                return Invocation(handler=document, calls=calls)
-            calls.append(document)
-        pytest.fail(f"no {HANDLER_SUBSEGMENT} subsegment reached the daemon; got {calls}")
+        """One traced invocation: its handler subsegment, which holds its SDK calls' (one datagram)."""
+        document = self._receive(timeout_s=2.0)
+        if document is None or document["name"] != HANDLER_SUBSEGMENT:
+            pytest.fail(f"no {HANDLER_SUBSEGMENT} subsegment reached the daemon; got {document}")
+        return Invocation(handler=document, calls=document.get("subsegments", []))
+
+    def documents(self) -> list[dict[str, Any]]:
+        """Every document sent until the daemon hears nothing more."""
+        found = []
+        while (document := self._receive(timeout_s=SILENCE_S)) is not None:
+            found.append(document)
+        return found
 
     def silent(self) -> bool:
         """Nothing at all was sent."""
@@ -201,8 +206,10 @@ def test_sampled_invocation_writes_the_handler_and_each_sdk_call(
     assert handler_doc["http"] == {"response": {"status": 201}}
     assert not {"fault", "error", "throttle", "cause"} & handler_doc.keys()
     assert handler_doc["start_time"] <= handler_doc["end_time"]
-    # ... and each SDK call is its child, in the order made, with what X-Ray's service map reads
+    # ... and each SDK call is its child (inside it, in the one datagram), in the order made, with
+    # what X-Ray's service map reads
     assert trace.operations() == list(ORDER_CALLS)
+    assert daemon.silent()
     expected = {
         "BatchGetItem": ("DynamoDB", {"table_names": [backend.settings.products_table]}),
         "PutItem": ("DynamoDB", {"table_name": backend.settings.orders_table}),
@@ -210,11 +217,9 @@ def test_sampled_invocation_writes_the_handler_and_each_sdk_call(
     }
     for operation, (service, resource) in expected.items():
         call = trace.call(operation)
-        assert call["type"] == "subsegment"
         assert call["namespace"] == "aws"
         assert call["name"] == service
-        assert call["trace_id"] == ROOT
-        assert call["parent_id"] == handler_doc["id"]
+        assert not {"type", "trace_id", "parent_id"} & call.keys()  # nested: its place says both
         assert call["aws"] == {
             "operation": operation,
             "region": "us-east-1",
@@ -245,8 +250,26 @@ def test_only_the_first_invocation_is_a_cold_start(traced_invoke: Invoke, daemon
     assert second_trace.handler["annotations"]["ColdStart"] is False
     # Each invocation's calls hang under its own handler subsegment
     assert second_trace.handler["id"] != first_trace.handler["id"]
-    assert "PutItem" in second_trace.operations()
-    assert {call["parent_id"] for call in second_trace.calls} == {second_trace.handler["id"]}
+    assert second_trace.operations() == ["PutItem", "SendMessage"]  # the catalog is cached by now
+
+
+@pytest.mark.usefixtures("sampled")
+def test_a_tree_too_big_for_one_datagram_goes_out_as_documents_of_their_own(
+    traced_invoke: Invoke, daemon: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a datagram limit smaller than an invocation's tree
+    monkeypatch.setattr(tracing, "MAX_DOCUMENT_BYTES", 600)
+
+    response = traced_invoke(api_event(headers={"Idempotency-Key": "trace-big"}))
+
+    # Then each call is a document naming its trace and its parent, and the handler's comes last
+    assert response.status == 201
+    *calls, handler_doc = daemon.documents()
+    assert handler_doc["name"] == HANDLER_SUBSEGMENT
+    assert "subsegments" not in handler_doc
+    assert [call["aws"]["operation"] for call in calls] == list(ORDER_CALLS)
+    for call in calls:
+        assert (call["type"], call["trace_id"], call["parent_id"]) == ("subsegment", ROOT, handler_doc["id"])
 
 
 @pytest.mark.usefixtures("sampled")
