@@ -22,6 +22,11 @@ def test_the_benchmark_suite_runs_end_to_end_and_writes_its_table(tmp_path: Path
     rows = json.loads(target.read_text())["rows"]
     measures = {row["measure"] for row in rows}
     assert {"cold start, .pyc present", "cold start, no .pyc", "warm CPU per invocation, X-Ray off",
-            "warm CPU per invocation, X-Ray on", "allocations per warm invocation"} <= measures  # fmt: skip
+            "warm CPU per invocation, X-Ray on", "allocations per warm invocation",
+            "end to end: closed loop, 4 users", "end to end: open loop, 20 req/s"} <= measures  # fmt: skip
     assert all(row["value"] > 0 for row in rows if row["unit"] in ("us", "ms wall"))
     assert "measure" in result.stdout.splitlines()[0]
+    # And the end-to-end section's audit found every order it was answered 201 for in the table
+    (missing,) = [row for row in rows if row["unit"] == "orders missing"]
+    assert missing["value"] == 0
+    assert json.loads(target.read_text())["e2e"]["nothing_lost"]["table_items"] > 0
