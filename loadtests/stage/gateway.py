@@ -157,13 +157,20 @@ class _RequestHandler(BaseHTTPRequestHandler):
         status, headers, body = self._answer(request_id, entry)
         entry["status"] = status
         entry["latency_ms"] = round((time.monotonic() - started) * 1000, 2)
-        self.send_response(status)
-        headers = {**headers, "x-amzn-RequestId": request_id, "Content-Length": str(len(body))}
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-        self.owner.log(entry)
+        try:
+            self.send_response(status)
+            headers = {**headers, "x-amzn-RequestId": request_id, "Content-Length": str(len(body))}
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            # The client left before its answer (a load generator stopping mid-request): the
+            # request was still served, and API Gateway's access log would still show it.
+            entry["client_gone"] = True
+            self.close_connection = True
+        finally:
+            self.owner.log(entry)
 
     def _answer(self, request_id: str, entry: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:  # noqa: PLR0911
         gateway = self.owner

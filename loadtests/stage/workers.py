@@ -43,6 +43,10 @@ class FunctionConfig:
     """Wall-clock time the plan's windows count from (default: each environment's start)."""
 
 
+PROVISION = "provision"
+"""The message that runs an environment's init ahead of its first invocation."""
+
+
 @dataclass(frozen=True)
 class Invocation:
     """The outcome of one invocation, as API Gateway sees it."""
@@ -92,6 +96,19 @@ def _worker_main(conn: Connection, config: dict[str, Any], log_path: str) -> Non
             return
         if message is None:
             return
+        if message == PROVISION:
+            # Provisioned concurrency: the init runs ahead of any invocation, and is not reported
+            # on the first invocation's REPORT line (Lambda reports it on none).
+            started = time.monotonic()
+            try:
+                module, _, function = config["handler"].rpartition(".")
+                handler = getattr(importlib.import_module(module), function)
+            except Exception:  # noqa: BLE001 - reported to the pool, which discards the environment
+                traceback.print_exc()
+                conn.send(("error", None, 0.0, None))
+                continue
+            conn.send(("ok", None, 0.0, (time.monotonic() - started) * 1000))
+            continue
         event, request_id = message
         started = time.monotonic()
         init_ms = None
@@ -183,6 +200,45 @@ class WorkerPool:
             return Invocation("error", {"errorType": "Runtime.ExitError"}, worker=worker.index)
         self._release(worker)
         return Invocation(outcome, payload, duration_ms, init_ms, worker.index)
+
+    def provision(self, count: int, timeout_s: float = 300.0) -> int:
+        """Start environments (up to ``count`` in all) and run their init now, as provisioned concurrency does.
+
+        ``parallel_inits`` at a time; each ends idle and warm, its init done outside any
+        invocation. Stops at the first init that fails (that environment is discarded, as Lambda
+        discards one whose init failed). Returns how many environments are alive afterwards.
+        """
+        deadline = time.monotonic() + timeout_s
+        failed = False
+        while not failed and self.size < min(count, self.concurrency) and time.monotonic() < deadline:
+            batch = []
+            with self._cond:
+                while (
+                    self._count < min(count, self.concurrency)
+                    and self._initializing < self.parallel_inits
+                    and not self._closed
+                ):
+                    self._count += 1
+                    self._initializing += 1
+                    self._spawned += 1
+                    batch.append(self._spawned)
+            workers = [self._spawn(index) for index in batch]
+            for worker in workers:
+                worker.conn.send(PROVISION)
+            for worker in workers:
+                try:
+                    ready = worker.conn.poll(max(0.0, deadline - time.monotonic())) and worker.conn.recv()[0] == "ok"
+                except (EOFError, OSError):
+                    ready = False
+                if ready:
+                    self._release(worker)
+                else:
+                    self._discard(worker)
+                    failed = True
+            if not batch:
+                with self._cond:
+                    self._cond.wait(0.05)
+        return self.size
 
     def _finish_abandoned(self, worker: _Worker, kill_at: float) -> None:
         try:

@@ -254,3 +254,38 @@ def test_conditional_writes_are_atomic_as_in_dynamodb(stage: LocalStage) -> None
 
     # Then exactly one succeeds
     assert outcomes.count(True) == 1
+
+
+def test_a_request_whose_client_left_is_still_served_and_in_the_access_log(stage: LocalStage) -> None:
+    import socket
+    import struct
+    from urllib.parse import urlsplit
+
+    # Given a customer's valid order, sent by a client that resets the connection at once
+    info = stage.describe()
+    customer = info["customers"][1]
+    token = _login(stage, customer)["IdToken"]
+    key = str(uuid.uuid4())
+    body = json.dumps(_order(customer["customer_id"])).encode()
+    url = urlsplit(info["orders_url"])
+    request = (
+        f"POST {url.path} HTTP/1.1\r\nHost: {url.netloc}\r\nContent-Type: application/json\r\n"
+        f"Authorization: {token}\r\nIdempotency-Key: {key}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    with socket.create_connection((url.hostname, url.port), timeout=10) as client:
+        client.sendall(request)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = reset
+
+    # Then the order is served all the same, and the access log shows what API Gateway answered
+    access_log = Path(info["run_dir"]) / "access.log"
+    deadline = time.monotonic() + 30
+    gone: list[dict[str, Any]] = []
+    while not gone and time.monotonic() < deadline:
+        time.sleep(0.2)
+        lines = access_log.read_text().splitlines() if access_log.exists() else []
+        gone = [entry for entry in map(json.loads, lines) if entry.get("client_gone")]
+    assert [entry["status"] for entry in gone] == [201]
+    from create_order.logic import order_id_for
+
+    order_id = order_id_for(customer["customer_id"], key)
+    assert any(item["id"]["S"] == order_id for item in _orders(stage))

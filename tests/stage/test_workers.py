@@ -106,3 +106,33 @@ def test_close_stops_every_environment(tmp_path: Path) -> None:
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_provisioned_environments_are_initialised_before_any_invocation(tmp_path: Path) -> None:
+    # Given a pool asked for three provisioned environments
+    workers = pool(tmp_path, concurrency=4, parallel_inits=2)
+    try:
+        alive = workers.provision(3)
+        # When invocations arrive, one at a time
+        results = [workers.invoke({}) for _ in range(3)]
+    finally:
+        workers.close()
+
+    # Then three environments were started, and initialised, before any invocation...
+    assert alive == 3
+    assert workers.started == 3
+    # ... so none of the invocations was a cold start, and none started another environment
+    assert [result.outcome for result in results] == ["ok", "ok", "ok"]
+    assert [result.init_ms for result in results] == [None, None, None]
+    assert all("Init Duration" not in path.read_text() for path in tmp_path.glob("worker-*.log"))
+
+
+def test_an_environment_whose_init_fails_is_not_provisioned(tmp_path: Path) -> None:
+    workers = pool(tmp_path, handler="tests.stage.handlers.no_such_handler", concurrency=2)
+    try:
+        alive = workers.provision(2, timeout_s=60)
+    finally:
+        workers.close()
+
+    assert alive == 0
+    assert "AttributeError" in (tmp_path / "worker-001.log").read_text()
