@@ -13,15 +13,18 @@ front, the queue consumer), in this order:
    parameters recorded from the handler as ``benchmarks.probe record`` does, with a fresh order
    id per order) made straight against the stage's moto servers by ``--threads`` threads sharing
    two boto3 clients, for ``--backend-s`` → orders/s, p50/p95/p99 per order.
-2. **closed loop**: Locust headless, ``--users`` users placing valid orders with a valid Cognito
-   token and no think time (``benchmarks/locust_e2e.py``); measured over ``--closed-s`` once
-   every user is spawned and the worker pool has stopped growing → RPS, p50/p95/p99, errors.
+2. **closed loop**: one provisioned execution environment per user (their inits done first, as
+   Lambda's provisioned concurrency does), then Locust headless, ``--users`` users placing
+   valid orders with a valid Cognito token and no think time (``benchmarks/locust_e2e.py``);
+   measured over ``--closed-s`` once every user is spawned and the worker pool has stopped
+   growing → RPS, p50/p95/p99, errors.
 3. **open loop**: ``--open-rate`` requests/s on a fixed schedule for ``--open-s`` (the
    ``open-loop`` child below) → achieved rate, p50/p95/p99 from each request's scheduled time,
-   errors.
+   errors; then the same at half the closed loop's throughput (``open_half``).
 4. **CPU** of every process of the stage during 1-3 (``/proc/<pid>/stat``; per thread for the
    gateway and the consumer, which share this process) → CPU seconds per 1000 orders and each
-   component's busiest-core share, and which part limits the run.
+   component's busiest-core share, the stage's CPU per order (so the rate the machine's cores
+   can carry at most), and which part limits the run.
 
 The queue is drained after each row, so each starts from an empty queue. At the end the orders
 table is counted against the 201s the gateway answered (its access log) plus the orders stored
@@ -48,7 +51,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -66,6 +69,7 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[1]
 LOCUSTFILE = Path(__file__).resolve().parent / "locust_e2e.py"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+ROWS = ("backend", "closed", "open", "open_half")
 SATURATED = 0.85
 """A process using this share of one core or more is taken as saturated (one GIL: about one core at most)."""
 
@@ -188,10 +192,12 @@ def cpu_usage(start: Snapshot, end: Snapshot, orders: int) -> dict[str, Any]:
     add("bench harness", [harness])
     stage_total = sum(c["cpu_s"] for c in components.values())
     machine = end.machine - start.machine
+    stage_cpu = sum(c["cpu_s"] for c in components.values())
     return {
         "wall_s": round(wall, 2),
         "orders": orders,
         "components": components,
+        "cpu_ms_per_order": round(stage_cpu * per_order, 2),
         "machine_busy_cores": round(machine / wall, 2),
         "cores": os.cpu_count() or 1,
         "outside_stage": {
@@ -208,6 +214,11 @@ def bottleneck(usage: dict[str, Any]) -> dict[str, Any]:
     largest = max(components, key=lambda name: components[name]["cpu_s"])
     total = sum(c["cpu_s"] for c in components.values()) or 1.0
     share = components[largest]["cpu_s"] / total
+    per_order = usage.get("cpu_ms_per_order") or 0.0
+    carried = ""
+    if per_order:
+        most = usage["cores"] * 1000 / per_order
+        carried = f"; {per_order:.1f} ms of CPU an order: {usage['cores']} cores carry ~{most:.0f}/s at most"
     if components[busiest]["busiest_core"] >= SATURATED:
         verdict = f"{busiest}: one process at {components[busiest]['busiest_core']:.0%} of a core"
         limit = busiest
@@ -219,7 +230,7 @@ def bottleneck(usage: dict[str, Any]) -> dict[str, Any]:
         verdict = f"no saturated process and {usage['machine_busy_cores']:.2f} of {usage['cores']} cores busy"
         limit = "none"
     return {"limit": limit, "busiest": busiest, "largest": largest, "largest_share": round(share, 3),
-            "verdict": verdict}  # fmt: skip
+            "verdict": verdict + carried}  # fmt: skip
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -361,6 +372,12 @@ def _closed_row(stage: LocalStage, meter: CpuMeter, options: Options, run_dir: P
     pool = stage.pool
     if pool is None:
         raise RuntimeError("the stage is not running")
+    # Provisioned concurrency, one environment per user: the inits (~0.6 s of CPU each) run
+    # now, not inside the measured window, where a hundred of them would take a core for half
+    # a minute from the two this machine has.
+    began = time.monotonic()
+    provisioned = pool.provision(options.users)
+    provision_s = time.monotonic() - began
     control = run_dir / "bench-closed"
     control.mkdir()
     bound = options.warmup_max_s + options.closed_s + 30
@@ -397,6 +414,8 @@ def _closed_row(stage: LocalStage, meter: CpuMeter, options: Options, run_dir: P
     result |= {
         "seconds": round(window, 2),
         "rps": round(result["requests"] / window, 1),
+        "provisioned": provisioned,
+        "provision_s": round(provision_s, 1),
         "warmup_s": round(warmup_s, 1),
         "cold_starts_in_window": pool.started - started_envs,
         "environments": pool.size,
@@ -485,10 +504,15 @@ def measure(options: Options, run_dir: Path | None = None) -> dict[str, Any]:
         report["closed"] = _closed_row(stage, meter, options, run_dir)
         report["closed"]["drain_s"] = _drain(stage)
         report["open"] = _open_row(stage, meter, options, run_dir)
+        report["open"]["drain_s"] = _drain(stage)
+        # The same open loop at half the closed loop's throughput: the latency of a stage that
+        # is not saturated, on whatever machine this runs.
+        half = replace(options, open_rate=max(1.0, round(report["closed"]["rps"] / 2)))
+        report["open_half"] = _open_row(stage, meter, half, run_dir)
         report["nothing_lost"] = _nothing_lost(stage, report["backend"], run_dir)
     capacity = report["backend"]["orders_per_s"]
     report["closed"]["ratio_to_backend"] = round(report["closed"]["rps"] / capacity, 2) if capacity else None
-    report["bottleneck"] = {row: bottleneck(report[row]["cpu"]) for row in ("backend", "closed", "open")}
+    report["bottleneck"] = {row: bottleneck(report[row]["cpu"]) for row in ROWS}
     report["wall_s"] = round(time.monotonic() - started, 1)
     (run_dir / "e2e.json").write_text(json.dumps(report, indent=1))
     return report
