@@ -7,6 +7,7 @@ parameters (the ``Protocol`` s below), so tests and fault injection plug in thei
 from __future__ import annotations
 
 import hashlib
+import os
 import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
@@ -75,7 +76,16 @@ def order_id_for(customer_id: str, idempotency_key: str | None) -> str:
     if idempotency_key is None:
         return str(uuid.uuid4())
     # customer_id cannot contain ':', so the name is unambiguous.
-    return str(uuid.uuid5(ORDER_ID_NAMESPACE, f"{customer_id}:{idempotency_key}"))
+    return uuid5_text(ORDER_ID_NAMESPACE, f"{customer_id}:{idempotency_key}")
+
+
+def uuid5_text(namespace: uuid.UUID, name: str) -> str:
+    """``str(uuid.uuid5(namespace, name))`` without the UUID object (a third of its cost)."""
+    digest = bytearray(hashlib.sha1(namespace.bytes + name.encode(), usedforsecurity=False).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def request_hash(request: CreateOrderRequest) -> str:
@@ -127,7 +137,7 @@ class OrderService:
             created_at=self._clock(),
             idempotency_key=idempotency_key,
             request_hash=request_hash(request),
-            write_token=uuid.uuid4().hex,
+            write_token=os.urandom(16).hex(),  # opaque: which write is this invocation's
         )
         existing = self._repository.put_new(order)
         # A retried PutItem whose first attempt did land finds this very write: not a repeat.

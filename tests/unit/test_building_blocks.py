@@ -168,3 +168,13 @@ def test_clients_send_their_fixed_user_agent_not_botocores_rebuilt_one(monkeypat
     assert all(agent.startswith(clients.USER_AGENT) for agent in agents)
     assert not any("ua/2.1" in agent or " md/" in agent for agent in agents)  # botocore's built string
     assert clients.USER_AGENT.startswith("create-order botocore/")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.uuids(), st.text())
+def test_order_ids_are_the_standard_uuid5_of_the_customer_and_key(namespace, name) -> None:
+    import uuid
+
+    from create_order.logic import uuid5_text
+
+    assert uuid5_text(namespace, name) == str(uuid.uuid5(namespace, name))
