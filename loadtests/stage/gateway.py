@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 import threading
 import time
 import uuid
@@ -108,7 +109,7 @@ class Gateway:
         class Handler(_RequestHandler):
             owner = gateway
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = _Server(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self._server.request_queue_size = 512
         self.port = self._server.server_address[1]
@@ -128,6 +129,13 @@ class Gateway:
         line = json.dumps(entry, separators=(",", ":"))
         with self._log_lock, self.access_log.open("a") as log:
             log.write(line + "\n")
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that resets its kept-alive connection is not an error (Locust stopping); the rest is."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _RequestHandler(BaseHTTPRequestHandler):

@@ -289,3 +289,19 @@ def test_a_request_whose_client_left_is_still_served_and_in_the_access_log(stage
 
     order_id = order_id_for(customer["customer_id"], key)
     assert any(item["id"]["S"] == order_id for item in _orders(stage))
+
+
+def test_a_client_resetting_an_idle_kept_alive_connection_is_not_reported_as_an_error(
+    stage: LocalStage, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+    import struct
+    from urllib.parse import urlsplit
+
+    url = urlsplit(stage.describe()["orders_url"])
+    with socket.create_connection((url.hostname, url.port), timeout=10) as client:
+        time.sleep(0.2)  # the gateway is waiting for a request line
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = reset
+    time.sleep(0.5)
+
+    assert "Traceback" not in capfd.readouterr().err
