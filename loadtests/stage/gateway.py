@@ -110,8 +110,6 @@ class Gateway:
             owner = gateway
 
         self._server = _Server(("127.0.0.1", self.port), Handler)
-        self._server.daemon_threads = True
-        self._server.request_queue_size = 512
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
         self._thread.start()
@@ -132,6 +130,11 @@ class Gateway:
 
 
 class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 512
+    """The listen backlog; a class attribute because it is read when the socket starts listening,
+    during construction (the default, 5, reset connections in a burst of a few hundred)."""
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that resets its kept-alive connection is not an error (Locust stopping); the rest is."""
         if not isinstance(sys.exc_info()[1], ConnectionError):
