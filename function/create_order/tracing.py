@@ -277,7 +277,7 @@ class Tracer:
                 document["fault"] = True
                 document["cause"] = _cause(type(exc).__name__, _message(exc), remote=False, stack=_stack(exc))
             self._send_with_calls(document, invocation)
-        except Exception:  # noqa: BLE001, S110 - tracing never fails an invocation
+        except Exception:  # noqa: BLE001, S110 - tracing never fails an invocation  # nosec B110
             pass
 
     def _send_with_calls(self, document: dict[str, Any], invocation: _Invocation) -> None:
@@ -306,7 +306,7 @@ class Tracer:
             sock = self._socket or self._open()
             if sock is not None:
                 sock.sendto(PROTOCOL_HEADER + encoded, self._target)
-        except Exception:  # noqa: BLE001, S110 - a full buffer or an absent daemon loses a trace, not an order
+        except Exception:  # noqa: BLE001, S110 - a full buffer or an absent daemon loses a trace, not an order  # nosec B110
             pass
 
     def _open(self) -> socket.socket | None:
@@ -347,7 +347,7 @@ class _ClientHooks:
             elif isinstance(params.get("RequestItems"), dict):
                 aws["table_names"] = list(params["RequestItems"])
             context[_CALL_KEY] = _Call(invocation, aws)
-        except Exception:  # noqa: BLE001, S110 - tracing never fails a call
+        except Exception:  # noqa: BLE001, S110 - tracing never fails a call  # nosec B110
             pass
 
     def propagate(self, params: dict[str, Any], context: Mapping[str, Any], **_: Any) -> None:
@@ -384,7 +384,7 @@ class _ClientHooks:
                 _flag_status(document, status, code)
                 document["cause"] = _cause(code, str(error.get("Message") or ""), remote=True)
             _finish(call, document, self._tracer)
-        except Exception:  # noqa: BLE001, S110 - tracing never fails a call
+        except Exception:  # noqa: BLE001, S110 - tracing never fails a call  # nosec B110
             pass
 
     def failed(self, exception: BaseException, context: dict[str, Any], **_: Any) -> None:
@@ -397,7 +397,7 @@ class _ClientHooks:
             document["fault"] = True
             document["cause"] = _cause(type(exception).__name__, _message(exception), remote=True)
             _finish(call, document, self._tracer)
-        except Exception:  # noqa: BLE001, S110 - tracing never fails a call
+        except Exception:  # noqa: BLE001, S110 - tracing never fails a call  # nosec B110
             pass
 
     def _document(self, call: _Call, context: Mapping[str, Any]) -> dict[str, Any]:

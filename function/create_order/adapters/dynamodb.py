@@ -110,7 +110,7 @@ class DynamoDBProductCatalog:
         )
 
     def _back_off(self, attempt: int) -> None:
-        delay = random.uniform(0, _UNPROCESSED_BACKOFF_S * 2**attempt)  # noqa: S311 - jitter, not a secret
+        delay = random.uniform(0, _UNPROCESSED_BACKOFF_S * 2**attempt)  # noqa: S311 - jitter, not a secret  # nosec B311
         if deadline.current().remaining() - delay < 0:
             delay = 0.0
         self._sleep(delay)
