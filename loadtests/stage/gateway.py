@@ -18,14 +18,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import jwt
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from loadtests.stage.workers import WorkerPool
 
 INTEGRATION_TIMEOUT_S = 29.0
@@ -34,6 +33,8 @@ RESOURCE = "/orders"
 
 STAGE_NAME = "local"
 """The local API's stage (the first segment of its paths, and the dashboard's ``Stage``)."""
+OPENAPI = Path(__file__).resolve().parents[2] / "openapi.yaml"
+"""The API's description, served at ``/{stage}/openapi.yaml`` (for Schemathesis and people)."""
 
 
 @dataclass
@@ -199,6 +200,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             return _message(413, "Request Too Long")
         raw = self.rfile.read(length) if length else b""
+        if url.path == f"/{gateway.stage_name}/openapi.yaml" and self.command == "GET":
+            return 200, {"Content-Type": "application/yaml"}, OPENAPI.read_bytes()
         if url.path != f"/{gateway.stage_name}{RESOURCE}" or self.command != "POST":
             return _message(403, "Missing Authentication Token")
         claims = gateway.verifier.claims(self.headers.get("Authorization"))

@@ -305,3 +305,12 @@ def test_a_client_resetting_an_idle_kept_alive_connection_is_not_reported_as_an_
     time.sleep(0.5)
 
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_the_stage_serves_the_apis_openapi_description(stage: LocalStage) -> None:
+    with urllib.request.urlopen(stage.describe()["url"] + "/openapi.yaml", timeout=10) as response:  # noqa: S310
+        served = response.read()
+        content_type = response.headers["Content-Type"]
+
+    assert content_type == "application/yaml"
+    assert served == (Path(__file__).resolve().parents[2] / "openapi.yaml").read_bytes()
