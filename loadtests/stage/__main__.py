@@ -7,9 +7,7 @@ import signal
 import sys
 import threading
 
-import boto3
-
-from loadtests.stage.local import LocalStage, new_run_dir
+from loadtests.stage.local import LocalStage, id_token, new_run_dir
 
 
 def main() -> int:
@@ -24,11 +22,7 @@ def main() -> int:
     with LocalStage(new_run_dir(), concurrency=args.concurrency, port=args.port) as stage:
         info = stage.describe()
         customer = info["customers"][0]
-        token = boto3.client("cognito-idp").initiate_auth(
-            ClientId=info["client_id"],
-            AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": customer["username"], "PASSWORD": customer["password"]},
-        )["AuthenticationResult"]["IdToken"]
+        token = id_token(info, customer)
         body = '{{"customer_id": "{}", "items": [{{"product_id": "P-001", "quantity": 1}}]}}'.format(
             customer["customer_id"]
         )

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import boto3
+
 from chaos.proxy import FaultProxy
 from loadtests.stage.backend import REGION, MotoBackend
 from loadtests.stage.consumer import QueueConsumer
@@ -18,6 +20,7 @@ from loadtests.stage.template import FUNCTION, ROOT, load_template, resource
 from loadtests.stage.workers import FunctionConfig, WorkerPool
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
 RUNS = ROOT / "reports"
@@ -28,6 +31,17 @@ def new_run_dir(kind: str = "stage") -> Path:
     run = RUNS / f"{time.strftime('%Y%m%d-%H%M%S')}-{kind}"
     run.mkdir(parents=True, exist_ok=False)
     return run
+
+
+def id_token(info: Mapping[str, Any], user: Mapping[str, str], cognito: Any = None) -> str:
+    """``user``'s Cognito ID token (USER_PASSWORD_AUTH), ``info`` being the stage's description."""
+    cognito = cognito or boto3.client("cognito-idp")
+    answer = cognito.initiate_auth(
+        ClientId=info["client_id"],
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": user["username"], "PASSWORD": user["password"]},
+    )
+    return str(answer["AuthenticationResult"]["IdToken"])
 
 
 @dataclass

@@ -23,7 +23,7 @@ import boto3
 import pytest
 
 from create_order.api import PROBLEM_TYPE_PREFIX
-from loadtests.stage.local import LocalStage
+from loadtests.stage.local import LocalStage, id_token
 
 AT_ONCE = 200
 
@@ -41,12 +41,7 @@ def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStage]:
 @pytest.fixture(scope="module")
 def token(stage: LocalStage) -> str:
     info = stage.describe()
-    customer = info["customers"][0]
-    return boto3.client("cognito-idp").initiate_auth(
-        ClientId=info["client_id"],
-        AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": customer["username"], "PASSWORD": customer["password"]},
-    )["AuthenticationResult"]["IdToken"]
+    return id_token(info, info["customers"][0])
 
 
 def _burst(stage: LocalStage, token: str, key: str, bodies: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:

@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 from create_order.logic import order_id_for
-from loadtests.stage.local import LocalStage
+from loadtests.stage.local import LocalStage, id_token
 
 JSON = "application/json"
 
@@ -32,12 +32,11 @@ def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStage]:
 def customer(stage: LocalStage) -> dict[str, str]:
     info = stage.describe()
     user = info["customers"][0]
-    token = boto3.client("cognito-idp").initiate_auth(
-        ClientId=info["client_id"],
-        AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": user["username"], "PASSWORD": user["password"]},
-    )["AuthenticationResult"]["IdToken"]
-    return {"customer_id": user["customer_id"], "token": token, "other": info["customers"][1]["customer_id"]}
+    return {
+        "customer_id": user["customer_id"],
+        "token": id_token(info, user),
+        "other": info["customers"][1]["customer_id"],
+    }
 
 
 def _order(customer_id: str, **fields: Any) -> dict[str, Any]:
