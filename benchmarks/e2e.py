@@ -60,8 +60,9 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from benchmarks.probe import recorded_calls
 from loadtests.stage.backend import SERVICE_GROUPS
-from loadtests.stage.local import LocalStage, new_run_dir
+from loadtests.stage.local import LocalStage, id_token, new_run_dir
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -250,16 +251,9 @@ def percentiles(values: Iterable[float]) -> dict[str, float]:
 
 def record_calls() -> dict[str, dict[str, Any]]:
     """The PutItem and SendMessage of a warm invocation, recorded from the handler in a child process."""
-    from benchmarks.run import ENV  # noqa: PLC0415 - run.py runs this module as a child, never the reverse
+    from benchmarks.run import bench_env  # noqa: PLC0415 - run.py runs this module as a child, never the reverse
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "PYTHON"))}
-    env |= ENV | {"POWERTOOLS_TRACE_DISABLED": "true", "PYTHONDONTWRITEBYTECODE": "1"}
-    recorded = subprocess.run(
-        [sys.executable, "-m", "benchmarks.probe", "record", "handler"],
-        env=env, cwd=ROOT, capture_output=True, text=True, check=True, timeout=120,
-    ).stdout  # fmt: skip
-    calls: dict[str, dict[str, Any]] = json.loads(recorded.strip().splitlines()[-1])
-    return calls
+    return recorded_calls(bench_env(xray=False, pyc_prefix=None, write_pyc=False))
 
 
 def _statuses(access_log: Path, since: float = 0.0, until: float = math.inf) -> Counter[int]:
@@ -326,22 +320,34 @@ class Child:
 
 def _backend_row(stage: LocalStage, meter: CpuMeter, options: Options, calls: Path, run_dir: Path) -> dict[str, Any]:
     info = stage.describe()
-    command = [sys.executable, "-m", "benchmarks.e2e", "backend", "--calls", str(calls),
+    command = ["backend", "--calls", str(calls),
                "--table", info["physical"]["OrdersTable"], "--queue", info["physical"]["ProcessingQueue"],
                "--threads", str(options.threads), "--seconds", str(options.backend_s)]  # fmt: skip
-    child = Child(command, run_dir / "logs" / "bench-backend.log")
+    return _child_row(stage, meter, command, run_dir, seconds=options.backend_s, orders_key="orders")
+
+
+def _child_row(
+    stage: LocalStage, meter: CpuMeter, command: list[str], run_dir: Path, *, seconds: float, orders_key: str
+) -> dict[str, Any]:
+    """Run one of this module's load children (``backend``, ``open-loop``) under the CPU meter; its result.
+
+    ``orders_key`` names the result's count of orders that the row's CPU is divided by.
+    """
+    kind = command[0]
+    child = Child([sys.executable, "-m", "benchmarks.e2e", *command], run_dir / "logs" / f"bench-{kind}.log")
     try:
         meter.load = [child.process.pid]
         if child.line(60) != "ready":
-            raise RuntimeError("the backend load did not start")
+            raise RuntimeError(f"the {kind} load did not start")
         start = meter.snapshot()
         child.go()
-        result: dict[str, Any] = json.loads(child.line(options.backend_s + 60))
+        result: dict[str, Any] = json.loads(child.line(seconds + 60))
         end = meter.snapshot()
     finally:
         child.close()
-    result["cpu"] = cpu_usage(start, end, result["orders"])
-    result["queue_max"] = _queue_depth(run_dir / "queues.jsonl", _queue_name(info), start.wall, end.wall)
+    result["cpu"] = cpu_usage(start, end, result[orders_key])
+    queue = _queue_name(stage.describe())
+    result["queue_max"] = _queue_depth(run_dir / "queues.jsonl", queue, start.wall, end.wall)
     return result
 
 
@@ -427,24 +433,10 @@ def _closed_row(stage: LocalStage, meter: CpuMeter, options: Options, run_dir: P
 
 
 def _open_row(stage: LocalStage, meter: CpuMeter, options: Options, run_dir: Path) -> dict[str, Any]:
-    info = stage.describe()
-    command = [sys.executable, "-m", "benchmarks.e2e", "open-loop", "--stage-file", str(run_dir / "stage.json"),
+    command = ["open-loop", "--stage-file", str(run_dir / "stage.json"),
                "--rate", str(options.open_rate), "--seconds", str(options.open_s),
                "--connections", str(options.open_connections), "--customers", str(options.open_customers)]  # fmt: skip
-    child = Child(command, run_dir / "logs" / "bench-open-loop.log")
-    try:
-        meter.load = [child.process.pid]
-        if child.line(60) != "ready":
-            raise RuntimeError("the open-loop load did not start")
-        start = meter.snapshot()
-        child.go()
-        result: dict[str, Any] = json.loads(child.line(options.open_s + 60))
-        end = meter.snapshot()
-    finally:
-        child.close()
-    result["cpu"] = cpu_usage(start, end, result["created"])
-    result["queue_max"] = _queue_depth(run_dir / "queues.jsonl", _queue_name(info), start.wall, end.wall)
-    return result
+    return _child_row(stage, meter, command, run_dir, seconds=options.open_s, orders_key="created")
 
 
 def _drain(stage: LocalStage) -> float:
@@ -611,13 +603,10 @@ def _backend_main(argv: list[str]) -> None:
 def _open_loop_requests(stage: dict[str, Any], args: argparse.Namespace) -> list[tuple[bytes, dict[str, str]]]:
     """Every request of the run, built before it starts: body and headers (a customer's token each)."""
     cognito = boto3.client("cognito-idp")
-    tokens = []
-    for customer in stage["customers"][: args.customers]:
-        auth = cognito.initiate_auth(
-            ClientId=stage["client_id"], AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": customer["username"], "PASSWORD": customer["password"]},
-        )  # fmt: skip
-        tokens.append((customer["customer_id"], auth["AuthenticationResult"]["IdToken"]))
+    tokens = [
+        (customer["customer_id"], id_token(stage, customer, cognito))
+        for customer in stage["customers"][: args.customers]
+    ]
     orderable = [p for p, spec in stage["catalog"].items() if spec["active"] and spec["currency"] == "USD"]
     dice = random.Random(6)  # noqa: S311 - test data
     total = int(args.rate * args.seconds)

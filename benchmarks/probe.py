@@ -104,6 +104,16 @@ def _record_calls(event: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return calls
 
 
+def recorded_calls(env: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """The parameters of a warm invocation's SDK calls, recorded by ``record handler`` in a child process."""
+    recorded = subprocess.run(
+        [sys.executable, "-m", "benchmarks.probe", "record", "handler"],
+        env=env, cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, check=True, timeout=120,
+    ).stdout  # fmt: skip
+    calls: dict[str, dict[str, Any]] = json.loads(recorded.strip().splitlines()[-1])
+    return calls
+
+
 def _bare_calls() -> Any:
     """The handler's warm calls, with its very parameters, made on bare boto3 clients.
 
@@ -112,11 +122,7 @@ def _bare_calls() -> Any:
     """
     import boto3  # noqa: PLC0415
 
-    recorded = subprocess.run(
-        [sys.executable, "-m", "benchmarks.probe", "record", "handler"],
-        capture_output=True, text=True, check=True, timeout=120,
-    ).stdout  # fmt: skip
-    calls = json.loads(recorded.strip().splitlines()[-1])
+    calls = recorded_calls()
     put, send = calls["PutItem"], calls["SendMessage"]
     dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
 

@@ -56,9 +56,12 @@ class Row:
     target: str = ""
 
 
-def _env(*, xray: bool, pyc_prefix: str, write_pyc: bool) -> dict[str, str]:
+def bench_env(*, xray: bool, pyc_prefix: str | None, write_pyc: bool) -> dict[str, str]:
+    """A probe's environment: this one without AWS, Powertools and Python settings, then ``ENV``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "PYTHON"))}
-    env |= ENV | {"POWERTOOLS_TRACE_DISABLED": "false" if xray else "true", "PYTHONPYCACHEPREFIX": pyc_prefix}
+    env |= ENV | {"POWERTOOLS_TRACE_DISABLED": "false" if xray else "true"}
+    if pyc_prefix is not None:
+        env["PYTHONPYCACHEPREFIX"] = pyc_prefix
     if not write_pyc:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
@@ -82,7 +85,7 @@ def cold_start(runs: int, scratch: Path) -> list[Row]:
     for label, compiled in (("cold start, .pyc present", True), ("cold start, no .pyc", False)):
         prefix = scratch / ("pyc" if compiled else "empty")
         prefix.mkdir(exist_ok=True)
-        env = _env(xray=True, pyc_prefix=str(prefix), write_pyc=compiled)
+        env = bench_env(xray=True, pyc_prefix=str(prefix), write_pyc=compiled)
         if compiled:
             for variant in VARIANTS:  # writes the .pyc files every later run reads
                 _probe("cold", variant, env)
@@ -114,7 +117,7 @@ def warm_cpu(invocations: int, scratch: Path, rounds: int = WARM_ROUNDS) -> list
     rows = []
     prefix = str(scratch / "pyc")
     for xray, target in ((False, "<= 1.15"), (True, "<= 1.25")):
-        env = _env(xray=xray, pyc_prefix=prefix, write_pyc=True)
+        env = bench_env(xray=xray, pyc_prefix=prefix, write_pyc=True)
         samples: dict[str, list[float]] = {"floor": [], "handler": []}
         for _ in range(rounds):
             for variant, values in samples.items():
@@ -136,7 +139,7 @@ def warm_cpu(invocations: int, scratch: Path, rounds: int = WARM_ROUNDS) -> list
 def memory(invocations: int, scratch: Path) -> list[Row]:
     """Allocations of one warm invocation (tracemalloc) and RSS over many."""
     rows = []
-    env = _env(xray=True, pyc_prefix=str(scratch / "pyc"), write_pyc=True)
+    env = bench_env(xray=True, pyc_prefix=str(scratch / "pyc"), write_pyc=True)
     for variant in ("handler", "naive"):
         _, out = _probe("memory", variant, env, "--invocations", str(invocations))
         m = json.loads(out)
