@@ -144,6 +144,12 @@ def make_queues_fast() -> None:
     Queue.delete_message = _delete_message  # type: ignore[method-assign]
 
 
+def _target(environ: dict[str, Any]) -> tuple[str, str]:
+    """A JSON-protocol request's ``X-Amz-Target`` as (service prefix, operation); operation "" if none."""
+    prefix, _, operation = environ.get("HTTP_X_AMZ_TARGET", "").partition(".")
+    return prefix, operation
+
+
 def _counts(operation: str, request: dict[str, Any], answer: dict[str, Any]) -> dict[str, int]:
     if operation == "SendMessage":
         return {"sent": 1}
@@ -168,8 +174,8 @@ class RequestLog:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """Answer through moto; log the request once the answer is complete."""
-        target = environ.get("HTTP_X_AMZ_TARGET", "")
-        if "." not in target:
+        _, operation = _target(environ)
+        if not operation:
             return self.app(environ, start_response)  # type: ignore[no-any-return]
         started = time.time()
         raw = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
@@ -181,7 +187,7 @@ class RequestLog:
             return start_response(code, headers, *rest)
 
         chunks = list(self.app(environ, capture))
-        self._write(target.rsplit(".", 1)[1], started, raw, status[0] if status else "500", b"".join(chunks))
+        self._write(operation, started, raw, status[0] if status else "500", b"".join(chunks))
         return chunks
 
     def _write(self, operation: str, started: float, raw: bytes, status: str, answer_raw: bytes) -> None:
@@ -228,7 +234,7 @@ class Admission:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         """Answer through moto, in turn unless the request drains a queue."""
-        if environ.get("HTTP_X_AMZ_TARGET", "").rsplit(".", 1)[-1] in DRAINING:
+        if _target(environ)[1] in DRAINING:
             return self.app(environ, start_response)  # type: ignore[no-any-return]
         with self._slots:
             return list(self.app(environ, start_response))
@@ -246,7 +252,7 @@ def _routing_key(environ: dict[str, Any]) -> tuple[str, str, str] | None:
         return None
     if service not in ROUTED_SERVICES:
         return None
-    return region, service, environ.get("HTTP_X_AMZ_TARGET", "").split(".", 1)[0]
+    return region, service, _target(environ)[0]
 
 
 def _wrap_dispatcher(log_path: str | None, max_concurrent: int) -> None:

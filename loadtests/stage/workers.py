@@ -101,8 +101,7 @@ def _worker_main(conn: Connection, config: dict[str, Any], log_path: str) -> Non
             # on the first invocation's REPORT line (Lambda reports it on none).
             started = time.monotonic()
             try:
-                module, _, function = config["handler"].rpartition(".")
-                handler = getattr(importlib.import_module(module), function)
+                handler = _load_handler(config)
             except Exception:  # noqa: BLE001 - reported to the pool, which discards the environment
                 traceback.print_exc()
                 conn.send(("error", None, 0.0, None))
@@ -114,8 +113,7 @@ def _worker_main(conn: Connection, config: dict[str, Any], log_path: str) -> Non
         init_ms = None
         try:
             if handler is None:
-                module, _, function = config["handler"].rpartition(".")
-                handler = getattr(importlib.import_module(module), function)
+                handler = _load_handler(config)
                 init_ms = (time.monotonic() - started) * 1000
                 started = time.monotonic()
             payload = handler(event, _LambdaContext(request_id, config, started))
@@ -133,6 +131,12 @@ def _worker_main(conn: Connection, config: dict[str, Any], log_path: str) -> Non
             f"Max Memory Used: {max_mb} MB{init}"
         )
         conn.send((outcome, payload, duration_ms, init_ms))
+
+
+def _load_handler(config: dict[str, Any]) -> Any:
+    """The init: import the handler's module (``module.function``) and return the function."""
+    module, _, function = config["handler"].rpartition(".")
+    return getattr(importlib.import_module(module), function)
 
 
 @dataclass
@@ -218,11 +222,8 @@ class WorkerPool:
                     and self._initializing < self.parallel_inits
                     and not self._closed
                 ):
-                    self._count += 1
-                    self._initializing += 1
-                    self._spawned += 1
-                    batch.append(self._spawned)
-            workers = [self._spawn(index) for index in batch]
+                    batch.append(self._reserve())
+            workers = [self._start(index) for index in batch]
             for worker in workers:
                 worker.conn.send(PROVISION)
             for worker in workers:
@@ -281,15 +282,23 @@ class WorkerPool:
                     self._cond.wait(patient_until - now)
                     continue
                 if self._initializing < self.parallel_inits:
-                    self._count += 1
-                    self._initializing += 1
-                    self._spawned += 1
-                    index = self._spawned
+                    index = self._reserve()
                     break
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return None
                 self._cond.wait(remaining)
+        return self._start(index)
+
+    def _reserve(self) -> int:
+        """Count a new environment as alive and initialising (the caller holds ``_cond``); its index."""
+        self._count += 1
+        self._initializing += 1
+        self._spawned += 1
+        return self._spawned
+
+    def _start(self, index: int) -> _Worker:
+        """Start the reserved environment ``index``; a failure to start gives the reservation back."""
         try:
             return self._spawn(index)
         except BaseException:
