@@ -45,8 +45,9 @@ DATAGRAM_HEADER = b'{"format":"json","version":1}\n'
 HANDLER_SUBSEGMENT = "## lambda_handler"
 ORDER_CALLS = ("BatchGetItem", "PutItem", "SendMessage")
 """The SDK calls of a created order, in order."""
-SILENCE_S = 0.2
-"""How long the daemon listens before concluding nothing was sent (loopback delivers at once)."""
+END_OF_INVOCATION = b"end of invocation"
+"""Sent by the test itself after an invocation: the tracer writes synchronously, so whatever it
+sent is in the daemon's socket buffer before this, and reading up to it reads all of it."""
 
 
 @dataclass
@@ -66,26 +67,36 @@ class Daemon:
             data = self.sock.recv(65_535)
         except TimeoutError:
             return None
+        if data == END_OF_INVOCATION:
+            return {}  # the end mark: an empty document
         assert data.startswith(DATAGRAM_HEADER), data[:80]
         return json.loads(data[len(DATAGRAM_HEADER) :])
+
+    def _mark_the_end(self) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            sender.sendto(END_OF_INVOCATION, self.sock.getsockname())
 
     def invocation(self) -> Invocation:
         """One traced invocation: its handler subsegment, which holds its SDK calls' (one datagram)."""
         document = self._receive(timeout_s=2.0)
-        if document is None or document["name"] != HANDLER_SUBSEGMENT:
+        if document is None or document.get("name") != HANDLER_SUBSEGMENT:
             pytest.fail(f"no {HANDLER_SUBSEGMENT} subsegment reached the daemon; got {document}")
         return Invocation(handler=document, calls=document.get("subsegments", []))
 
     def documents(self) -> list[dict[str, Any]]:
-        """Every document sent until the daemon hears nothing more."""
+        """Every document sent so far (up to the end mark this sends)."""
+        self._mark_the_end()
         found = []
-        while (document := self._receive(timeout_s=SILENCE_S)) is not None:
+        while (document := self._receive(timeout_s=2.0)) != {}:
+            if document is None:
+                pytest.fail("the end mark never reached the daemon")
             found.append(document)
         return found
 
     def silent(self) -> bool:
-        """Nothing at all was sent."""
-        return self._receive(timeout_s=SILENCE_S) is None
+        """Nothing at all was sent so far: the first datagram is the end mark this sends."""
+        self._mark_the_end()
+        return self._receive(timeout_s=2.0) == {}
 
 
 @dataclass
