@@ -9,8 +9,8 @@ import boto3
 
 from chaos.plan import FaultPlan
 from chaos.report import phase_reports
-from loadtests.stage.local import LocalStage
-from tests.stage.test_local_stage import _login, _order, _post
+from loadtests.stage.local import LocalStage, id_token
+from tests.stage.test_local_stage import _order, _post
 
 PLAN = """
 [[rule]]
@@ -27,7 +27,7 @@ def test_a_plan_installed_in_the_workers_fails_the_function_s_own_calls(tmp_path
     with LocalStage(tmp_path / "run", concurrency=2, customers=1, chaos_plan=plan) as stage:
         info = stage.describe()
         customer = info["customers"][0]
-        token = _login(stage, customer)["IdToken"]
+        token = id_token(info, customer)
 
         status, body = _post(info["orders_url"], _order(customer["customer_id"]), {"Authorization": token})
 

@@ -16,8 +16,8 @@ from typing import Any
 import boto3
 import pytest
 
-from loadtests.stage.local import LocalStage
-from tests.stage.test_local_stage import _login, _order, _post
+from loadtests.stage.local import LocalStage, id_token
+from tests.stage.test_local_stage import _order, _post
 
 SLOW_PUT = """
 [[rule]]
@@ -30,8 +30,9 @@ delay_s = 3.0
 
 def _keyed_order(stage: LocalStage) -> tuple[dict[str, str], dict[str, Any]]:
     """The first customer's headers (ID token, a fresh Idempotency-Key) and a valid order body."""
-    customer = stage.describe()["customers"][0]
-    headers = {"Authorization": _login(stage, customer)["IdToken"], "Idempotency-Key": str(uuid.uuid4())}
+    info = stage.describe()
+    customer = info["customers"][0]
+    headers = {"Authorization": id_token(info, customer), "Idempotency-Key": str(uuid.uuid4())}
     return headers, _order(customer["customer_id"])
 
 
