@@ -150,17 +150,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silenced: the gateway writes its own JSON access log."""
 
-    def do_POST(self) -> None:
-        self._handle()
+    def __getattr__(self, name: str) -> Any:
+        """Route every method (``do_TRACE`` too), as API Gateway does.
 
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
+        Only POST /orders is an operation; API Gateway answers any other method 403 Missing
+        Authentication Token, where http.server would answer 501.
+        """
+        if name.startswith("do_"):
+            return self._handle
+        raise AttributeError(name)
 
     def _handle(self) -> None:
         started = time.monotonic()
@@ -175,7 +173,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(body)
+            if self.command != "HEAD":  # a HEAD answer is the GET answer's head: no body follows
+                self.wfile.write(body)
         except OSError:
             # The client left before its answer (a load generator stopping mid-request): the
             # request was still served, and API Gateway's access log would still show it.

@@ -17,7 +17,6 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -27,6 +26,7 @@ from moto.utilities.utils import load_resource
 
 from create_order.logic import order_id_for
 from loadtests.stage.local import LocalStage
+from tests.support.stage import access_entry
 
 CUSTOMER = "cust-000"
 PRIVATE_JWK = load_resource("cognitoidp/resources/jwks-private.json")
@@ -117,18 +117,6 @@ def _post(stage: LocalStage, authorization: str) -> tuple[int, dict[str, Any], s
         return error.code, json.loads(error.read() or b"{}"), error.headers["x-amzn-RequestId"], key
 
 
-def _access_entry(stage: LocalStage, request_id: str) -> dict[str, Any]:
-    access_log = Path(stage.describe()["run_dir"]) / "access.log"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        for line in access_log.read_text().splitlines() if access_log.exists() else []:
-            entry = json.loads(line)
-            if entry["requestId"] == request_id:
-                return entry
-        time.sleep(0.05)
-    pytest.fail(f"no access-log entry for {request_id}")
-
-
 def _stored(stage: LocalStage, key: str, customer: str = CUSTOMER) -> bool:
     table = stage.describe()["physical"]["OrdersTable"]
     answer = boto3.client("dynamodb").get_item(TableName=table, Key={"id": {"S": order_id_for(customer, key)}})
@@ -139,7 +127,7 @@ def test_the_valid_token_the_broken_ones_derive_from_is_accepted(stage: LocalSta
     status, body, request_id, key = _post(stage, _signed(_claims(stage)))
 
     assert status == 201, body
-    assert _access_entry(stage, request_id)["integration"] == "ok"
+    assert access_entry(stage, request_id)["integration"] == "ok"
     assert _stored(stage, key)
 
 
@@ -153,7 +141,7 @@ def test_a_broken_token_is_401_and_never_reaches_the_function(stage: LocalStage,
 
     # Then the authorizer refuses it, as API Gateway does, and the function never runs
     assert (status, body) == (401, {"message": "Unauthorized"})
-    entry = _access_entry(stage, request_id)
+    entry = access_entry(stage, request_id)
     assert entry["status"] == 401
     assert "integration" not in entry
     assert not _stored(stage, key)

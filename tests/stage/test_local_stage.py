@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import time
@@ -11,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import jwt
@@ -19,6 +21,7 @@ import pytest
 from loadtests.stage.local import LocalStage, id_token
 from loadtests.stage.resources import create_resources
 from loadtests.stage.template import function_environment, load_template, resource, resources_of_type
+from tests.support.stage import access_entry
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +152,27 @@ def test_unknown_route_is_403_and_an_oversized_payload_is_413(stage: LocalStage)
 
     assert _post(info["url"] + "/nope", {}, {})[0] == 403
     assert _post(info["orders_url"], None, {}, raw=b" " * (10 * 1024 * 1024 + 1))[0] == 413
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "HEAD"])
+def test_an_undeclared_method_is_api_gateways_403_without_reaching_the_function(stage: LocalStage, method: str) -> None:
+    info = stage.describe()
+    url = urlsplit(info["orders_url"])
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    try:
+        connection.request(method, url.path, headers={"Authorization": id_token(info, info["customers"][0])})
+        response = connection.getresponse()
+        body = response.read()
+    finally:
+        connection.close()
+
+    assert response.status == 403
+    assert response.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+    if method == "HEAD":
+        assert body == b""
+    else:
+        assert json.loads(body) == {"message": "Missing Authentication Token"}
+    assert "integration" not in access_entry(stage, response.headers["x-amzn-RequestId"])
 
 
 def test_invocations_write_report_lines(stage: LocalStage) -> None:
