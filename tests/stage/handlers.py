@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import sys
 import time
 from typing import Any
 
@@ -13,3 +15,8 @@ def echo(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 def broken(event: dict[str, Any], context: Any) -> dict[str, Any]:
     raise RuntimeError("boom")
+
+
+def modules(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The modules the environment has loaded (this handler needs the standard library only)."""
+    return {"statusCode": 200, "body": json.dumps(sorted(sys.modules))}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -35,6 +36,21 @@ def test_first_invocation_is_a_cold_start_and_the_next_reuses_the_environment(tm
     assert "Init Duration" in report[0]
     assert "Init Duration" not in report[1]
     assert "Max Memory Used" in report[0]
+
+
+def test_an_environment_holds_the_function_and_nothing_of_the_harness_that_started_it(tmp_path: Path) -> None:
+    workers = pool(tmp_path, handler="tests.stage.handlers.modules", concurrency=1)
+    try:
+        answer = workers.invoke({})
+    finally:
+        workers.close()
+
+    assert answer.outcome == "ok"
+    assert answer.payload is not None
+    loaded = set(json.loads(answer.payload["body"]))
+    assert "tests.stage.handlers" in loaded
+    harness = {"pytest", "_pytest", "boto3", "moto", "locust", "matplotlib", "numpy", "dashboards", "loadtests.run"}
+    assert loaded.isdisjoint(harness), sorted(loaded & harness)
 
 
 def test_invocation_past_the_concurrency_limit_is_throttled(tmp_path: Path) -> None:
