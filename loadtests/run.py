@@ -2,6 +2,11 @@
 
     python -m loadtests.run [--users 100] [--spawn-rate 20] [--run-time 60s] [--shape steady]
                             [--processes N]   # N > 0: one Locust master and N workers
+                            [--rss-sample-s S [--rss-settle-s 60] [--rss-growth-mib 5]]
+
+``--rss-sample-s`` samples the execution environments' RSS every S seconds (memory.jsonl) and
+fails the run when one grew by more than ``--rss-growth-mib`` from its first sample once it
+has lived the settling time to its last (``python -m loadtests.soak`` turns it on).
 
 Exits non-zero when the SLO gate or any audit invariant fails. Everything lands in a run
 folder under reports/: stage.json, access.log, logs/ (moto and its request logs, workers with
@@ -29,6 +34,7 @@ from dashboards import slo
 from dashboards.render import render_run
 from loadtests.audit import AuditReport, audit_run
 from loadtests.ledger import read_ledgers
+from loadtests.memory import RssSampler, memory_report
 from loadtests.stage.backend import free_port
 from loadtests.stage.local import LocalStage, new_run_dir
 
@@ -54,6 +60,9 @@ def _arguments(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     parser = load_arguments(__doc__.splitlines()[0], "60s", 20)
     parser.add_argument("--concurrency", type=int, default=100, help="execution environments at most")
     parser.add_argument("--chaos", default=None, help="a fault plan: a TOML path or a name in chaos/plans/")
+    parser.add_argument("--rss-sample-s", type=float, default=0, help="sample the environments' RSS (0: off)")
+    parser.add_argument("--rss-settle-s", type=float, default=60, help="growth counts from this age on")
+    parser.add_argument("--rss-growth-mib", type=float, default=5, help="RSS growth per environment at most")
     args, extra = parser.parse_known_args(argv)
     if args.chaos:
         path = Path(args.chaos)
@@ -168,11 +177,16 @@ def main(argv: list[str] | None = None) -> int:
         if stage.pool is not None:  # the plan's windows count from the start of the load
             stage.pool.function = replace(stage.pool.function, chaos_started_at=started_at)
         schedule = NetworkSchedule(plan, stage.proxies, started_at).start() if plan and plan.network else None
+        sampler = RssSampler(lambda: stage.pool.pids if stage.pool else [], run_dir / "memory.jsonl", args.rss_sample_s)
+        if stage.pool is not None and args.rss_sample_s > 0:
+            sampler.start()
         try:
             exit_code = run_locust(locust_commands(args, extra, info["url"], run_dir, target), args.shape)
         finally:
             if schedule is not None:
                 schedule.stop()
+            if sampler.running:
+                sampler.stop()
         _write_timeline(run_dir, started_at, plan)
         drained = stage.consumer.drain() if stage.consumer else False
         physical = info["physical"]
@@ -180,6 +194,11 @@ def main(argv: list[str] | None = None) -> int:
         cold_starts = stage.pool.started if stage.pool else 0
     print(report.table())
     _print_summary(summarize(run_dir, report, cold_starts))
+    memory = None
+    if sampler.path.exists():
+        memory = memory_report(sampler.path, settle_s=args.rss_settle_s, limit_mib=args.rss_growth_mib)
+        (run_dir / "memory.json").write_text(json.dumps(memory.as_json(), indent=2))
+        print("\n" + memory.table())
     if plan is not None:
         phases = phase_reports(read_ledgers(run_dir / "ledger"), plan, started_at)
         (run_dir / "chaos.json").write_text(json.dumps(as_json(phases), indent=2))
@@ -188,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
         print("the queue was still receiving messages when the audit ran")
     print(f"dashboard: {render_run(run_dir)}")
     print(f"run folder: {run_dir}")
-    return 0 if exit_code == 0 and report.passed and drained else 1
+    memory_flat = memory is None or memory.flat
+    return 0 if exit_code == 0 and report.passed and drained and memory_flat else 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,134 @@
+"""The soak's memory watch: RSS read from /proc, sampled into memory.jsonl, judged flat or not."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from loadtests import soak
+from loadtests.memory import RssSampler, memory_report, rss_kib
+
+GROW = """
+import sys
+held = []
+for line in sys.stdin:
+    held.append(bytearray(int(line) * 1024 * 1024))  # touched: resident
+    print("ok", flush=True)
+"""
+
+
+@pytest.fixture
+def child() -> Iterator[subprocess.Popen[str]]:
+    """A process that allocates N MiB (and keeps it) for each N written to it."""
+    process = subprocess.Popen([sys.executable, "-c", GROW], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    yield process
+    process.kill()
+    process.communicate()  # reaps it and closes its pipes
+
+
+def _grow(process: subprocess.Popen[str], mib: int) -> None:
+    assert process.stdin is not None
+    assert process.stdout is not None
+    process.stdin.write(f"{mib}\n")
+    process.stdin.flush()
+    assert process.stdout.readline() == "ok\n"
+
+
+def test_rss_is_read_from_proc_and_is_none_for_a_process_that_is_gone(child: subprocess.Popen[str]) -> None:
+    before = rss_kib(child.pid)
+    _grow(child, 64)
+    after = rss_kib(child.pid)
+    child.kill()
+    child.communicate()
+
+    assert before is not None
+    assert after is not None
+    assert after - before >= 60 * 1024
+    assert rss_kib(child.pid) is None
+    assert rss_kib(os.getpid()) is not None
+
+
+def test_the_sampler_records_each_process_and_its_growth_is_judged(
+    tmp_path: Path, child: subprocess.Popen[str]
+) -> None:
+    path = tmp_path / "memory.jsonl"
+    sampler = RssSampler(lambda: [child.pid], path, interval_s=3600)
+    sampler.start()  # one sample at once; the next only at stop
+    _grow(child, 32)
+    sampler.stop()
+    samples = [json.loads(line) for line in path.read_text().splitlines()]
+
+    assert len(samples) == 2
+    assert [list(sample["rss_kib"]) for sample in samples] == [[str(child.pid)], [str(child.pid)]]
+    lenient = memory_report(path, settle_s=0, limit_mib=64)
+    strict = memory_report(path, settle_s=0, limit_mib=16)
+    [env] = lenient.environments
+    assert 30 <= env.growth_mib < 64
+    assert lenient.flat
+    assert not strict.flat
+    assert "FAIL" in strict.table()
+
+
+def _write(path: Path, samples: list[tuple[float, dict[int, int]]]) -> None:
+    lines = [json.dumps({"t": t, "rss_kib": {str(pid): kib for pid, kib in rss.items()}}) for t, rss in samples]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_growth_counts_from_when_each_environment_has_settled(tmp_path: Path) -> None:
+    path = tmp_path / "memory.jsonl"
+    _write(
+        path,
+        [
+            (0, {}),
+            (15, {11: 20_000}),  # 11 in its init
+            (60, {11: 46_000}),
+            (75, {11: 48_000, 12: 21_000}),  # 11 settled; 12 starts late, in its init
+            (90, {11: 49_000, 12: 47_000}),
+            (135, {11: 48_500, 12: 47_500}),  # 12 settled
+            (600, {11: 49_024, 12: 54_500, 13: 30_000}),  # 13: one sample, never settled
+            (615, {11: 49_024}),  # 12 gone
+        ],
+    )
+
+    report = memory_report(path, settle_s=60, limit_mib=5)
+
+    by_pid = {env.pid: env for env in report.environments}
+    assert set(by_pid) == {11, 12}
+    assert (by_pid[11].start_t, by_pid[11].end_t) == (75, 615)
+    assert by_pid[11].start_mib == pytest.approx(48_000 / 1024)
+    assert by_pid[11].peak_mib == pytest.approx(49_024 / 1024)
+    assert by_pid[11].growth_mib == pytest.approx(1_024 / 1024)
+    assert (by_pid[12].start_t, by_pid[12].end_t) == (135, 600)
+    assert by_pid[12].growth_mib == pytest.approx(7_000 / 1024)  # its init (21 000) not counted
+    assert not report.flat  # 12 grew 6.8 MiB
+    assert memory_report(path, settle_s=60, limit_mib=7).flat
+    assert report.as_json()["environments"][1]["growth_mib"] == pytest.approx(6.836, abs=1e-3)
+
+
+def test_no_environment_measured_is_not_flat(tmp_path: Path) -> None:
+    path = tmp_path / "memory.jsonl"
+    _write(path, [(0, {}), (70, {11: 48_000}), (130, {11: 48_000})])  # settled at 130: no end after it
+
+    assert not memory_report(path, settle_s=60, limit_mib=5).flat
+
+
+def test_the_soak_runs_the_main_job_for_ten_minutes_with_memory_watched_and_options_win(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[list[str]] = []
+    monkeypatch.setattr(soak.run, "main", lambda argv: seen.append(argv) or 0)
+
+    assert soak.main(["--run-time", "2m"]) == 0
+
+    args, _ = soak.run._arguments(seen[0])
+    assert args.run_time == "2m"
+    assert args.rss_sample_s == 15
+    assert args.slo_error_ratio == 0
+    assert args.users == 100
+    assert soak.run._arguments(soak.DEFAULTS)[0].run_time == "10m"
