@@ -61,6 +61,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from benchmarks.probe import recorded_calls
+from loadtests.processes import wait_or_kill
 from loadtests.stage.backend import SERVICE_GROUPS
 from loadtests.stage.local import LocalStage, id_token, new_run_dir
 
@@ -307,11 +308,7 @@ class Child:
 
     def close(self) -> None:
         """Wait briefly for the child, kill it if it is still there."""
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        wait_or_kill(self.process, 10)
         self._log.close()
 
 

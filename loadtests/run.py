@@ -35,6 +35,7 @@ from dashboards.render import render_run
 from loadtests.audit import AuditReport, audit_run
 from loadtests.ledger import read_ledgers
 from loadtests.memory import RssSampler, memory_report
+from loadtests.processes import wait_or_kill
 from loadtests.stage.backend import free_port
 from loadtests.stage.local import LocalStage, new_run_dir
 
@@ -107,11 +108,7 @@ def run_locust(commands: list[list[str]], shape: str | None) -> int:
         return subprocess.run(lead, env=env, check=False).returncode  # noqa: S603
     finally:
         for helper in helpers:
-            try:
-                helper.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                helper.kill()
-                helper.wait()
+            wait_or_kill(helper, 60)
 
 
 def summarize(run_dir: Path, report: AuditReport, cold_starts: int) -> dict[str, Any]:

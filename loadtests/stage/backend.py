@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loadtests.processes import wait_or_kill
+
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
 # Service groups, each served by its own moto process; the key names the process.
@@ -128,11 +130,7 @@ class MotoBackend:
             if process.poll() is None:
                 process.terminate()
         for process in self._processes:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=10)
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=10)
+            wait_or_kill(process, 10)
         self._processes.clear()
         for log in self._logs:
             log.close()

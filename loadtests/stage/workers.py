@@ -25,6 +25,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from loadtests.processes import wait_or_kill
+
 ROOT = Path(__file__).resolve().parents[2]
 """The repository, on the environments' import path for this module (and chaos/)."""
 ENTRY = "import sys; from loadtests.stage.workers import environment_main; environment_main(int(sys.argv[1]))"
@@ -388,9 +390,5 @@ class WorkerPool:
             with contextlib.suppress(Exception):
                 worker.conn.send(None)
         for worker in workers:
-            try:
-                worker.process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                worker.process.kill()
-                worker.process.wait(timeout=5)
+            wait_or_kill(worker.process, 5)
             worker.conn.close()
