@@ -43,11 +43,6 @@ class RssSampler:
     _thread: threading.Thread | None = None
     _started: float = 0.0
 
-    @property
-    def running(self) -> bool:
-        """Started and not stopped."""
-        return self._thread is not None and not self._stop.is_set()
-
     def start(self) -> RssSampler:
         """Take a sample now and every ``interval_s`` after, in a daemon thread."""
         self._started = time.monotonic()

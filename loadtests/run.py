@@ -174,15 +174,17 @@ def main(argv: list[str] | None = None) -> int:
         if stage.pool is not None:  # the plan's windows count from the start of the load
             stage.pool.function = replace(stage.pool.function, chaos_started_at=started_at)
         schedule = NetworkSchedule(plan, stage.proxies, started_at).start() if plan and plan.network else None
-        sampler = RssSampler(lambda: stage.pool.pids if stage.pool else [], run_dir / "memory.jsonl", args.rss_sample_s)
-        if stage.pool is not None and args.rss_sample_s > 0:
+        pool = stage.pool
+        sampling = pool is not None and args.rss_sample_s > 0
+        sampler = RssSampler(lambda: pool.pids, run_dir / "memory.jsonl", args.rss_sample_s) if sampling else None
+        if sampler is not None:
             sampler.start()
         try:
             exit_code = run_locust(locust_commands(args, extra, info["url"], run_dir, target), args.shape)
         finally:
             if schedule is not None:
                 schedule.stop()
-            if sampler.running:
+            if sampler is not None:
                 sampler.stop()
         _write_timeline(run_dir, started_at, plan)
         drained = stage.consumer.drain() if stage.consumer else False
@@ -192,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report.table())
     _print_summary(summarize(run_dir, report, cold_starts))
     memory = None
-    if sampler.path.exists():
+    if sampler is not None:
         memory = memory_report(sampler.path, settle_s=args.rss_settle_s, limit_mib=args.rss_growth_mib)
         (run_dir / "memory.json").write_text(json.dumps(memory.as_json(), indent=2))
         print("\n" + memory.table())
