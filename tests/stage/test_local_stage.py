@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -21,7 +20,7 @@ import pytest
 from loadtests.stage.local import LocalStage, id_token
 from loadtests.stage.resources import create_resources
 from loadtests.stage.template import function_environment, load_template, resource, resources_of_type
-from tests.support.stage import access_entry
+from tests.support.stage import access_entries, access_entry
 
 
 @pytest.fixture(scope="module")
@@ -254,13 +253,7 @@ def test_a_request_whose_client_left_is_still_served_and_in_the_access_log(stage
         client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close = reset
 
     # Then the order is served all the same, and the access log shows what API Gateway answered
-    access_log = Path(info["run_dir"]) / "access.log"
-    deadline = time.monotonic() + 30
-    gone: list[dict[str, Any]] = []
-    while not gone and time.monotonic() < deadline:
-        time.sleep(0.2)
-        lines = access_log.read_text().splitlines() if access_log.exists() else []
-        gone = [entry for entry in map(json.loads, lines) if entry.get("client_gone")]
+    gone = access_entries(stage, lambda entry: bool(entry.get("client_gone")), wait_s=30)
     assert [entry["status"] for entry in gone] == [201]
     from create_order.logic import order_id_for
 

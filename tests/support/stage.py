@@ -5,21 +5,35 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from loadtests.stage.local import LocalStage
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from loadtests.stage.local import LocalStage
 
 
-def access_entry(stage: LocalStage, request_id: str, wait_s: float = 10) -> dict[str, Any]:
-    """The gateway's access-log entry of one request (written just after its answer, so waited for)."""
+def access_entries(
+    stage: LocalStage, match: Callable[[dict[str, Any]], bool], wait_s: float = 10
+) -> list[dict[str, Any]]:
+    """The gateway's access-log entries ``match`` accepts, waited for until there is one.
+
+    An entry is written just after its answer, so a test that has its answer may not see it yet.
+    """
     access_log = Path(stage.describe()["run_dir"]) / "access.log"
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
-        for line in access_log.read_text().splitlines() if access_log.exists() else []:
-            entry = json.loads(line)
-            if entry["requestId"] == request_id:
-                return entry
+        lines = access_log.read_text().splitlines() if access_log.exists() else []
+        found = [entry for entry in map(json.loads, lines) if match(entry)]
+        if found:
+            return found
         time.sleep(0.05)
-    pytest.fail(f"no access-log entry for {request_id}")
+    pytest.fail(f"no access-log entry as expected within {wait_s:g} s")
+
+
+def access_entry(stage: LocalStage, request_id: str, wait_s: float = 10) -> dict[str, Any]:
+    """The gateway's access-log entry of one request."""
+    [entry] = access_entries(stage, lambda entry: entry["requestId"] == request_id, wait_s)
+    return entry
