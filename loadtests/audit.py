@@ -1,16 +1,20 @@
 """The post-run audit: the client's ledger against the orders table and the queue's messages.
 
 It proves the invariants of DESIGN.md §3 request by request and prints lost, duplicated and
-orphaned counts (and the rest); any non-zero count fails the run.
+orphaned counts (and the rest); any non-zero count fails the run. Each breach names the
+request it concerns (operation, customer, key, attempt, the gateway's request id), so a person
+can find it in the function's logs; ``audit`` is a pure function of its three inputs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,7 +25,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from loadtests.ledger import read_ledgers
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Iterable, Mapping, Sequence
 
 API_GATEWAY_LIMIT_MS = 29_000
 _FUNCTION_DIR = Path(__file__).resolve().parents[1] / "function"
@@ -32,10 +36,30 @@ INVARIANTS = (
     "duplicated",
     "orphaned",
     "unqueued",
+    "unrequested",
     "stored_on_rejection",
     "late",
     "wrong_status",
 )
+EXAMPLES_KEPT = 5
+"""Breaches of one invariant kept in ``examples`` and in audit.json (all are counted)."""
+NOT_CHECKED_WITHOUT_QUEUE = ("unqueued (invariants 2 and 4)", "orphaned (invariant 2)")
+_REJECTING_OPS = ("bad", "intrude")
+
+
+@dataclass(frozen=True)
+class Breach:
+    """One broken invariant, with the request it concerns (empty when no request does)."""
+
+    invariant: str
+    detail: str
+    request: str = ""
+    request_id: str | None = None
+    ts: float | None = None
+    """When it happened, as epoch seconds: the answer's arrival for a request, else the evidence's own time."""
+
+    def __str__(self) -> str:
+        return f"{self.request}: {self.detail}" if self.request else self.detail
 
 
 @dataclass
@@ -53,6 +77,7 @@ class AuditReport:
     duplicated: int = 0
     orphaned: int = 0
     unqueued: int = 0
+    unrequested: int = 0
     stored_on_rejection: int = 0
     late: int = 0
     wrong_status: int = 0
@@ -60,22 +85,42 @@ class AuditReport:
     left_in_queues: int = 0
     not_checked: list[str] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
-    examples: dict[str, list[str]] = field(default_factory=dict)
+    breaches: list[Breach] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
         """All invariants hold."""
         return all(getattr(self, name) == 0 for name in INVARIANTS)
 
-    def note(self, invariant: str, example: str) -> None:
-        """Count one breach and keep a few examples of it."""
-        setattr(self, invariant, getattr(self, invariant) + 1)
-        self.examples.setdefault(invariant, [])
-        if len(self.examples[invariant]) < 5:
-            self.examples[invariant].append(example)
+    @property
+    def examples(self) -> dict[str, list[str]]:
+        """The first few breaches of each invariant, as text."""
+        kept: dict[str, list[str]] = defaultdict(list)
+        for breach in self.breaches:
+            if len(kept[breach.invariant]) < EXAMPLES_KEPT:
+                kept[breach.invariant].append(str(breach))
+        return dict(kept)
+
+    def note(self, breach: Breach) -> None:
+        """Count one breach and keep it."""
+        setattr(self, breach.invariant, getattr(self, breach.invariant) + 1)
+        self.breaches.append(breach)
+
+    def as_json(self) -> dict[str, Any]:
+        """The report as audit.json holds it: every count, the verdict, a few breaches per invariant."""
+        document = {k: v for k, v in asdict(self).items() if k != "breaches"}
+        kept: Counter[str] = Counter()
+        document["breaches"] = []
+        for breach in self.breaches:
+            kept[breach.invariant] += 1
+            if kept[breach.invariant] <= EXAMPLES_KEPT:
+                document["breaches"].append(asdict(breach))
+        document["examples"] = self.examples
+        document["passed"] = self.passed
+        return document
 
     def table(self) -> str:
-        """The report as a small text table."""
+        """The report as a small text table, each breach found listed with its request."""
         rows = [
             ("attempts sent", self.attempts),
             ("logical requests", self.logical_requests),
@@ -92,6 +137,10 @@ class AuditReport:
         lines.append("status mix: " + ", ".join(f"{k}: {v}" for k, v in sorted(self.statuses.items())))
         if self.not_checked:
             lines.append("not checked (no view of the queue): " + ", ".join(self.not_checked))
+        for invariant, examples in self.examples.items():
+            shown = f"first {len(examples)} of {getattr(self, invariant)}"
+            lines.append(f"{invariant} ({shown}):")
+            lines.extend(f"  - {example}" for example in examples)
         lines.append(f"audit: {'PASS' if self.passed else 'FAIL'}")
         return "\n".join(lines)
 
@@ -103,6 +152,25 @@ def derived_order_id(customer_id: str, key: str) -> str:
     from create_order.logic import order_id_for  # noqa: PLC0415 - the Lambda package, found on its own path
 
     return order_id_for(customer_id, key)
+
+
+def request_name(attempt: Mapping[str, Any]) -> str:
+    """How a breach names the request: scenario, customer, key, attempt and the gateway's request id."""
+    name = f"{attempt['op']} '{attempt['name']}' by {attempt['customer_id']}, key {attempt['key']}"
+    name += f", attempt {attempt['attempt']}"
+    if attempt.get("request_id"):
+        name += f", request {attempt['request_id']}"
+    return name
+
+
+def answered_at(attempt: Mapping[str, Any]) -> float:
+    """When the attempt's answer (or its failure) reached the client, as epoch seconds."""
+    return float(attempt["ts"]) + float(attempt["latency_ms"]) / 1000
+
+
+def _transient(status: int) -> bool:
+    """What a retrying client tries again: no answer, a throttle, a server error."""
+    return status in (0, 429) or status >= 500
 
 
 def audit(
@@ -117,81 +185,146 @@ def audit(
     report.statuses = dict(Counter(str(a["status"]) for a in attempts))
     by_id = {order["id"]: order for order in orders}
     if messages is None:
-        report.not_checked = ["unqueued (invariants 2 and 4)", "orphaned (invariant 2)"]
+        report.not_checked = list(NOT_CHECKED_WITHOUT_QUEUE)
         # Every order counts as queued, so only the table-side checks can fail.
         queued: Counter[str] = Counter(dict.fromkeys(by_id, 1))
+        messages = []
     else:
         queued = Counter(message["order_id"] for message in messages)
-    _check_responses(report, attempts, by_id, queued)
-    _check_table_and_queue(report, orders, by_id, queued)
-    _check_logical_requests(report, attempts, by_id, queued)
+    answered = _check_responses(report, attempts, by_id, queued)
+    requested = _check_logical_requests(report, attempts, by_id, queued)
+    _check_table(report, orders, answered | requested)
+    _check_queue(report, messages, by_id, answered)
     return report
 
 
 def _check_responses(
     report: AuditReport, attempts: list[dict[str, Any]], by_id: dict[str, Any], queued: Counter[str]
-) -> None:
-    """Invariants 1, 2 and 5 from each response the client received."""
-    created_per_key: Counter[tuple[str, str]] = Counter()
+) -> set[str]:
+    """Invariants 1, 2 and 5 from each response the client received; the order ids it was told."""
+    told: set[str] = set()
+    created: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for attempt in attempts:
+        where = {"request": request_name(attempt), "request_id": attempt.get("request_id"), "ts": answered_at(attempt)}
+        status = attempt["status"]
         if attempt["latency_ms"] >= API_GATEWAY_LIMIT_MS:
-            report.note("late", f"{attempt['op']} {attempt['key']} took {attempt['latency_ms']} ms")
-        if attempt["final"] and not attempt["ok"] and attempt["op"] in ("bad", "intrude"):
-            expected, got = attempt["expected"], attempt["status"]
-            report.note("wrong_status", f"{attempt['name']}: expected {expected}, got {got}")
-        if attempt["status"] == 201:
+            report.note(Breach("late", f"answered after {attempt['latency_ms']:.0f} ms (status {status})", **where))
+        rejecting = attempt["op"] in _REJECTING_OPS
+        if attempt["final"] and status not in attempt["expected"] and (rejecting or not _transient(status)):
+            report.note(Breach("wrong_status", f"expected {attempt['expected']}, got {status}", **where))
+        if status == 201:
             report.created += 1
-            created_per_key[(attempt["customer_id"], attempt["key"])] += 1
-        elif attempt["status"] == 409:
+            if attempt["key"] is not None:
+                created[(attempt["customer_id"], attempt["key"])].append(attempt)
+        elif status == 409:
             report.duplicates += 1
-        if attempt["status"] not in (201, 409) or not attempt["order_id"]:
+        order_id = attempt["order_id"]
+        if status not in (201, 409) or not order_id:
             continue
-        order = by_id.get(attempt["order_id"])
+        told.add(order_id)
+        order = by_id.get(order_id)
         if order is None:
-            report.note("lost", f"{attempt['status']} order {attempt['order_id']} is not in the table")
-        elif attempt["total"] is not None and Decimal(attempt["total"]) != order["total"]:
-            report.note("wrong_total", f"order {order['id']}: shown {attempt['total']}, stored {order['total']}")
-        if attempt["status"] == 201 and queued[attempt["order_id"]] == 0:
-            report.note("unqueued", f"201 order {attempt['order_id']} has no message")
-    for (customer_id, key), count in created_per_key.items():
-        if key is not None and count > 1:
-            report.note("duplicated", f"{count} x 201 for {customer_id} / {key}")
-
-
-def _check_table_and_queue(
-    report: AuditReport, orders: list[dict[str, Any]], by_id: dict[str, Any], queued: Counter[str]
-) -> None:
-    """Invariants 2 and 3 from the table and the queue themselves."""
-    per_key = Counter((o["customer_id"], o["idempotency_key"]) for o in orders if o.get("idempotency_key"))
-    for (customer_id, key), count in per_key.items():
-        if count > 1:
-            report.note("duplicated", f"{count} orders for {customer_id} / {key}")
-    for order_id in queued:
-        if order_id not in by_id:
-            report.note("orphaned", f"message names order {order_id}, which is not in the table")
+            report.note(Breach("lost", f"{status} order {order_id} is not in the table", **where))
+            continue
+        if attempt["total"] is not None and Decimal(attempt["total"]) != order["total"]:
+            detail = f"order {order_id}: shown {attempt['total']}, stored {order['total']}"
+            report.note(Breach("wrong_total", detail, **where))
+        # A keyed request's message is checked once per request (invariant 4, below).
+        if status == 201 and attempt["key"] is None and queued[order_id] == 0:
+            report.note(Breach("unqueued", f"201 order {order_id} has no message", **where))
+    for answers in created.values():
+        if len(answers) > 1:
+            first, *_ = answers
+            detail = f"{len(answers)} answers 201 for one key (orders {sorted({a['order_id'] for a in answers})})"
+            report.note(Breach("duplicated", detail, request_name(first), first.get("request_id"), answered_at(first)))
+    return told
 
 
 def _check_logical_requests(
     report: AuditReport, attempts: list[dict[str, Any]], by_id: dict[str, Any], queued: Counter[str]
-) -> None:
-    """Invariant 4, and nothing stored for a rejected request, per (customer, key)."""
+) -> set[str]:
+    """Invariant 4, and nothing stored for a rejected request, per (customer, key); the ids they may create."""
     logical: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for attempt in attempts:
         if attempt["key"] is not None:
             logical[(attempt["op"], attempt["customer_id"], attempt["key"])].append(attempt)
     report.logical_requests = len(logical)
+    possible: set[str] = set()
     for (op, customer_id, key), tries in logical.items():
-        statuses = {t["status"] for t in tries if t["final"]}
         order_id = derived_order_id(customer_id, key)
-        stored = order_id in by_id
-        if op in ("bad", "intrude"):
-            if stored:
-                report.note("stored_on_rejection", f"{op} request {key} left order {order_id}")
-        elif stored and queued[order_id] == 0:
-            if statuses & {201, 409}:
-                report.note("unqueued", f"order {order_id} ({customer_id} / {key}) has no message")
+        possible.add(order_id)
+        if order_id not in by_id:
+            continue
+        last = max(tries, key=answered_at)
+        where = {"request": request_name(last), "request_id": last.get("request_id"), "ts": answered_at(last)}
+        if op in _REJECTING_OPS:
+            detail = f"rejected with {last['status']}, yet order {order_id} is stored"
+            report.note(Breach("stored_on_rejection", detail, **where))
+        elif queued[order_id] == 0:
+            if {t["status"] for t in tries if t["final"]} & {201, 409}:
+                report.note(Breach("unqueued", f"order {order_id} is stored and has no message", **where))
             else:
-                report.abandoned += 1
+                report.abandoned += 1  # given up on after its retries: the client never heard of it
+    return possible
+
+
+def _check_table(report: AuditReport, orders: list[dict[str, Any]], accounted: set[str]) -> None:
+    """Invariant 3, and no order that no request of the ledger can have created."""
+    per_key: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for order in orders:
+        if order.get("idempotency_key"):
+            per_key[(order["customer_id"], order["idempotency_key"])].append(order)
+        if order["id"] not in accounted:
+            detail = (
+                f"order {order['id']} ({order['customer_id']}, key {order.get('idempotency_key')}) answers no request"
+            )
+            report.note(Breach("unrequested", detail, ts=_created_at(order)))
+    for (customer_id, key), stored in per_key.items():
+        if len(stored) > 1:
+            detail = f"{len(stored)} orders for {customer_id} / {key}: {sorted(o['id'] for o in stored)}"
+            report.note(Breach("duplicated", detail, ts=_created_at(stored[0])))
+
+
+def _check_queue(
+    report: AuditReport, messages: Iterable[dict[str, Any]], by_id: dict[str, Any], told: set[str]
+) -> None:
+    """Invariant 2's second half: no message names an order that is not in the table.
+
+    An order a client was told of and that is missing is already counted as ``lost``; its
+    messages are that loss, not a second breach.
+    """
+    seen: set[str] = set()
+    for message in messages:
+        order_id = message["order_id"]
+        if order_id in by_id or order_id in told or order_id in seen:
+            continue
+        seen.add(order_id)
+        detail = f"message {message.get('message_id')} names order {order_id}, which is not in the table"
+        report.note(Breach("orphaned", detail, ts=message.get("sent_ts")))
+
+
+def _created_at(order: Mapping[str, Any]) -> float | None:
+    try:
+        return datetime.fromisoformat(str(order["created_at"])).timestamp()
+    except (KeyError, ValueError):
+        return None
+
+
+CLOCK_SLACK_S = 60.0
+"""How far the function's clock (an order's ``created_at``) may run behind the client's."""
+
+
+def orders_of_run(orders: list[dict[str, Any]], attempts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The orders a run can have created, out of a shared table (a deployed stage keeps every run's).
+
+    Those of the run's customers created since its first request was sent (less ``CLOCK_SLACK_S``);
+    the audit judges these, so that earlier runs and real traffic are neither lost nor unrequested.
+    """
+    if not attempts:
+        return []
+    customers = {attempt["customer_id"] for attempt in attempts}
+    since = min(float(attempt["ts"]) for attempt in attempts) - CLOCK_SLACK_S
+    return [o for o in orders if o["customer_id"] in customers and (_created_at(o) or since) >= since]
 
 
 def scan_orders(table: str) -> list[dict[str, Any]]:
@@ -235,20 +368,23 @@ def audit_run(run_dir: Path, orders_table: str, queues: Sequence[str] = ()) -> A
     messages = read_messages(run_dir / "messages.jsonl") + left
     report = audit(read_ledgers(run_dir / "ledger"), scan_orders(orders_table), messages)
     report.left_in_queues = len(left)
-    (run_dir / "audit.json").write_text(json.dumps({**asdict(report), "passed": report.passed}, indent=2))
+    (run_dir / "audit.json").write_text(json.dumps(report.as_json(), indent=2))
     return report
 
 
-def main() -> int:
-    """Audit a finished run against a stage that is still up (``--stage-file``)."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--stage-file", type=Path, required=True)
-    args = parser.parse_args()
-    stage = json.loads(args.stage_file.read_text())
-    import os  # noqa: PLC0415
+def audit_stage(run_dir: Path, physical: Mapping[str, str]) -> AuditReport:
+    """The main job's audit of a local stage's run: its table, its consumer's record and both queues."""
+    return audit_run(run_dir, physical["OrdersTable"], [physical["ProcessingQueue"], physical["ProcessingDLQ"]])
 
+
+def main(argv: list[str] | None = None) -> int:
+    """Audit a finished run against a stage that is still up (``--stage-file``), as the main job does."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage-file", type=Path, required=True)
+    args = parser.parse_args(argv)
+    stage = json.loads(args.stage_file.read_text())
     os.environ.update(stage["aws_env"])
-    report = audit_run(args.stage_file.parent, stage["physical"]["OrdersTable"])
+    report = audit_stage(args.stage_file.parent, stage["physical"])
     print(report.table())
     return 0 if report.passed else 1
 

@@ -35,6 +35,9 @@ class Attempt:
     error: str | None = None
     final: bool = True
     ts: float = field(default_factory=time.time)
+    """When the request was sent (epoch seconds); the answer came ``latency_ms`` later."""
+    request_id: str | None = None
+    """API Gateway's id for the request (``x-amzn-RequestId``): the function logs it too."""
 
     @property
     def ok(self) -> bool:

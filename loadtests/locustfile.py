@@ -199,6 +199,7 @@ class OrdersUser(FastHttpUser):
         ) as response:
             record.latency_ms = round((time.monotonic() - started) * 1000, 2)
             record.status = response.status_code or 0
+            record.request_id = response.headers.get("x-amzn-RequestId") if response.headers else None
             data = _json(response.text)
             order = data.get("order", data) if isinstance(data, dict) else {}
             record.order_id = order.get("id") or (data.get("order_id") if isinstance(data, dict) else None)

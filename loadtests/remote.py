@@ -21,7 +21,7 @@ from typing import Any
 
 import boto3
 
-from loadtests.audit import audit, scan_orders
+from loadtests.audit import audit, orders_of_run, scan_orders
 from loadtests.ledger import read_ledgers
 from loadtests.run import load_arguments, locust_commands, run_locust
 from loadtests.stage.resources import create_customer
@@ -85,17 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     ]  # fmt: skip
     commands = locust_commands(args, extra, host, run_dir, target)
     exit_code = run_locust(commands, args.shape)
-    report = audit(read_ledgers(run_dir / "ledger"), scan_orders(outputs["OrdersTableName"]), None)
-    (run_dir / "audit.json").write_text(json.dumps(_jsonable(report), indent=2))
+    attempts = read_ledgers(run_dir / "ledger")
+    report = audit(attempts, orders_of_run(scan_orders(outputs["OrdersTableName"]), attempts), None)
+    (run_dir / "audit.json").write_text(json.dumps(report.as_json(), indent=2))
     print(report.table())
     print(f"run folder: {run_dir}")
     return 0 if exit_code == 0 and report.passed else 1
-
-
-def _jsonable(report: Any) -> dict[str, Any]:
-    from dataclasses import asdict  # noqa: PLC0415
-
-    return {**asdict(report), "passed": report.passed}
 
 
 if __name__ == "__main__":

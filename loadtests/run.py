@@ -32,7 +32,7 @@ from chaos.report import as_json, phase_reports, table
 from chaos.schedule import NetworkSchedule
 from dashboards import slo
 from dashboards.render import render_run
-from loadtests.audit import AuditReport, audit_run
+from loadtests.audit import AuditReport, audit_stage
 from loadtests.ledger import read_ledgers
 from loadtests.memory import RssSampler, memory_report
 from loadtests.processes import wait_or_kill
@@ -188,8 +188,7 @@ def main(argv: list[str] | None = None) -> int:
                 sampler.stop()
         _write_timeline(run_dir, started_at, plan)
         drained = stage.consumer.drain() if stage.consumer else False
-        physical = info["physical"]
-        report = audit_run(run_dir, physical["OrdersTable"], [physical["ProcessingQueue"], physical["ProcessingDLQ"]])
+        report = audit_stage(run_dir, info["physical"])
         cold_starts = stage.pool.started if stage.pool else 0
     print(report.table())
     _print_summary(summarize(run_dir, report, cold_starts))
