@@ -26,6 +26,7 @@ import jwt
 from botocore.config import Config
 from locust import FastHttpUser, LoadTestShape, between, events, task
 
+from loadtests.gate import SloVerdict
 from loadtests.ledger import Attempt, Ledger
 from loadtests.shapes import SHAPES, Stage
 
@@ -96,20 +97,22 @@ def _slo_gate(environment: Environment, **_: Any) -> None:
     if isinstance(environment.runner, WorkerRunner):
         return  # the master holds the merged statistics and judges them
     options = environment.parsed_options
-    stats = environment.stats.get(NAME, "POST")
-    if options is None or stats.num_requests == 0:
+    if options is None:
         environment.process_exit_code = 1
         return
-    p95 = stats.get_response_time_percentile(0.95)
-    ratio = stats.num_failures / stats.num_requests
-    verdict = p95 <= options.slo_p95_ms and ratio <= options.slo_error_ratio
-    print(
-        f"SLO {NAME}: p95 {p95:.0f} ms (<= {options.slo_p95_ms:.0f}), "
-        f"errors {ratio:.2%} (<= {options.slo_error_ratio:.2%}) -> {'PASS' if verdict else 'FAIL'}"
+    stats = environment.stats.get(NAME, "POST")
+    verdict = SloVerdict(
+        name=NAME,
+        requests=stats.num_requests,
+        p95_ms=stats.get_response_time_percentile(0.95) or 0.0,
+        error_ratio=stats.num_failures / stats.num_requests if stats.num_requests else 0.0,
+        p95_objective_ms=options.slo_p95_ms,
+        error_budget=options.slo_error_ratio,
     )
+    print(verdict.line())
     # Set either way: Locust's own default fails a run with any failed request, and the
-    # thresholds are what decide here (a chaos run opens them wide).
-    environment.process_exit_code = 0 if verdict else 1
+    # objectives are what decide here (a chaos run opens them wide).
+    environment.process_exit_code = 0 if verdict.passed else 1
 
 
 class _Session:
