@@ -8,10 +8,12 @@ is imported, through botocore's built-in handler list, which every new client co
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import threading
 import time
+import uuid
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -19,14 +21,34 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
+    from pathlib import Path
 
     from chaos.plan import FaultPlan, FaultRule
 
 INJECTED = "chaos_injected"
 """Set in the request context of an attempt the injector answered with a response."""
 JOURNAL_KEY = "chaos_fault"
-"""The key of the JSON line a journaled fault is written as (the local dashboard reads it)."""
+"""The key of the JSON line a journaled fault is written as (the local dashboard and the chaos report read it)."""
+
+
+def journal_line(fault: dict[str, Any], request_id: str | None) -> str:
+    """A journaled fault as the workers' logs hold it: one JSON line, with the invocation's request id."""
+    return json.dumps({JOURNAL_KEY: {**fault, "request_id": request_id}}) + "\n"
+
+
+def read_journal(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    """Every fault journaled in ``paths`` (the workers' logs), in no particular order."""
+    faults = []
+    for path in paths:
+        with path.open(errors="replace") as lines:
+            for line in lines:
+                if JOURNAL_KEY in line and line.startswith("{"):
+                    try:
+                        faults.append(json.loads(line)[JOURNAL_KEY])
+                    except (ValueError, KeyError):
+                        continue  # a line cut short by a killed environment
+    return faults
 
 
 def resource_named(body: dict[str, Any]) -> str:
@@ -54,6 +76,15 @@ class _Body:
         yield self._body
 
 
+def _acknowledgement(request: Any) -> dict[str, Any]:
+    """What a successful PutItem or SendMessage answers (the write itself is dropped)."""
+    body = json.loads(request.body or b"{}")
+    if "MessageBody" not in body:
+        return {}
+    digest = hashlib.md5(body["MessageBody"].encode(), usedforsecurity=False).hexdigest()
+    return {"MessageId": str(uuid.uuid4()), "MD5OfMessageBody": digest}
+
+
 def json_response(request: Any, status: int, body: dict[str, Any], *, request_id: str) -> AWSResponse:
     """An AWS JSON-protocol answer to ``request``, as a ``before-send`` hook returns one."""
     headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": request_id}
@@ -71,7 +102,7 @@ class FaultInjector:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
-        journal: Callable[[str], Any] | None = None,
+        journal: Callable[[dict[str, Any]], Any] | None = None,
     ) -> None:
         self.plan = plan
         self._clock = clock
@@ -79,7 +110,7 @@ class FaultInjector:
         self._started_at = clock() if started_at is None else started_at
         self._rng = rng or random.Random()  # noqa: S311 - fault sampling, not secrets
         self._journal = journal
-        """Given one JSON line per fault injected (the stage's workers write it to their log)."""
+        """Given each fault injected, as a dict (the stage's workers write it to their log with the request id)."""
         self._lock = threading.Lock()
         self.attempts: Counter[str] = Counter()
         self.injected: Counter[int] = Counter()
@@ -99,7 +130,7 @@ class FaultInjector:
             fault["target"] = _target(request)
             if rule.kind == "error":
                 fault.update(code=rule.code, status=rule.status)
-            self._journal(json.dumps({JOURNAL_KEY: fault}) + "\n")
+            self._journal(fault)
         return self._apply(rule, request)
 
     def _choose(self, service: str, operation: str, elapsed: float) -> int | None:
@@ -123,6 +154,8 @@ class FaultInjector:
         if rule.kind == "read-timeout":
             self._sleep(rule.delay_s)
             raise ReadTimeoutError(endpoint_url=request.url)
+        if rule.kind == "drop":
+            return self._answer(request, 200, _acknowledgement(request))
         if rule.kind == "unprocessed-keys":
             asked = json.loads(request.body)["RequestItems"]
             return self._answer(request, 200, {"Responses": {}, "UnprocessedKeys": asked})

@@ -5,13 +5,17 @@ A plan is a TOML file of ``[[rule]]`` tables::
     [[rule]]
     service = "dynamodb"          # the SDK's service id: dynamodb, sqs
     operation = "PutItem"         # or "*"
-    kind = "error"                # error | latency | read-timeout | connection | unprocessed-keys
+    kind = "error"                # error | latency | read-timeout | connection | unprocessed-keys | drop
     code = "ProvisionedThroughputExceededException"   # kind = error: a real AWS error code
     probability = 0.3             # share of matching attempts, or:
     count = 2                     # the first N matching attempts
     start_s = 10                  # window, seconds after the plan starts (optional)
     end_s = 40
     delay_s = 1.5                 # kind = latency (and read-timeout: how long before it fires)
+
+``drop`` answers a write with success and never sends it (dynamodb PutItem, sqs SendMessage):
+a write acknowledged and lost, which no function can survive. It is there to break an
+invariant on purpose, so that a chaos run shows its audit and its verdict catching the loss.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pathlib import Path
 
-KINDS = ("error", "latency", "read-timeout", "connection", "unprocessed-keys")
+KINDS = ("error", "latency", "read-timeout", "connection", "unprocessed-keys", "drop")
+DROPPABLE = (("dynamodb", "PutItem"), ("sqs", "SendMessage"))
+"""The writes a ``drop`` rule may acknowledge and lose."""
 
 # The error codes each service really answers with, and their HTTP status.
 AWS_ERRORS: dict[str, dict[str, int]] = {
@@ -80,6 +86,8 @@ class FaultRule:
             raise PlanError("probability must be between 0 and 1")
         if self.kind == "unprocessed-keys" and (self.service, self.operation) != ("dynamodb", "BatchGetItem"):
             raise PlanError("unprocessed-keys applies to dynamodb BatchGetItem only")
+        if self.kind == "drop" and (self.service, self.operation) not in DROPPABLE:
+            raise PlanError("drop applies to dynamodb PutItem and sqs SendMessage only")
 
     @property
     def status(self) -> int:

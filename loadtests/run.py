@@ -23,12 +23,12 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from chaos.inject import read_journal
 from chaos.plan import FaultPlan
-from chaos.report import as_json, phase_reports, table
+from chaos.report import FaultClock, chaos_report
 from chaos.schedule import NetworkSchedule
 from dashboards import slo
 from dashboards.render import render_run
@@ -170,9 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         info = stage.describe()
         print(f"stage up: {info['orders_url']} (run folder {run_dir})", flush=True)
         target = ["--stage-file", str(run_dir / "stage.json")]
-        started_at = time.time()
-        if stage.pool is not None:  # the plan's windows count from the start of the load
-            stage.pool.function = replace(stage.pool.function, chaos_started_at=started_at)
+        started_at = time.time()  # the plan's zero: injectors, network schedule and report count from it
+        if stage.pool is not None and plan is not None:
+            stage.pool.count_faults_from(started_at)
         schedule = NetworkSchedule(plan, stage.proxies, started_at).start() if plan and plan.network else None
         pool = stage.pool
         sampling = pool is not None and args.rss_sample_s > 0
@@ -197,16 +197,19 @@ def main(argv: list[str] | None = None) -> int:
         memory = memory_report(sampler.path, settle_s=args.rss_settle_s, limit_mib=args.rss_growth_mib)
         (run_dir / "memory.json").write_text(json.dumps(memory.as_json(), indent=2))
         print("\n" + memory.table())
+    chaos_passed = True
     if plan is not None:
-        phases = phase_reports(read_ledgers(run_dir / "ledger"), plan, started_at)
-        (run_dir / "chaos.json").write_text(json.dumps(as_json(phases), indent=2))
-        print("\nchaos phases (customers' orders)\n" + table(phases))
+        clock = FaultClock.from_journal(started_at, read_journal((run_dir / "logs").glob("worker-*.log")))
+        chaos = chaos_report(read_ledgers(run_dir / "ledger"), plan, clock, report.breaches)
+        (run_dir / "chaos.json").write_text(json.dumps(chaos.as_json(), indent=2))
+        print("\nchaos phases (customers' orders, on the faults' clock)\n" + chaos.table())
+        chaos_passed = chaos.passed
     if not drained:
         print("the queue was still receiving messages when the audit ran")
     print(f"dashboard: {render_run(run_dir)}")
     print(f"run folder: {run_dir}")
     memory_flat = memory is None or memory.flat
-    return 0 if exit_code == 0 and report.passed and drained and memory_flat else 1
+    return 0 if exit_code == 0 and report.passed and chaos_passed and drained and memory_flat else 1
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import threading
 import time
 import traceback
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -92,14 +92,20 @@ def _worker_main(conn: Connection, config: dict[str, Any], log_path: str) -> Non
     sys.path.insert(0, config["code_dir"])
     log = open(log_path, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
     sys.stdout = sys.stderr = log
+    invocation: dict[str, str | None] = {"request_id": None}
     if config.get("chaos_plan"):
         # Installed before the handler is imported, so the clients it builds carry the faults;
         # the Lambda package itself holds no chaos code.
-        from chaos.inject import FaultInjector  # noqa: PLC0415 - only chaos runs need it
+        from chaos.inject import FaultInjector, journal_line  # noqa: PLC0415 - only chaos runs need it
         from chaos.plan import FaultPlan  # noqa: PLC0415
 
         plan = FaultPlan.load(Path(config["chaos_plan"]))
-        injector = FaultInjector(plan, started_at=config.get("chaos_started_at"), journal=log.write)
+        # Each fault is journaled with the request it met, so the chaos report counts it on the faults' clock.
+        injector = FaultInjector(
+            plan,
+            started_at=config.get("chaos_started_at"),
+            journal=lambda fault: log.write(journal_line(fault, invocation["request_id"])),
+        )
         injector.install_for_new_clients()
     handler = None
     while True:
@@ -122,6 +128,7 @@ def _worker_main(conn: Connection, config: dict[str, Any], log_path: str) -> Non
             conn.send(("ok", None, 0.0, (time.monotonic() - started) * 1000))
             continue
         event, request_id = message
+        invocation["request_id"] = request_id
         started = time.monotonic()
         init_ms = None
         try:
@@ -253,6 +260,18 @@ class WorkerPool:
                 with self._cond:
                     self._cond.wait(0.05)
         return self.size
+
+    def count_faults_from(self, zero: float) -> None:
+        """Make the fault plan's windows count from ``zero`` (epoch seconds) in every environment.
+
+        An environment takes the zero when it starts, so it must be set before the first one:
+        an environment started earlier would count the windows from its own start, ahead of the
+        network schedule and the report, which count from ``zero`` too.
+        """
+        with self._cond:
+            if self._spawned:
+                raise RuntimeError(f"{self._spawned} environments already started: set the fault plan's zero first")
+            self.function = replace(self.function, chaos_started_at=zero)
 
     def _finish_abandoned(self, worker: _Worker, kill_at: float) -> None:
         try:

@@ -152,3 +152,19 @@ def test_an_environment_whose_init_fails_is_not_provisioned(tmp_path: Path) -> N
 
     assert alive == 0
     assert "AttributeError" in (tmp_path / "worker-001.log").read_text()
+
+
+def test_the_fault_plan_s_zero_is_set_before_the_first_environment_and_refused_after(tmp_path: Path) -> None:
+    # Given a pool whose fault plan counts from a zero set before any environment started
+    workers = pool(tmp_path, concurrency=1)
+    try:
+        workers.count_faults_from(1234.5)
+        workers.invoke({})
+        # When the zero is moved once an environment has taken it
+        with pytest.raises(RuntimeError, match="1 environments already started"):
+            workers.count_faults_from(99.0)
+    finally:
+        workers.close()
+
+    # Then it stays the one every environment was given
+    assert workers.function.chaos_started_at == 1234.5

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 from pathlib import Path
 from types import SimpleNamespace
@@ -156,3 +158,37 @@ def test_schedule_switches_the_proxies_through_the_windows_and_back() -> None:
     schedule.stop()
 
     assert (before, during, proxy.mode) == ("pass", "reset", "pass")
+
+
+def test_drop_acknowledges_a_put_and_never_sends_it() -> None:
+    journal: list[dict] = []
+    injector = FaultInjector(FaultPlan.from_dict({"rule": [{"service": "dynamodb", "operation": "PutItem",
+                                                           "kind": "drop"}]}), journal=journal.append)  # fmt: skip
+    request = SimpleNamespace(url="http://127.0.0.1:1/", context={}, body=b'{"TableName": "orders", "Item": {}}')
+
+    answer = injector(request, event_name="before-send.dynamodb.PutItem")
+
+    assert answer is not None
+    assert answer.status_code == 200
+    assert json.loads(b"".join(answer.raw.stream())) == {}
+    assert [(f["kind"], f["target"]) for f in journal] == [("drop", "orders")]
+
+
+def test_drop_acknowledges_a_message_with_the_digest_of_its_body() -> None:
+    injector = FaultInjector(FaultPlan.from_dict({"rule": [{"service": "sqs", "operation": "SendMessage",
+                                                           "kind": "drop"}]}))  # fmt: skip
+    body = json.dumps({"QueueUrl": "http://q/orders", "MessageBody": '{"order_id": "o-1"}'}).encode()
+    request = SimpleNamespace(url="http://127.0.0.1:1/", context={}, body=body)
+
+    answer = injector(request, event_name="before-send.sqs.SendMessage")
+
+    assert answer is not None
+    acknowledged = json.loads(b"".join(answer.raw.stream()))
+    assert acknowledged["MD5OfMessageBody"] == hashlib.md5(b'{"order_id": "o-1"}').hexdigest()  # noqa: S324
+    assert acknowledged["MessageId"]
+
+
+@pytest.mark.parametrize(("service", "operation"), [("dynamodb", "BatchGetItem"), ("sqs", "*"), ("dynamodb", "*")])
+def test_drop_is_refused_on_anything_but_the_two_writes(service: str, operation: str) -> None:
+    with pytest.raises(PlanError, match="drop applies to dynamodb PutItem and sqs SendMessage only"):
+        FaultPlan.from_dict({"rule": [{"service": service, "operation": operation, "kind": "drop"}]})
