@@ -1,0 +1,185 @@
+"""The harness's judges shown failing end to end: the audit on tampered evidence, the SLO gate, the chaos verdict.
+
+Each runs the main job's own parts against the local stage; a judge never shown failing proves
+nothing (DESIGN.md §3). The passing run is tests/stage/test_main_job.py.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from loadtests.audit import derived_order_id, read_messages
+from loadtests.ledger import read_ledgers
+from loadtests.run import load_arguments, locust_commands, run_locust
+from loadtests.stage.local import LocalStage
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *arguments], cwd=ROOT, capture_output=True, text=True, timeout=400, check=False
+    )
+
+
+def _main_job(*arguments: str) -> tuple[subprocess.CompletedProcess[str], Path]:
+    result = _run("-m", "loadtests.run", "--users", "8", "--spawn-rate", "8", *arguments)
+    run_dir = Path(result.stdout.strip().splitlines()[-1].removeprefix("run folder: "))
+    return result, run_dir
+
+
+def _ledger_line(stage_dir: Path, order_id: str) -> dict[str, Any]:
+    [attempt] = [a for a in read_ledgers(stage_dir / "ledger") if a["order_id"] == order_id and a["status"] == 201]
+    return attempt
+
+
+def test_the_audit_catches_a_deleted_order_an_unrequested_order_and_a_dropped_message(tmp_path: Path) -> None:
+    # Given a short main-job load on the local stage, drained, whose audit passes
+    with LocalStage(tmp_path / "run", concurrency=8, customers=8) as stage:
+        info = stage.describe()
+        run_dir = Path(info["run_dir"])
+        args = load_arguments("", "6s", 8).parse_args(["--users", "8", "--spawn-rate", "8", "--slo-p95-ms", "60000"])
+        target = ["--stage-file", str(run_dir / "stage.json")]
+        assert run_locust(locust_commands(args, [], info["url"], run_dir, target), None) == 0
+        assert stage.consumer is not None
+        assert stage.consumer.drain()
+        audit_as_the_main_job = ("-m", "loadtests.audit", "--stage-file", str(run_dir / "stage.json"))
+        before = _run(*audit_as_the_main_job)
+        assert before.returncode == 0, before.stdout[-3000:] + before.stderr[-3000:]
+
+        # When the evidence is tampered with three ways
+        messages = Counter(m["order_id"] for m in read_messages(run_dir / "messages.jsonl"))
+        created = [a for a in read_ledgers(run_dir / "ledger") if a["op"] == "create" and a["status"] == 201]
+        once = [a["order_id"] for a in created if messages[a["order_id"]] == 1]
+        deleted, unmessaged = once[0], once[1]
+        table = info["physical"]["OrdersTable"]
+        dynamodb = boto3.client("dynamodb")
+        dynamodb.delete_item(TableName=table, Key={"id": {"S": deleted}})
+        stranger_key = f"tampered-{uuid.uuid4()}"
+        stranger = derived_order_id("cust-000", stranger_key)
+        dynamodb.put_item(
+            TableName=table,
+            Item={
+                "id": {"S": stranger},
+                "customer_id": {"S": "cust-000"},
+                "idempotency_key": {"S": stranger_key},
+                "total": {"N": "1.00"},
+                "created_at": {"S": "2026-11-29T10:00:00.000Z"},
+            },
+        )
+        record = run_dir / "messages.jsonl"
+        kept = [line for line in record.read_text().splitlines() if json.loads(line)["order_id"] != unmessaged]
+        record.write_text("\n".join(kept) + "\n")
+
+        # Then the audit, run as the main job runs it, fails and names each breach with its request
+        after = _run(*audit_as_the_main_job)
+        lost_request, unqueued_request = _ledger_line(run_dir, deleted), _ledger_line(run_dir, unmessaged)
+
+    assert after.returncode == 1, after.stdout[-3000:]
+    counts = {line.split(" (must be 0)")[0]: int(line.split()[-1]) for line in after.stdout.splitlines()
+              if "(must be 0)" in line}  # fmt: skip
+    assert counts == {
+        "lost": 1, "wrong_total": 0, "duplicated": 0, "orphaned": 0, "unqueued": 1, "unrequested": 1,
+        "stored_on_rejection": 0, "late": 0, "wrong_status": 0,
+    }  # fmt: skip
+    lines = after.stdout.splitlines()
+    [lost] = [line for line in lines if deleted in line and "not in the table" in line]
+    assert lost_request["request_id"] in lost
+    assert lost_request["key"] in lost
+    [unqueued] = [line for line in lines if unmessaged in line and "has no message" in line]
+    assert unqueued_request["key"] in unqueued
+    assert [line for line in lines if stranger in line and "answers no request" in line]
+    assert lines[-1] == "audit: FAIL"
+
+
+def test_the_slo_gate_fails_a_run_whose_p95_objective_no_stage_can_meet() -> None:
+    # When the main job runs with a p95 objective of 1 ms
+    result, run_dir = _main_job("--run-time", "5s", "--slo-p95-ms", "1")
+
+    # Then it exits non-zero, the gate names the p95 objective (and only it), and the audit held
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    [gate] = [line for line in result.stdout.splitlines() if line.startswith("SLO create order")]
+    assert "-> FAIL: p95" in gate
+    assert "over the 1 ms objective" in gate
+    assert "error ratio" not in gate
+    assert json.loads((run_dir / "audit.json").read_text())["passed"] is True
+
+
+def test_the_slo_gate_fails_a_run_over_an_error_budget_of_zero(tmp_path: Path) -> None:
+    # Given a fault plan under which every queue send fails (each order stored, then answered 500)
+    plan = tmp_path / "queue-down.toml"
+    plan.write_text(
+        '[[rule]]\nservice = "sqs"\noperation = "SendMessage"\nkind = "error"\ncode = "ServiceUnavailable"\n'
+    )
+
+    # When the main job runs it with an error budget of 0 and a p95 objective any stage meets
+    result, run_dir = _main_job(
+        "--run-time", "5s", "--chaos", str(plan), "--slo-error-ratio", "0", "--slo-p95-ms", "60000"
+    )
+
+    # Then it exits non-zero and the gate names the error budget (and only it); the audit held
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    [gate] = [line for line in result.stdout.splitlines() if line.startswith("SLO create order")]
+    assert "-> FAIL: error ratio" in gate
+    assert "over the 0.00% budget" in gate
+    assert "p95" not in gate.split("-> FAIL")[1]
+    audit = json.loads((run_dir / "audit.json").read_text())
+    assert audit["passed"] is True
+    assert audit["abandoned"] > 0  # stored, never queued, given up on after the retries: not a breach
+
+
+def test_a_chaos_run_whose_plan_breaks_an_invariant_in_one_phase_fails_and_names_that_phase(tmp_path: Path) -> None:
+    # Given a plan whose middle phase loses every queue message the function sends (acknowledged, never stored)
+    plan = tmp_path / "lossy.toml"
+    plan.write_text(
+        """
+[[phase]]
+name = "steady"
+start_s = 0
+end_s = 4
+
+[[phase]]
+name = "queue loses messages"
+start_s = 4
+end_s = 8
+
+[[phase]]
+name = "after"
+start_s = 8
+end_s = 60
+
+[[rule]]
+service = "sqs"
+operation = "SendMessage"
+kind = "drop"
+start_s = 4
+end_s = 8
+"""
+    )
+
+    # When the main job runs it
+    result, run_dir = _main_job("--run-time", "12s", "--chaos", str(plan))
+
+    # Then it fails, naming the phase that broke an invariant and no other
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    [verdict] = [line for line in result.stdout.splitlines() if line.startswith("chaos: ")]
+    assert verdict.startswith("chaos: FAIL: phase 'queue loses messages' (4-8 s) broke unqueued ")
+    assert ";" not in verdict  # no other phase, nothing outside the phases
+    chaos = json.loads((run_dir / "chaos.json").read_text())
+    steady, lossy, after = chaos["phases"]
+    assert (steady["breaches"], after["breaches"]) == ({}, {})
+    assert set(lossy["breaches"]) == {"unqueued"}
+    # ... and every request that met a fault is counted in the fault's own phase
+    assert lossy["faulted"] > 0
+    assert steady["faulted"] == after["faulted"] == 0
+    audit = json.loads((run_dir / "audit.json").read_text())
+    assert audit["unqueued"] == lossy["breaches"]["unqueued"]
+    assert audit["lost"] == audit["orphaned"] == audit["duplicated"] == 0
