@@ -1,15 +1,18 @@
 """The benchmark's verdict: targets as data, judged against rows and the end-to-end bottlenecks.
 
-Pure functions on rows built here: no probe, no stage, no timing.
+Pure functions on rows built here: no probe, no stage, no timing. ``main`` is run with its
+measuring functions replaced by ones returning those rows.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from benchmarks import e2e
+from benchmarks import e2e, run
 from benchmarks.targets import (
     CLOSED_P95_MS,
     CLOSED_VS_BACKEND,
@@ -236,3 +239,183 @@ def test_a_smoke_run_enforces_its_correctness_targets() -> None:
     # Then the run fails
     assert [j.row for j in verdict.failures] == [row]
     assert verdict.exit_code == 1
+
+
+# --- the rows end_to_end builds go to their own stage row's bottleneck ---------------------------
+
+
+def _report(bottleneck: dict[str, dict[str, str]], **overrides: Any) -> dict[str, Any]:
+    """An end-to-end report shaped as e2e.measure's, with the figures of the recorded run."""
+    report: dict[str, Any] = {
+        "backend": {"orders_per_s": 296.7, "p95_ms": 437.95},
+        "closed": {
+            "rps": 141.3,
+            "ratio_to_backend": 0.48,
+            "p50_ms": 800,
+            "p95_ms": 980,
+            "p99_ms": 1100,
+            "failures": 0,
+        },
+        "open": {"achieved_rate": 153.8, "p95_ms": 5975.25, "errors": 0},
+        "open_half": {"rate": 71, "p95_ms": 11.1, "errors": 0},
+        "nothing_lost": {"missing": 0},
+        "bottleneck": bottleneck,
+    }
+    for key, figures in overrides.items():
+        report[key] = report[key] | figures
+    return report
+
+
+def _end_to_end(monkeypatch: pytest.MonkeyPatch, report: dict[str, Any]) -> list[Row]:
+    monkeypatch.setattr(e2e, "measure", lambda options: report)
+    rows, _ = run.end_to_end(smoke=False)
+    return rows
+
+
+def test_the_recorded_cpu_bound_end_to_end_run_passes_with_each_speed_target_naming_its_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the recorded end-to-end figures: closed and open loop CPU-bound, half rate not
+    bottlenecks = {"backend": CPU_BOUND, "closed": CPU_BOUND, "open": CPU_BOUND, "open_half": UNSATURATED}
+    rows = _end_to_end(monkeypatch, _report(bottlenecks))
+    # When they are judged
+    verdict = judge(rows, bottlenecks)
+    # Then the three speed targets are limited by the cores and the counts hold
+    assert verdict.passed
+    outcomes = [(j.row.unit, j.outcome) for j in verdict.judgements]
+    assert outcomes == [
+        ("req/s", "not judged"),
+        ("ms p95", "not judged"),
+        ("failed requests", "holds"),
+        ("ms p95 from schedule", "not judged"),
+        ("non-201 answers", "holds"),
+        ("non-201 answers", "holds"),
+        ("orders missing", "holds"),
+    ]
+
+
+def test_the_same_end_to_end_figures_with_nothing_saturated_fail_each_speed_target(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the recorded end-to-end figures on a stage where nothing was saturated
+    bottlenecks = dict.fromkeys(e2e.ROWS, UNSATURATED)
+    rows = _end_to_end(monkeypatch, _report(bottlenecks))
+    # When they are judged
+    verdict = judge(rows, bottlenecks)
+    # Then the closed loop's ratio and p95 and the open loop's p95 fail the run
+    assert [(j.row.measure, j.row.unit) for j in verdict.failures] == [
+        ("end to end: closed loop, 100 users", "req/s"),
+        ("end to end: closed loop, 100 users", "ms p95"),
+        ("end to end: open loop, 200 req/s", "ms p95 from schedule"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("saturated", "excused"),
+    [
+        ("backend", []),
+        ("closed", [("end to end: closed loop, 100 users", "req/s"), ("end to end: closed loop, 100 users", "ms p95")]),
+        ("open", [("end to end: open loop, 200 req/s", "ms p95 from schedule")]),
+        ("open_half", []),
+    ],
+)
+def test_only_its_own_stage_rows_saturation_excuses_an_end_to_end_speed_target(
+    monkeypatch: pytest.MonkeyPatch, saturated: str, excused: list[tuple[str, str]]
+) -> None:
+    # Given the recorded end-to-end figures, one stage row CPU-bound and the others not
+    bottlenecks = dict.fromkeys(e2e.ROWS, UNSATURATED) | {saturated: CPU_BOUND}
+    rows = _end_to_end(monkeypatch, _report(bottlenecks))
+    # When they are judged
+    verdict = judge(rows, bottlenecks)
+    # Then exactly the speed targets measured in that row are not judged
+    assert [(j.row.measure, j.row.unit) for j in verdict.judgements if j.outcome == "not judged"] == excused
+
+
+def test_a_non_201_answer_at_half_rate_fails_the_run_although_its_row_is_cpu_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given one non-201 answer in the half-rate open loop, every stage row CPU-bound
+    bottlenecks = dict.fromkeys(e2e.ROWS, CPU_BOUND)
+    rows = _end_to_end(monkeypatch, _report(bottlenecks, open_half={"errors": 1}))
+    # When they are judged
+    verdict = judge(rows, bottlenecks)
+    # Then that row fails the run
+    assert [(j.row.measure, j.row.unit) for j in verdict.failures] == [
+        ("end to end: open loop, 71 req/s", "non-201 answers")
+    ]
+
+
+# --- main: the verdict is its exit code -----------------------------------------------------------
+
+IN_PROCESS_HOLDING = [
+    Row("cold start, .pyc present", "handler", 198.1, "ms over bare", "floor", 1.05, COLD_VS_FLOOR),
+    Row("warm CPU per invocation, X-Ray off", "handler", 783.8, "us", "floor", 1.06, WARM_VS_FLOOR_XRAY_OFF),
+    Row("RSS over 10000 invocations", "handler", 47.5, "MiB peak", target=RSS_PEAK_MIB),
+]
+WARM_FAILING = Row("warm CPU per invocation, X-Ray on", "handler", 940.0, "us", "floor", 1.30, WARM_VS_FLOOR_XRAY_ON)
+
+
+def _measured(monkeypatch: pytest.MonkeyPatch, rows: list[Row], report: dict[str, Any] | None = None) -> None:
+    """Replace main's measuring functions: cold start gives ``rows``, the others nothing, the stage ``report``."""
+    monkeypatch.setattr(run, "cold_start", lambda *args: list(rows))
+    monkeypatch.setattr(run, "warm_cpu", lambda *args, **kwargs: [])
+    monkeypatch.setattr(run, "memory", lambda *args: [])
+    if report is not None:
+        monkeypatch.setattr(e2e, "measure", lambda options: report)
+
+
+def test_main_exits_non_zero_and_names_the_row_when_an_in_process_target_fails(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given measurements where the warm CPU with X-Ray on is past its target
+    _measured(monkeypatch, [*IN_PROCESS_HOLDING, WARM_FAILING])
+    # When the suite runs
+    code = run.main(["--no-e2e", "--json", str(tmp_path / "bench.json")])
+    # Then it exits 1, says which row failed, and writes the verdict
+    out = capsys.readouterr().out
+    assert code == 1
+    assert f"verdict: FAIL (1 of 4 targets): {WARM_FAILING.name}" in out
+    document = json.loads((tmp_path / "bench.json").read_text())
+    assert document["verdict"] == {"passed": False, "failures": [WARM_FAILING.name]}
+    assert [row["judgement"]["outcome"] for row in document["rows"]] == ["holds", "holds", "holds", "fails"]
+
+
+def test_main_exits_zero_when_every_in_process_target_holds(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given measurements within every target
+    _measured(monkeypatch, IN_PROCESS_HOLDING)
+    # When the suite runs
+    code = run.main(["--no-e2e", "--json", str(tmp_path / "bench.json")])
+    # Then it exits 0 and says so
+    assert code == 0
+    assert "verdict: PASS (3 targets; none failed the run)" in capsys.readouterr().out
+
+
+def test_main_exits_zero_on_the_recorded_cpu_bound_end_to_end_run_and_prints_each_limit(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given holding in-process figures and the recorded CPU-bound end-to-end run
+    bottlenecks = {"backend": CPU_BOUND, "closed": CPU_BOUND, "open": CPU_BOUND, "open_half": UNSATURATED}
+    _measured(monkeypatch, IN_PROCESS_HOLDING, _report(bottlenecks))
+    # When the suite runs with its end-to-end section
+    code = run.main(["--json", str(tmp_path / "bench.json")])
+    # Then it exits 0; each end-to-end speed target says what limited it
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.count(f"not judged: limited by {CPU_BOUND['verdict']}") == 3
+    assert out.count("limited by cpu") == 3
+
+
+def test_main_smoke_exits_non_zero_when_an_order_is_missing_but_not_on_a_slow_row(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Given a smoke run whose warm CPU is past its target and whose audit found an order missing
+    bottlenecks = dict.fromkeys(e2e.ROWS, UNSATURATED)
+    _measured(monkeypatch, [WARM_FAILING], _report(bottlenecks, nothing_lost={"missing": 1}))
+    # When the suite runs
+    code = run.main(["--smoke", "--json", str(tmp_path / "bench.json")])
+    # Then the missing order alone fails it
+    document = json.loads((tmp_path / "bench.json").read_text())
+    assert code == 1
+    assert document["verdict"]["failures"] == ["end to end: every 201 in the table: orders table, orders missing"]
