@@ -3,8 +3,13 @@
     python -m benchmarks.run [--cold-runs 15] [--invocations 5000] [--memory-invocations 10000]
                              [--no-e2e] [--json PATH] [--smoke]
 
-Prints one table and writes it as JSON (default ``reports/bench-<time>.json``). Not a test:
-nothing here passes or fails except on a crash; the targets are printed beside the figures.
+Prints one table, each target beside its figure with whether it holds, then the verdict
+(``benchmarks.targets``), and writes it all as JSON (default ``reports/bench-<time>.json``).
+Not a test, but a judge: it exits 1 when a target fails the run, i.e. an in-process target
+(cold start, warm CPU, RSS), an end-to-end target failing while nothing on the stage was
+saturated, or any correctness target (failed requests, non-201 answers, orders missing). An
+end-to-end target failing on a saturated host is reported with what limited it. ``--smoke``
+enforces the correctness targets only.
 """
 
 from __future__ import annotations
@@ -17,9 +22,25 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+
+from benchmarks.targets import (
+    CLOSED_P95_MS,
+    CLOSED_VS_BACKEND,
+    COLD_VS_FLOOR,
+    COLD_VS_NAIVE,
+    OPEN_P95_MS,
+    RSS_GROWTH_MIB,
+    RSS_PEAK_MIB,
+    WARM_VS_FLOOR_XRAY_OFF,
+    WARM_VS_FLOOR_XRAY_ON,
+    ZERO,
+    Row,
+    Verdict,
+    judge,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {
@@ -43,19 +64,6 @@ ENV = {
 VARIANTS = ("bare", "floor", "handler", "naive")
 
 
-@dataclass
-class Row:
-    """One line of the table."""
-
-    measure: str
-    variant: str
-    value: float
-    unit: str
-    reference: str = ""
-    ratio: float | None = None
-    target: str = ""
-
-
 def bench_env(*, xray: bool, pyc_prefix: str | None, write_pyc: bool) -> dict[str, str]:
     """A probe's environment: this one without AWS, Powertools and Python settings, then ``ENV``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "PYTHON"))}
@@ -71,8 +79,13 @@ def _probe(kind: str, variant: str, env: dict[str, str], *extra: str) -> tuple[f
     started = time.perf_counter()
     result = subprocess.run(  # noqa: S603 - our interpreter, our module
         [sys.executable, "-m", "benchmarks.probe", kind, variant, *extra],
-        env=env, cwd=ROOT, capture_output=True, text=True, check=False, timeout=600,
-    )  # fmt: skip
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
     elapsed = (time.perf_counter() - started) * 1000
     if result.returncode != 0:
         raise RuntimeError(f"probe {kind} {variant} failed:\n{result.stderr[-3000:]}")
@@ -99,9 +112,9 @@ def cold_start(runs: int, scratch: Path) -> list[Row]:
         rows.append(Row(label, "floor: boto3 + 2 clients", round(over["floor"], 1), "ms over bare"))
         rows.append(Row(label, "naive baseline", round(over["naive"], 1), "ms over bare"))
         rows.append(Row(label, "handler", round(over["handler"], 1), "ms over bare", "floor",
-                        round(over["handler"] / over["floor"], 2), "<= 1.15" if compiled else ""))  # fmt: skip
+                        round(over["handler"] / over["floor"], 2), COLD_VS_FLOOR if compiled else None))  # fmt: skip
         rows.append(Row(label, "handler", round(over["handler"], 1), "ms over bare", "naive",
-                        round(over["handler"] / over["naive"], 2), "<= 0.70" if compiled else ""))  # fmt: skip
+                        round(over["handler"] / over["naive"], 2), COLD_VS_NAIVE if compiled else None))  # fmt: skip
     return rows
 
 
@@ -116,7 +129,7 @@ def warm_cpu(invocations: int, scratch: Path, rounds: int = WARM_ROUNDS) -> list
     """CPU per warm invocation, SDK answered at the edge; X-Ray off and on."""
     rows = []
     prefix = str(scratch / "pyc")
-    for xray, target in ((False, "<= 1.15"), (True, "<= 1.25")):
+    for xray, target in ((False, WARM_VS_FLOOR_XRAY_OFF), (True, WARM_VS_FLOOR_XRAY_ON)):
         env = bench_env(xray=xray, pyc_prefix=prefix, write_pyc=True)
         samples: dict[str, list[float]] = {"floor": [], "handler": []}
         for _ in range(rounds):
@@ -149,9 +162,9 @@ def memory(invocations: int, scratch: Path) -> list[Row]:
         rows.append(Row("allocations per warm invocation", name, m["net_bytes"], "bytes kept"))
         growth = m["rss_end_kib"] - m["rss_start_kib"]
         rows.append(Row(f"RSS over {invocations} invocations", name, round(growth / 1024, 2), "MiB growth",
-                        target="0" if variant == "handler" else ""))  # fmt: skip
+                        target=RSS_GROWTH_MIB if variant == "handler" else None))  # fmt: skip
         rows.append(Row(f"RSS over {invocations} invocations", name, round(m["max_rss_kib"] / 1024, 1),
-                        "MiB peak", target="<= 60" if variant == "handler" else ""))  # fmt: skip
+                        "MiB peak", target=RSS_PEAK_MIB if variant == "handler" else None))  # fmt: skip
     return rows
 
 
@@ -167,40 +180,64 @@ def end_to_end(smoke: bool) -> tuple[list[Row], dict[str, Any]]:
     loop = f"end to end: closed loop, {options.users} users"
     rate = f"end to end: open loop, {options.open_rate:.0f} req/s"
     calm = f"end to end: open loop, {half['rate']:.0f} req/s"
+    # Each row names the stage row (a key of report["bottleneck"]) it was measured in: a failing
+    # speed target there is excused when that row's bottleneck was saturated. The closed loop's
+    # ratio to the backend-only capacity goes with the closed loop, whose throughput it judges.
+    # The audit spans the whole run and, like every count of failures, is never excused.
+    via, slower = "handler via the stage", "at half the closed loop's rate"
     rows = [
-        Row(capacity, "PutItem + SendMessage on moto", backend["orders_per_s"], "orders/s"),
-        Row(capacity, "per order", backend["p95_ms"], "ms p95"),
-        Row(loop, "handler via the stage", closed["rps"], "req/s", "backend", closed["ratio_to_backend"], ">= 0.90"),
+        Row(capacity, "PutItem + SendMessage on moto", backend["orders_per_s"], "orders/s", stage_row="backend"),
+        Row(capacity, "per order", backend["p95_ms"], "ms p95", stage_row="backend"),
+        Row(loop, via, closed["rps"], "req/s", "backend", closed["ratio_to_backend"], CLOSED_VS_BACKEND, "closed"),
     ]
     rows += [
-        Row(loop, "handler via the stage", closed[f"{p}_ms"], f"ms {p}", target="<= 500" if p == "p95" else "")
+        Row(loop, via, closed[f"{p}_ms"], f"ms {p}", target=CLOSED_P95_MS if p == "p95" else None, stage_row="closed")
         for p in ("p50", "p95", "p99")
     ]
     rows += [
-        Row(loop, "handler via the stage", closed["failures"], "failed requests", target="0"),
-        Row(rate, "handler via the stage", opened["achieved_rate"], "req/s achieved"),
-        Row(rate, "handler via the stage", opened["p95_ms"], "ms p95 from schedule", target="<= 30"),
-        Row(rate, "handler via the stage", opened["errors"], "non-201 answers", target="0"),
-        Row(calm, "at half the closed loop's rate", half["p95_ms"], "ms p95 from schedule"),
-        Row(calm, "at half the closed loop's rate", half["errors"], "non-201 answers", target="0"),
-        Row("end to end: every 201 in the table", "orders table", audit["missing"], "orders missing", target="0"),
+        Row(loop, via, closed["failures"], "failed requests", target=ZERO, stage_row="closed"),
+        Row(rate, via, opened["achieved_rate"], "req/s achieved", stage_row="open"),
+        Row(rate, via, opened["p95_ms"], "ms p95 from schedule", target=OPEN_P95_MS, stage_row="open"),
+        Row(rate, via, opened["errors"], "non-201 answers", target=ZERO, stage_row="open"),
+        Row(calm, slower, half["p95_ms"], "ms p95 from schedule", stage_row="open_half"),
+        Row(calm, slower, half["errors"], "non-201 answers", target=ZERO, stage_row="open_half"),
+        Row("end to end: every 201 in the table", "orders table", audit["missing"], "orders missing", target=ZERO),
     ]
     return rows, report
 
 
-def table(rows: list[Row]) -> str:
-    """The rows as a fixed-width table."""
-    head = f"{'measure':<42} {'variant':<30} {'value':>10} {'unit':<24} {'vs':<6} {'ratio':>6} {'target':<8}"
+def table(rows: list[Row], verdict: Verdict) -> str:
+    """The rows as a fixed-width table, each target with its judgement (holds, fails, limited by ...)."""
+    head = (f"{'measure':<42} {'variant':<30} {'value':>10} {'unit':<24} {'vs':<6} {'ratio':>6} {'target':<8} "
+            f"{'verdict'}")  # fmt: skip
     lines = [head, "-" * len(head)]
     for r in rows:
         ratio = f"{r.ratio:.2f}" if r.ratio is not None else ""
+        target = str(r.target) if r.target is not None else ""
+        judgement = verdict.of(r)
+        column = judgement.column if judgement is not None else ""
         lines.append(f"{r.measure:<42} {r.variant:<30} {r.value:>10} {r.unit:<24} {r.reference:<6} {ratio:>6} "
-                     f"{r.target:<8}")  # fmt: skip
+                     f"{target:<8} {column}".rstrip())  # fmt: skip
     return "\n".join(lines)
 
 
+def row_json(row: Row, verdict: Verdict) -> dict[str, Any]:
+    """A row as written to the JSON: its fields, its target as printed and as data, its judgement."""
+    judgement = verdict.of(row)
+    judged = None if judgement is None else {f: getattr(judgement, f) for f in ("outcome", "fails_run", "why", "limit")}
+    return asdict(row) | {
+        "target": str(row.target) if row.target is not None else "",
+        "target_spec": asdict(row.target) if row.target is not None else None,
+        "judgement": judged,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run every benchmark, print the table, write the JSON."""
+    """Run every benchmark, print the table and the verdict, write the JSON.
+
+    Returns:
+        The verdict's exit code: 0 when no target failed the run, else 1.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cold-runs", type=int, default=15)
     parser.add_argument("--invocations", type=int, default=5000)
@@ -220,16 +257,25 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_e2e:
         e2e_rows, e2e = end_to_end(args.smoke)
         rows += e2e_rows
-    print(table(rows))
-    for row, limit in e2e.get("bottleneck", {}).items():
+    bottlenecks = e2e.get("bottleneck", {})
+    verdict = judge(rows, bottlenecks, smoke=args.smoke)
+    print(table(rows, verdict))
+    for row, limit in bottlenecks.items():
         print(f"end to end, {row}: limited by {limit['verdict']}")
+    print("\n".join(["", *verdict.lines()]))
     target = args.json or ROOT / "reports" / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     machine = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": sys.platform}
-    document = {"machine": machine, "smoke": args.smoke, "rows": [asdict(r) for r in rows], "e2e": e2e}
+    document = {
+        "machine": machine,
+        "smoke": args.smoke,
+        "rows": [row_json(r, verdict) for r in rows],
+        "verdict": {"passed": verdict.passed, "failures": [j.row.name for j in verdict.failures]},
+        "e2e": e2e,
+    }
     target.write_text(json.dumps(document, indent=1))
     print(f"\nwritten: {target}")
-    return 0
+    return verdict.exit_code
 
 
 if __name__ == "__main__":
