@@ -108,7 +108,7 @@ class AuditReport:
 
     def as_json(self) -> dict[str, Any]:
         """The report as audit.json holds it: every count, the verdict, a few breaches per invariant."""
-        document = {k: v for k, v in asdict(self).items() if k != "breaches"}
+        document = asdict(self)
         kept: Counter[str] = Counter()
         document["breaches"] = []
         for breach in self.breaches:
@@ -184,22 +184,23 @@ def audit(
     report = AuditReport(attempts=len(attempts), orders_in_table=len(orders), messages=len(messages or []))
     report.statuses = dict(Counter(str(a["status"]) for a in attempts))
     by_id = {order["id"]: order for order in orders}
-    if messages is None:
+    queued = None if messages is None else Counter(message["order_id"] for message in messages)
+    if queued is None:
         report.not_checked = list(NOT_CHECKED_WITHOUT_QUEUE)
-        # Every order counts as queued, so only the table-side checks can fail.
-        queued: Counter[str] = Counter(dict.fromkeys(by_id, 1))
-        messages = []
-    else:
-        queued = Counter(message["order_id"] for message in messages)
     answered = _check_responses(report, attempts, by_id, queued)
     requested = _check_logical_requests(report, attempts, by_id, queued)
     _check_table(report, orders, answered | requested)
-    _check_queue(report, messages, by_id, answered)
+    _check_queue(report, messages or [], by_id, answered)
     return report
 
 
+def _unqueued(queued: Counter[str] | None, order_id: str) -> bool:
+    """The queue was observed and no message names the order (unobserved: nothing to judge)."""
+    return queued is not None and queued[order_id] == 0
+
+
 def _check_responses(
-    report: AuditReport, attempts: list[dict[str, Any]], by_id: dict[str, Any], queued: Counter[str]
+    report: AuditReport, attempts: list[dict[str, Any]], by_id: dict[str, Any], queued: Counter[str] | None
 ) -> set[str]:
     """Invariants 1, 2 and 5 from each response the client received; the order ids it was told."""
     told: set[str] = set()
@@ -230,7 +231,7 @@ def _check_responses(
             detail = f"order {order_id}: shown {attempt['total']}, stored {order['total']}"
             report.note(Breach("wrong_total", detail, **where))
         # A keyed request's message is checked once per request (invariant 4, below).
-        if status == 201 and attempt["key"] is None and queued[order_id] == 0:
+        if status == 201 and attempt["key"] is None and _unqueued(queued, order_id):
             report.note(Breach("unqueued", f"201 order {order_id} has no message", **where))
     for answers in created.values():
         if len(answers) > 1:
@@ -241,7 +242,7 @@ def _check_responses(
 
 
 def _check_logical_requests(
-    report: AuditReport, attempts: list[dict[str, Any]], by_id: dict[str, Any], queued: Counter[str]
+    report: AuditReport, attempts: list[dict[str, Any]], by_id: dict[str, Any], queued: Counter[str] | None
 ) -> set[str]:
     """Invariant 4, and nothing stored for a rejected request, per (customer, key); the ids they may create."""
     logical: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -260,7 +261,7 @@ def _check_logical_requests(
         if op in _REJECTING_OPS:
             detail = f"rejected with {last['status']}, yet order {order_id} is stored"
             report.note(Breach("stored_on_rejection", detail, **where))
-        elif queued[order_id] == 0:
+        elif _unqueued(queued, order_id):
             if {t["status"] for t in tries if t["final"]} & {201, 409}:
                 report.note(Breach("unqueued", f"order {order_id} is stored and has no message", **where))
             else:
@@ -269,7 +270,11 @@ def _check_logical_requests(
 
 
 def _check_table(report: AuditReport, orders: list[dict[str, Any]], accounted: set[str]) -> None:
-    """Invariant 3, and no order that no request of the ledger can have created."""
+    """Invariant 3, and no order that no request of the ledger can have created.
+
+    The harness sends an ``Idempotency-Key`` with every request, so each order it causes is
+    accounted for by the id an answer named or the id its key derives.
+    """
     per_key: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for order in orders:
         if order.get("idempotency_key"):

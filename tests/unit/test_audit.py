@@ -9,19 +9,29 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from boto3.dynamodb.types import TypeSerializer
+from moto import mock_aws
 
 from loadtests.audit import (
     INVARIANTS,
     NOT_CHECKED_WITHOUT_QUEUE,
     AuditReport,
+    Breach,
     audit,
+    audit_stage,
     derived_order_id,
     orders_of_run,
+    read_messages,
 )
+from loadtests.audit import main as audit_main
+from loadtests.ledger import Attempt, Ledger
 
 CUSTOMER = "cust-001"
 SENT = 1_795_946_400.0  # 2026-11-29T10:00:00Z, when the orders below were created
@@ -90,11 +100,26 @@ def _healthy(key: str = "key-1") -> tuple[list[dict], list[dict], list[dict]]:
     return [_attempt(key=key)], [order], [_message(order["id"])]
 
 
-def _only(report: AuditReport, invariant: str) -> None:
+def _only(report: AuditReport, invariant: str) -> Breach:
+    """The one breach of ``report``, after checking it is the only count and the audit failed."""
     counts = {name: getattr(report, name) for name in INVARIANTS}
     assert counts == {name: int(name == invariant) for name in INVARIANTS}
     assert report.passed is False
-    assert [breach.invariant for breach in report.breaches] == [invariant]
+    (breach,) = report.breaches
+    assert breach.invariant == invariant
+    return breach
+
+
+def _answered(attempt: dict[str, Any]) -> float:
+    return attempt["ts"] + attempt["latency_ms"] / 1000
+
+
+def _names(breach: Breach, attempt: dict[str, Any]) -> None:
+    """The breach is tied to the attempt: its request id, its key, and the moment its answer came."""
+    assert breach.request_id == attempt["request_id"]
+    assert f"key {attempt['key']}" in breach.request
+    assert f"attempt {attempt['attempt']}" in breach.request
+    assert breach.ts == _answered(attempt)
 
 
 def test_a_healthy_order_passes_with_every_count_zero() -> None:
@@ -116,7 +141,7 @@ def test_lost_an_order_answered_201_that_is_not_in_the_table() -> None:
 
     report = audit(attempts, [], messages)
 
-    _only(report, "lost")
+    _names(_only(report, "lost"), attempts[0])
     (example,) = report.examples["lost"]
     assert "create 'valid order' by cust-001, key key-1, attempt 1" in example
     assert attempts[0]["request_id"] in example
@@ -137,7 +162,7 @@ def test_wrong_total_the_stored_total_is_not_the_one_the_client_was_shown() -> N
 
     report = audit(attempts, [_order(total="12.00")], messages)
 
-    _only(report, "wrong_total")
+    _names(_only(report, "wrong_total"), attempts[0])
     (example,) = report.examples["wrong_total"]
     assert "shown 10.00, stored 12.00" in example
     assert attempts[0]["request_id"] in example
@@ -150,7 +175,7 @@ def test_duplicated_two_answers_201_for_one_key() -> None:
 
     report = audit(attempts, orders, messages)
 
-    _only(report, "duplicated")
+    _names(_only(report, "duplicated"), attempts[0])
     assert "2 answers 201 for one key" in report.examples["duplicated"][0]
     assert "key key-1" in report.examples["duplicated"][0]
 
@@ -183,10 +208,9 @@ def test_unqueued_a_201_order_that_is_stored_has_no_message() -> None:
 
     report = audit(attempts, orders, [])
 
-    _only(report, "unqueued")
+    _names(_only(report, "unqueued"), attempts[0])
     (example,) = report.examples["unqueued"]
-    assert "key key-1" in example
-    assert attempts[0]["request_id"] in example
+    assert example.endswith(f"order {orders[0]['id']} is stored and has no message")
 
 
 def test_unqueued_a_keyless_201_order_that_is_stored_has_no_message() -> None:
@@ -195,7 +219,9 @@ def test_unqueued_a_keyless_201_order_that_is_stored_has_no_message() -> None:
 
     report = audit(attempts, [order], [])
 
-    _only(report, "unqueued")
+    breach = _only(report, "unqueued")
+    assert (breach.request_id, breach.ts) == (attempts[0]["request_id"], _answered(attempts[0]))
+    assert report.examples["unqueued"] == [f"{breach.request}: 201 order {order['id']} has no message"]
 
 
 def test_unqueued_a_request_that_got_500_then_409_left_its_order_without_a_message() -> None:
@@ -204,8 +230,7 @@ def test_unqueued_a_request_that_got_500_then_409_left_its_order_without_a_messa
 
     report = audit(attempts, [_order()], [])
 
-    _only(report, "unqueued")
-    assert "attempt 2" in report.examples["unqueued"][0]
+    _names(_only(report, "unqueued"), attempts[1])
 
 
 def test_unrequested_an_order_no_request_of_the_ledger_can_have_created() -> None:
@@ -226,7 +251,7 @@ def test_stored_on_rejection_a_rejected_request_left_an_order() -> None:
 
     report = audit(attempts, [_order("bad-1")], [])
 
-    _only(report, "stored_on_rejection")
+    _names(_only(report, "stored_on_rejection"), attempts[0])
     (example,) = report.examples["stored_on_rejection"]
     assert "bad 'quantity 0' by cust-001, key bad-1" in example
     assert "rejected with 400" in example
@@ -238,9 +263,8 @@ def test_late_an_answer_at_api_gateway_s_29_s_limit() -> None:
 
     report = audit(attempts, orders, messages)
 
-    _only(report, "late")
+    _names(_only(report, "late"), attempts[0])
     assert "answered after 29000 ms" in report.examples["late"][0]
-    assert report.breaches[0].ts == SENT + 1 + 29.0  # when the answer arrived
 
 
 def test_late_counts_a_client_timeout_with_no_answer() -> None:
@@ -256,7 +280,7 @@ def test_wrong_status_an_intruder_not_refused_with_its_status() -> None:
 
     report = audit(attempts, [], [])
 
-    _only(report, "wrong_status")
+    _names(_only(report, "wrong_status"), attempts[0])
     (example,) = report.examples["wrong_status"]
     assert "intrude 'no token' by cust-001, key intr-1" in example
     assert "expected [401], got 403" in example
@@ -411,3 +435,183 @@ def test_a_shared_table_is_judged_over_the_run_s_customers_since_its_start() -> 
     assert report.passed is True
     # ... while the whole table, unscoped, would have been
     assert audit(attempts, table, None).unrequested == 2
+
+
+def test_the_audit_derives_the_order_id_the_function_gives_a_key() -> None:
+    from create_order.logic import order_id_for
+
+    assert derived_order_id("cust-001", "key-1") == order_id_for("cust-001", "key-1")
+    assert derived_order_id("cust-002", "key-1") != derived_order_id("cust-001", "key-1")
+
+
+def test_the_report_counts_every_attempt_answer_and_request() -> None:
+    # Given two orders, each answered 201 and then 409 on a repeat, stored and queued
+    attempts = [_attempt(201, key="a"), _attempt(409, key="a", attempt=2), _attempt(201, key="b")]
+    attempts.append(_attempt(409, key="b", attempt=2))
+    orders = [_order("a"), _order("b")]
+
+    report = audit(attempts, orders, [_message(o["id"], o["id"]) for o in orders])
+
+    assert report.passed is True
+    assert (report.attempts, report.created, report.duplicates, report.logical_requests) == (4, 2, 2, 2)
+    assert (report.orders_in_table, report.messages) == (2, 2)
+
+
+def test_a_500_naming_an_order_that_was_never_stored_is_not_a_lost_order() -> None:
+    # "stored but not queued", said by a first attempt whose put did not in fact land; then abandoned
+    attempts = [_attempt(500, attempt=n, final=n == 6, order_id="33333333-3333-4333-8333-333333333333") for n in (1, 6)]
+
+    report = audit(attempts, [], [])
+
+    assert report.passed is True
+
+
+def test_a_valid_order_given_up_on_after_no_answer_or_a_throttle_is_not_a_wrong_status() -> None:
+    attempts = [_attempt(0, key="k-0", latency_ms=100.0), _attempt(429, key="k-429")]
+
+    report = audit(attempts, [], [])
+
+    assert report.passed is True
+
+
+def test_every_logical_request_is_judged_after_one_that_stored_nothing() -> None:
+    # Given a rejected request that stored nothing, then one that did
+    attempts = [
+        _attempt(400, op="bad", key="bad-a", expected=[400]),
+        _attempt(400, op="bad", key="bad-b", expected=[400]),
+    ]
+
+    report = audit(attempts, [_order("bad-b")], [])
+
+    _names(_only(report, "stored_on_rejection"), attempts[1])
+
+
+def test_each_request_abandoned_with_its_order_stored_is_counted() -> None:
+    orders = [_order("k-1"), _order("k-2")]
+    attempts = [_attempt(500, key=key) for key in ("k-1", "k-2")]
+
+    report = audit(attempts, orders, [])
+
+    assert report.passed is True
+    assert report.abandoned == 2
+
+
+def test_the_table_a_person_reads() -> None:
+    # Given a run of two answers, one of them lost, and a message left in a queue
+    attempts = [_attempt(201, key="k-1"), _attempt(201, key="k-2")]
+    attempts[0]["request_id"] = "req-a"
+    kept = _order("k-2")
+    report = audit(attempts, [kept], [_message(kept["id"])])
+    report.left_in_queues = 1
+
+    lost = attempts[0]["order_id"]
+    assert report.table().splitlines() == [
+        "attempts sent                           2",
+        "logical requests                        2",
+        "201 created                             2",
+        "409 duplicate/reuse                     0",
+        "orders in table                         1",
+        "messages received                       1",
+        "abandoned after retries                 0",
+        "left in queue or DLQ                    1",
+        "lost (must be 0)                        1",
+        "wrong_total (must be 0)                 0",
+        "duplicated (must be 0)                  0",
+        "orphaned (must be 0)                    0",
+        "unqueued (must be 0)                    0",
+        "unrequested (must be 0)                 0",
+        "stored_on_rejection (must be 0)         0",
+        "late (must be 0)                        0",
+        "wrong_status (must be 0)                0",
+        "status mix: 201: 2",
+        "lost (first 1 of 1):",
+        f"  - create 'valid order' by cust-001, key k-1, attempt 1, request req-a: 201 order {lost} is not in the "
+        "table",
+        "audit: FAIL",
+    ]
+
+
+def test_the_table_of_a_passing_run_ends_pass_and_lists_the_statuses_and_what_was_not_checked() -> None:
+    attempts = [_attempt(201, key="k-1"), _attempt(409, key="k-1", attempt=2)]
+
+    text = audit(attempts, [_order("k-1")], None).table()
+
+    assert "status mix: 201: 1, 409: 1" in text
+    assert "not checked (no view of the queue): unqueued (invariants 2 and 4), orphaned (invariant 2)" in text
+    assert text.endswith("\naudit: PASS")
+
+
+# --- the audit's evidence read from a stage (moto in-process) -----------------------------------------
+
+
+@pytest.fixture
+def stage_dir(tmp_path: Path) -> Iterator[Path]:
+    """A finished run's folder over a table and two queues: one order answered 201, stored, queued once."""
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb")
+        dynamodb.create_table(
+            TableName="orders",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        sqs = boto3.client("sqs")
+        queue, dlq = (sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("processing", "processing-dlq"))
+        order = _order()
+        dynamodb.put_item(TableName="orders", Item=TypeSerializer().serialize(order)["M"])
+        ledger = Ledger(tmp_path / "ledger")
+        ledger.record(
+            Attempt("create", "valid order", CUSTOMER, "key-1", 1, 201, [201, 409], 12.5, order["id"], "10.00")
+        )
+        ledger.close()
+        (tmp_path / "messages.jsonl").write_text(json.dumps(_message(order["id"])) + "\n\n")
+        physical = {"OrdersTable": "orders", "ProcessingQueue": queue, "ProcessingDLQ": dlq}
+        (tmp_path / "stage.json").write_text(
+            json.dumps({"aws_env": {"AWS_DEFAULT_REGION": "us-east-1"}, "physical": physical})
+        )
+        yield tmp_path
+
+
+def test_the_stage_s_audit_reads_the_ledger_the_table_the_consumer_s_record_and_both_queues(stage_dir: Path) -> None:
+    # Given the order's message redelivered into the dead-letter queue, unconsumed
+    physical = json.loads((stage_dir / "stage.json").read_text())["physical"]
+    order_id = _order()["id"]
+    boto3.client("sqs").send_message(QueueUrl=physical["ProcessingDLQ"], MessageBody=json.dumps({"order_id": order_id}))
+
+    report = audit_stage(stage_dir, physical)
+
+    assert report.passed is True
+    assert (report.attempts, report.created, report.orders_in_table) == (1, 1, 1)
+    assert (report.messages, report.left_in_queues) == (2, 1)
+    written = json.loads((stage_dir / "audit.json").read_text())
+    assert (written["passed"], written["left_in_queues"], written["lost"]) == (True, 1, 0)
+
+
+def test_a_message_left_in_a_queue_for_an_order_not_in_the_table_is_orphaned(stage_dir: Path) -> None:
+    physical = json.loads((stage_dir / "stage.json").read_text())["physical"]
+    ghost = "44444444-4444-4444-8444-444444444444"
+    boto3.client("sqs").send_message(QueueUrl=physical["ProcessingQueue"], MessageBody=json.dumps({"order_id": ghost}))
+
+    report = audit_stage(stage_dir, physical)
+
+    _only(report, "orphaned")
+    assert ghost in report.examples["orphaned"][0]
+
+
+def test_the_audit_command_passes_a_clean_run_and_fails_a_tampered_one(
+    stage_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stage_file = str(stage_dir / "stage.json")
+    assert audit_main(["--stage-file", stage_file]) == 0
+    assert capsys.readouterr().out.endswith("audit: PASS\n")
+
+    boto3.client("dynamodb").delete_item(TableName="orders", Key={"id": {"S": _order()["id"]}})
+
+    assert audit_main(["--stage-file", stage_file]) == 1
+    printed = capsys.readouterr().out
+    assert "lost (first 1 of 1):" in printed
+    assert printed.endswith("audit: FAIL\n")
+
+
+def test_no_record_of_the_consumer_is_no_message(tmp_path: Path) -> None:
+    assert read_messages(tmp_path / "messages.jsonl") == []
