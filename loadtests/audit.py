@@ -287,7 +287,9 @@ def _check_table(report: AuditReport, orders: list[dict[str, Any]], accounted: s
     for (customer_id, key), stored in per_key.items():
         if len(stored) > 1:
             detail = f"{len(stored)} orders for {customer_id} / {key}: {sorted(o['id'] for o in stored)}"
-            report.note(Breach("duplicated", detail, ts=_created_at(stored[0])))
+            # It happened when the second order was created.
+            created = sorted(t for t in map(_created_at, stored) if t is not None)
+            report.note(Breach("duplicated", detail, ts=created[1] if len(created) > 1 else None))
 
 
 def _check_queue(
@@ -359,9 +361,7 @@ def leftover_messages(queue_url: str) -> list[dict[str, Any]]:
         batch = response.get("Messages", [])
         if not batch:
             return found
-        for message in batch:
-            body = json.loads(message["Body"], parse_float=Decimal)
-            found.append({"order_id": body.get("order_id"), "message_id": message["MessageId"], "source": queue_url})
+        found.extend({"order_id": json.loads(m["Body"]).get("order_id"), "message_id": m["MessageId"]} for m in batch)
 
 
 def audit_run(run_dir: Path, orders_table: str, queues: Sequence[str] = ()) -> AuditReport:

@@ -590,12 +590,16 @@ def test_the_stage_s_audit_reads_the_ledger_the_table_the_consumer_s_record_and_
 def test_a_message_left_in_a_queue_for_an_order_not_in_the_table_is_orphaned(stage_dir: Path) -> None:
     physical = json.loads((stage_dir / "stage.json").read_text())["physical"]
     ghost = "44444444-4444-4444-8444-444444444444"
-    boto3.client("sqs").send_message(QueueUrl=physical["ProcessingQueue"], MessageBody=json.dumps({"order_id": ghost}))
+    sent = boto3.client("sqs").send_message(
+        QueueUrl=physical["ProcessingQueue"], MessageBody=json.dumps({"order_id": ghost})
+    )
 
     report = audit_stage(stage_dir, physical)
 
     _only(report, "orphaned")
-    assert ghost in report.examples["orphaned"][0]
+    assert report.examples["orphaned"] == [
+        f"message {sent['MessageId']} names order {ghost}, which is not in the table"
+    ]
 
 
 def test_the_audit_command_passes_a_clean_run_and_fails_a_tampered_one(
@@ -613,5 +617,50 @@ def test_the_audit_command_passes_a_clean_run_and_fails_a_tampered_one(
     assert printed.endswith("audit: FAIL\n")
 
 
+def test_the_audit_command_needs_its_stage_file_and_says_what_it_is(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        audit_main([])
+    assert "--stage-file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        audit_main(["--help"])
+    assert "The post-run audit: the client's ledger against the orders table" in capsys.readouterr().out
+
+
 def test_no_record_of_the_consumer_is_no_message(tmp_path: Path) -> None:
     assert read_messages(tmp_path / "messages.jsonl") == []
+
+
+def test_a_keyless_201_order_with_its_message_is_fine() -> None:
+    order = _order(None, order_id="55555555-5555-4555-8555-555555555555")
+
+    report = audit([_attempt(key=None, order_id=order["id"])], [order], [_message(order["id"])])
+
+    assert report.passed is True
+
+
+def test_one_ghost_order_named_by_two_messages_is_one_orphan() -> None:
+    ghost = "66666666-6666-4666-8666-666666666666"
+
+    report = audit([], [], [_message(ghost, "m-1"), _message(ghost, "m-2")])
+
+    _only(report, "orphaned")
+
+
+def test_a_breach_the_table_shows_is_placed_when_its_order_was_created() -> None:
+    # Given an order nobody asked for, and a second order for one key created an hour after the first
+    attempts, orders, messages = _healthy()
+    stranger = {**_order("key-x", customer="cust-999"), "created_at": "2026-11-29T10:00:05.000Z"}
+    twin = {**_order(order_id="77777777-7777-4777-8777-777777777777"), "created_at": "2026-11-29T11:00:00.000Z"}
+    attempts.append(_attempt(409, attempt=2, order_id=twin["id"]))
+
+    report = audit(attempts, [twin, *orders, stranger], [*messages, _message(twin["id"], "m-2")])
+
+    assert {b.invariant: b.ts for b in report.breaches} == {"unrequested": SENT + 5, "duplicated": SENT + 3600}
+
+
+def test_a_run_s_orders_include_one_created_at_the_earliest_moment_the_clock_slack_allows() -> None:
+    attempts = [_attempt(key="k-1")]  # sent at SENT + 1
+    edge = {**_order("k-0"), "created_at": "2026-11-29T09:59:01.000Z"}  # SENT + 1 - CLOCK_SLACK_S
+    before = {**_order("k-00"), "created_at": "2026-11-29T09:59:00.999Z"}
+
+    assert orders_of_run([edge, before], attempts) == [edge]
