@@ -664,3 +664,13 @@ def test_a_run_s_orders_include_one_created_at_the_earliest_moment_the_clock_sla
     before = {**_order("k-00"), "created_at": "2026-11-29T09:59:00.999Z"}
 
     assert orders_of_run([edge, before], attempts) == [edge]
+
+
+def test_a_duplicate_in_the_table_with_an_unreadable_creation_time_is_counted_without_a_time() -> None:
+    attempts, orders, messages = _healthy()
+    twin = {**_order(order_id="88888888-8888-4888-8888-888888888888"), "created_at": "not a time"}
+    attempts.append(_attempt(409, attempt=2, order_id=twin["id"]))
+
+    report = audit(attempts, [*orders, twin], [*messages, _message(twin["id"], "m-2")])
+
+    assert _only(report, "duplicated").ts is None
