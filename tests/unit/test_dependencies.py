@@ -62,6 +62,8 @@ def test_queue_failing_after_the_put_is_500_with_the_order_id(backend: Backend, 
     [failure] = [log for log in written.logs if log["message"] == "dependency failed"]
     assert failure["dependency"] == "ProcessingQueue"
     assert failure["order_id"] == stored["id"]
+    assert failure["error_code"] == "ServiceUnavailable"
+    assert failure["reason"] == "ProcessingQueue failed (ServiceUnavailable)"
 
 
 @pytest.mark.fault  # also a row of the fault matrix (tox -e fault): the heal path

@@ -30,6 +30,9 @@ def test_repeat_with_same_key_and_payload_is_409_with_the_existing_order(backend
     # Then it is a duplicate carrying the existing order, and no second order exists
     assert repeat.status == 409
     assert repeat.body["type"] == DUPLICATE
+    assert repeat.body["detail"] == (
+        "An order was already created for this Idempotency-Key with the same payload; it is returned in 'order'."
+    )
     assert repeat.body["order"] == first.body
     assert repeat.headers["Location"] == f"/orders/{first.body['id']}"
     assert len(backend.orders()) == 1
@@ -76,6 +79,25 @@ def test_same_key_with_another_payload_is_409_key_reused(backend: Backend, invok
     assert stored["id"] == first.body["id"]
     assert stored["total"] == Decimal("44.98")
     assert len(backend.messages()) == 1
+
+
+def test_key_reused_tells_the_client_to_use_a_new_key_and_logs_the_existing_order(
+    backend: Backend, invoke, output
+) -> None:
+    # Given an order created with a key
+    first = invoke(api_event())
+
+    # When the key comes back with another payload
+    reuse = invoke(api_event(order_body(items=[{"product_id": "P-200", "quantity": 1}])))
+
+    # Then the problem says what to do, and the log line names the order the key belongs to
+    assert reuse.body["detail"] == (
+        "This Idempotency-Key was already used by this customer for a different payload; use a new key for a new order."
+    )
+    written = output()
+    [line] = [log for log in written.logs if log["message"] == "idempotency key reused with another payload"]
+    assert line["order_id"] == first.body["id"]
+    assert "IdempotencyKeyReused" in written.metric_names()
 
 
 def test_keys_are_scoped_per_customer(backend: Backend, invoke) -> None:
