@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from create_order import deadline
+from create_order.adapters import dynamodb
 from create_order.adapters.clients import MAX_ATTEMPTS
-from create_order.adapters.dynamodb import UNPROCESSED_KEYS_ATTEMPTS
+from create_order.adapters.dynamodb import UNPROCESSED_KEYS_ATTEMPTS, DynamoDBProductCatalog
+from create_order.errors import DependencyError
 from tests.support.events import api_event
 from tests.support.faults import LostResponse, SdkFault
 from tests.support.lambda_context import FakeLambdaContext
@@ -152,6 +157,46 @@ def test_keys_left_unprocessed_through_every_attempt_are_500(backend: Backend, i
     assert response.body["dependency"] == "ProductsTable"
     assert fault.attempts == UNPROCESSED_KEYS_ATTEMPTS
     assert backend.orders() == []
+
+
+def test_unprocessed_keys_are_retried_after_a_jitter_that_doubles(backend: Backend, monkeypatch) -> None:
+    # Given a catalog whose keys stay unprocessed, and a jitter that draws the middle of its range
+    monkeypatch.setattr(dynamodb.random, "uniform", lambda low, high: (low + high) / 2)
+    sleeps: list[float] = []
+    catalog = DynamoDBProductCatalog(backend.dynamodb, backend.settings.products_table, sleep=sleeps.append)
+    SdkFault(backend.dynamodb, "BatchGetItem", kind="unprocessed-keys")
+
+    # When products are read
+    with pytest.raises(DependencyError):
+        catalog.get_products(["P-100"])
+
+    # Then each retry waited a full jitter of up to 50 ms x 2^attempt (here its middle)
+    assert sleeps == [0.05, 0.1, 0.2]
+
+
+def test_unprocessed_keys_back_off_without_sleeping_past_the_deadline(backend: Backend, monkeypatch) -> None:
+    # Given keys that stay unprocessed, a 50 ms jitter, and 30 ms left once the first answer is in
+    monkeypatch.setattr(dynamodb.random, "uniform", lambda low, high: (low + high) / 2)
+    sleeps: list[float] = []
+    catalog = DynamoDBProductCatalog(backend.dynamodb, backend.settings.products_table, sleep=sleeps.append)
+    SdkFault(backend.dynamodb, "BatchGetItem", kind="unprocessed-keys")
+
+    def spend_the_deadline(**_) -> None:
+        deadline.start(deadline.Deadline(time.monotonic() + 0.03))
+
+    backend.dynamodb.meta.events.register("after-call.dynamodb.BatchGetItem", spend_the_deadline)
+    token = deadline.start(deadline.Deadline(time.monotonic() + 60))
+    try:
+        # When products are read
+        with pytest.raises(DependencyError) as caught:
+            catalog.get_products(["P-100"])
+    finally:
+        deadline.finish(token)
+        backend.dynamodb.meta.events.unregister("after-call.dynamodb.BatchGetItem", spend_the_deadline)
+
+    # Then the back-off did not wait, and the next call was refused for want of time
+    assert sleeps == [0.0]
+    assert caught.value.code == "DeadlineExceeded"
 
 
 def test_catalog_prices_are_cached_between_invocations(backend: Backend, invoke) -> None:

@@ -64,6 +64,16 @@ def test_body_that_is_not_one_unambiguous_json_document_is_400(backend: Backend,
     assert_nothing_stored(backend)
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_a_non_finite_constant_is_named_in_the_problem(invoke, constant: str) -> None:
+    body = '{"customer_id": "a", "items": [{"product_id": "P-100", "quantity": QUANTITY}]}'
+
+    response = invoke(api_event(raw_body=body.replace("QUANTITY", constant)))
+
+    [error] = response.body["errors"]
+    assert error == {"field": "body", "code": "invalid_json", "detail": f"{constant} is not a JSON number"}
+
+
 def test_missing_body_is_400(backend: Backend, invoke) -> None:
     response = invoke(api_event(raw_body=None))
 
@@ -338,7 +348,10 @@ def test_body_that_is_not_utf8_is_400(backend: Backend, invoke) -> None:
     response = invoke(api_event(raw_body=b'{"customer_id": "\xff"}', base64_encoded=True))
 
     assert_problem(response, 400, "validation-error")
-    assert response.body["errors"][0]["code"] == "invalid_encoding"
+    assert response.body["detail"] == "The body is not UTF-8"
+    assert response.body["errors"] == [
+        {"field": "body", "code": "invalid_encoding", "detail": "Encode the JSON as UTF-8"}
+    ]
 
 
 def test_body_that_is_not_base64_is_400(invoke) -> None:

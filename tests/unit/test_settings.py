@@ -75,6 +75,21 @@ def test_invalid_environment_is_logged_once_with_the_variable_and_the_reason(out
     assert line["reason"] == "is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)"
 
 
+def test_the_configured_log_level_is_applied(output) -> None:
+    # Given settings loaded with LOG_LEVEL=WARNING
+    try:
+        handler.load_settings({**VALID, "LOG_LEVEL": "warning"})
+
+        # When the function logs at INFO and at WARNING
+        handler.logger.info("below the level")
+        handler.logger.warning("at the level")
+    finally:
+        handler.logger.setLevel("INFO")
+
+    # Then only the warning is written
+    assert output().messages() == ["at the level"]
+
+
 def _cold_start(env_changes: dict[str, str | None]) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ORDERS_", "PRODUCTS_", "PROCESSING_"))}
     env.update({k: v for k, v in {**VALID, **env_changes}.items() if v is not None})
