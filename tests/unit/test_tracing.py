@@ -18,12 +18,14 @@ A real UDP socket stands in for the X-Ray daemon, and the real handler runs over
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -283,6 +285,58 @@ def test_a_tree_too_big_for_one_datagram_goes_out_as_documents_of_their_own(
         assert (call["type"], call["trace_id"], call["parent_id"]) == ("subsegment", ROOT, handler_doc["id"])
 
 
+@pytest.mark.parametrize("answered", [True, False], ids=["answered", "no-answer"])
+@pytest.mark.usefixtures("sampled")
+def test_a_call_that_ends_after_its_handler_goes_out_as_a_document_of_its_own(
+    backend: Backend, tracer: tracing.Tracer, daemon: Daemon, answered: bool
+) -> None:
+    # Given a handler that starts an SDK call in a thread and returns while the call is on the wire
+    tracer.instrument_client(backend.dynamodb)
+    if not answered:
+        SdkFault(backend.dynamodb, "DescribeTable", kind="connection")
+    on_the_wire, release = threading.Event(), threading.Event()
+
+    def hold_the_first_attempt(**_: Any) -> None:
+        if not on_the_wire.is_set():
+            on_the_wire.set()
+            release.wait(timeout=30)
+
+    backend.dynamodb.meta.events.register_first("before-send.dynamodb.DescribeTable", hold_the_first_attempt)
+
+    def describe() -> None:
+        with contextlib.suppress(Exception):  # the no-answer case fails the call; its trace is the point
+            backend.dynamodb.describe_table(TableName=backend.settings.orders_table)
+
+    call = threading.Thread(target=describe)
+
+    @tracer.capture_lambda_handler
+    def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+        call.start()
+        on_the_wire.wait(timeout=30)
+        return {"statusCode": 202}
+
+    # When the handler returns, and then the call ends
+    lambda_handler({}, None)
+    release.set()
+    call.join(timeout=60)
+
+    # Then the handler's document went first without it, and the call followed on its own,
+    # naming its trace and the handler's subsegment as its parent
+    handler_doc, call_doc = daemon.documents()
+    assert handler_doc["name"] == HANDLER_SUBSEGMENT
+    assert "subsegments" not in handler_doc
+    assert (call_doc["type"], call_doc["trace_id"], call_doc["parent_id"]) == ("subsegment", ROOT, handler_doc["id"])
+    assert call_doc["aws"]["operation"] == "DescribeTable"
+    if answered:
+        assert call_doc["http"]["response"]["status"] == 200
+        assert "fault" not in call_doc
+    else:
+        assert call_doc["fault"] is True
+        [exception] = call_doc["cause"]["exceptions"]
+        assert exception["type"] == "EndpointConnectionError"
+        assert exception["message"].startswith("Could not connect to the endpoint URL")
+
+
 @pytest.mark.usefixtures("sampled")
 def test_throttled_put_is_a_throttled_error_and_the_handler_a_fault(
     backend: Backend, traced_invoke: Invoke, daemon: Daemon, wire: Wire
@@ -341,7 +395,9 @@ def test_call_without_an_answer_is_a_fault_naming_the_exception(
     assert put["aws"]["retries"] == MAX_ATTEMPTS - 1
     [exception] = put["cause"]["exceptions"]
     assert exception["type"] == "EndpointConnectionError"
+    assert exception["message"].startswith("Could not connect to the endpoint URL")
     assert exception["remote"] is True
+    assert re.fullmatch("[0-9a-f]{16}", exception["id"])
     assert trace.handler["fault"] is True
 
 
