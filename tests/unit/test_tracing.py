@@ -41,7 +41,8 @@ from tests.unit.test_settings import FUNCTION_DIR, VALID
 
 ROOT = "1-5759e988-bd862e3fe1be46a994272793"
 PARENT = "53995c3f42cd8ad8"
-LINEAGE = "Lineage=a87bd80c:0"
+LINEAGE = "Lineage=a87bd80c:0;Tenant=blue"
+"""The header's other fields (Lambda's loop detection and the like), which travel on as sent."""
 SAMPLED = f"Root={ROOT};Parent={PARENT};Sampled=1;{LINEAGE}"
 DATAGRAM_HEADER = b'{"format":"json","version":1}\n'
 HANDLER_SUBSEGMENT = "## lambda_handler"
@@ -120,6 +121,8 @@ class Wire:
 
     trace_headers: dict[str, list[str | None]] = field(default_factory=dict)
     request_ids: dict[str, str] = field(default_factory=dict)
+    lengths: dict[str, int] = field(default_factory=dict)
+    """The length of each operation's last answer."""
 
     def watch(self, *clients: Any) -> Wire:
         for client in clients:
@@ -132,8 +135,9 @@ class Wire:
         header = value.decode() if isinstance(value, bytes) else value
         self.trace_headers.setdefault(event_name.rsplit(".", 1)[-1], []).append(header)
 
-    def _answered(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+    def _answered(self, parsed: dict[str, Any], model: Any, http_response: Any, **_: Any) -> None:
         self.request_ids[model.name] = parsed["ResponseMetadata"]["RequestId"]
+        self.lengths[model.name] = len(http_response.content)
 
 
 def _close(tracer: tracing.Tracer) -> None:
@@ -405,6 +409,7 @@ def test_call_without_an_answer_is_a_fault_naming_the_exception(
     "header",
     [
         pytest.param(f"Root={ROOT};Parent={PARENT};Sampled=0;{LINEAGE}", id="not-sampled"),
+        pytest.param(f"Root={ROOT};Parent={PARENT};Sampled=10", id="sampled-is-not-1"),
         pytest.param(None, id="no-header"),
         pytest.param(f"Root={ROOT};Sampled=1", id="no-parent"),
         pytest.param("Sampled=1 garbage;;=", id="malformed"),
@@ -579,6 +584,101 @@ def test_no_daemon_loses_the_trace_not_the_order(
     assert sorted(order["id"] for order in backend.orders()) == created
     assert sorted(message["order_id"] for message in backend.message_bodies()) == created
     assert [header.startswith(f"Root={ROOT};") for header in wire.trace_headers["PutItem"]] == [True, True]
+
+
+@pytest.mark.usefixtures("sampled")
+def test_an_unresolvable_daemon_is_looked_up_once_not_per_invocation(
+    backend: Backend, use_tracer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a daemon whose name does not resolve
+    lookups: list[tuple[Any, ...]] = []
+
+    def unresolvable(*args: Any, **_: Any) -> Any:
+        lookups.append(args)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(tracing.socket, "getaddrinfo", unresolvable)
+    use_tracer(tracing.Tracer(names.SERVICE, enabled=True, daemon_address="daemon.invalid:2000"))
+    invoke = make_invoke(backend)
+
+    # When two sampled invocations end
+    statuses = [invoke(api_event(headers={"Idempotency-Key": key})).status for key in ("a", "b")]
+
+    # Then the name was looked up once: a lookup can cost a timeout, so it is not paid per invocation
+    assert statuses == [201, 201]
+    assert lookups == [("daemon.invalid", 2000)]
+
+
+@pytest.mark.usefixtures("sampled")
+def test_the_daemon_socket_never_blocks_an_invocation(traced_invoke: Invoke, tracer: tracing.Tracer) -> None:
+    assert traced_invoke(api_event()).status == 201
+
+    # A full socket buffer drops a datagram (a trace) instead of holding the response back
+    assert tracer._socket is not None
+    assert tracer._socket.getblocking() is False
+
+
+@pytest.mark.parametrize("header", [True, False], ids=["content-length-sent", "no-content-length"])
+@pytest.mark.usefixtures("sampled")
+def test_each_calls_answer_length_is_recorded(
+    backend: Backend, traced_invoke: Invoke, daemon: Daemon, wire: Wire, header: bool
+) -> None:
+    # Given answers with a Content-Length header (as AWS sends them) or without (as moto does here)
+    def content_length(http_response: Any, **_: Any) -> None:
+        http_response.headers["content-length"] = str(len(http_response.content))
+
+    if header:
+        for client in (backend.dynamodb, backend.sqs):
+            client.meta.events.register_first("after-call", content_length)
+
+    # When an order is created
+    assert traced_invoke(api_event()).status == 201
+
+    # Then each call's subsegment holds its answer's length
+    trace = daemon.invocation()
+    for operation in ORDER_CALLS:
+        assert trace.call(operation)["http"]["response"] == {"status": 200, "content_length": wire.lengths[operation]}
+
+
+@pytest.mark.usefixtures("sampled")
+def test_a_429_answer_is_a_throttle_whatever_its_code(backend: Backend, traced_invoke: Invoke, daemon: Daemon) -> None:
+    # Given the catalog read answered 429 with a code botocore does not know as throttling
+    from chaos.inject import json_response
+
+    def too_many(request: Any, **_: Any) -> Any:
+        return json_response(request, 429, {"__type": "SlowDownPlease", "message": "later"}, request_id="r-429")
+
+    backend.dynamodb.meta.events.register_first("before-send.dynamodb.BatchGetItem", too_many)
+
+    # When an order is posted
+    assert traced_invoke(api_event()).status == 500
+
+    # Then the call is an error and a throttle
+    read = daemon.invocation().call("BatchGetItem")
+    assert read["http"]["response"]["status"] == 429
+    assert (read["error"], read["throttle"]) == (True, True)
+
+
+class _Unprintable(Exception):  # noqa: N818 - a test double
+    def __str__(self) -> str:
+        raise ValueError("no words")
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")  # the failed invocation added none
+@pytest.mark.usefixtures("sampled")
+def test_an_exception_that_cannot_be_printed_is_recorded_by_its_type(
+    traced_invoke: Invoke, daemon: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(self: Any, event: Any, context: Any) -> Any:
+        raise _Unprintable
+
+    monkeypatch.setattr(handler.CreateOrderEndpoint, "handle", explode)
+
+    with pytest.raises(_Unprintable):
+        traced_invoke(api_event())
+
+    [exception] = daemon.invocation().handler["cause"]["exceptions"]
+    assert (exception["type"], exception["message"]) == ("_Unprintable", "")
 
 
 @pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")  # the failed invocation added none
