@@ -41,6 +41,25 @@ def test_repeat_with_same_key_and_payload_is_409_with_the_existing_order(backend
     assert "DuplicateRequests" in output().metric_names()
 
 
+def test_a_repeat_shows_the_order_as_it_is_stored_now(backend: Backend, invoke) -> None:
+    # Given an order created with a key, which the processing service has moved on since
+    first = invoke(api_event())
+    backend.dynamodb.update_item(
+        TableName=backend.settings.orders_table,
+        Key={"id": {"S": first.body["id"]}},
+        UpdateExpression="SET #status = :status",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":status": {"S": "shipped"}},
+    )
+
+    # When the same request is sent again
+    repeat = invoke(api_event())
+
+    # Then the duplicate carries the order with its stored status
+    assert repeat.status == 409
+    assert repeat.body["order"] == {**first.body, "status": "shipped"}
+
+
 def test_same_payload_with_items_in_another_order_is_a_duplicate(backend: Backend, invoke) -> None:
     items = [{"product_id": "P-100", "quantity": 2}, {"product_id": "P-200", "quantity": 1}]
     invoke(api_event(order_body(items=items)))
