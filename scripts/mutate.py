@@ -16,6 +16,7 @@ its target. mutmut's configuration is ``[tool.mutmut]`` in pyproject.toml.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path, PurePath
 
@@ -73,14 +74,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "targets", nargs="*", help="source paths or mutant names/globs (default: every unchecked mutant)"
     )
-    parser.add_argument("--max-children", type=int, help="parallel test runs (default: the number of cores)")
+    parser.add_argument(
+        "--max-children",
+        type=int,
+        default=2 * (os.cpu_count() or 1),
+        help="parallel test runs (default: twice the cores: the tests spend much of their time in botocore's backoff)",
+    )
     parser.add_argument("--report-only", action="store_true", help="print the stored scores without running")
     parser.add_argument("--survivors", action="store_true", help="also print the diff of every surviving mutant")
     args = parser.parse_args(argv)
 
     _teach_mutmut_the_package_roots()
     if not args.report_only:
-        options = ["--max-children", str(args.max_children)] if args.max_children else []
+        options = ["--max-children", str(args.max_children)]
         mutmut.__main__.cli.main(["run", *options, *mutant_globs(args.targets)], standalone_mode=False)
     if args.survivors:
         _print_survivors()

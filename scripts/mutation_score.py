@@ -72,8 +72,9 @@ class Tally:
 
     @property
     def score(self) -> float:
-        """Killed (a timeout is a kill: the mutant hung the tests) over every mutant; 0 with none."""
-        return (self.killed + self.timeout) / self.total if self.total else 0.0
+        """Killed (a timeout is a kill: the mutant hung the tests) over the mutants checked; 0 with none."""
+        checked = self.total - self.not_checked
+        return (self.killed + self.timeout) / checked if checked else 0.0
 
 
 def module_path(path: PurePath) -> PurePath:
