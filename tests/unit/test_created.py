@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from decimal import Decimal
 
@@ -175,3 +176,27 @@ def test_logs_carry_the_request_id_and_cold_start_but_not_the_token_or_address(i
     text = json.dumps(output().logs)
     assert event["headers"]["Authorization"] not in text
     assert "1 Main St" not in text
+
+
+def test_a_created_order_is_counted_once_with_its_lines_and_logged_with_its_total(invoke, output) -> None:
+    # Given the recorded request (two lines, 44.98 USD)
+    before_ms = int(time.time() * 1000)
+
+    # When it is created
+    response = invoke(api_event())
+
+    # Then the metrics count one order of two lines
+    written = output()
+    after_ms = int(time.time() * 1000)
+    [counted] = [blob for blob in written.emf if "OrdersCreated" in blob]
+    assert (counted["OrdersCreated"], counted["OrderLines"]) == ([1.0], [2.0])
+    # ... and the "order created" line says whose order, what it came to, and when (epoch ms)
+    [created] = [log for log in written.logs if log["message"] == "order created"]
+    assert {key: created[key] for key in ("order_id", "customer_id", "total", "currency", "lines")} == {
+        "order_id": response.body["id"],
+        "customer_id": "cust-alice",
+        "total": "44.98",
+        "currency": "USD",
+        "lines": 2,
+    }
+    assert before_ms <= created["_aws"]["Timestamp"] <= after_ms

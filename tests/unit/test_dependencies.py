@@ -5,12 +5,14 @@ from __future__ import annotations
 import time
 
 import pytest
+from botocore.exceptions import ClientError
 
 from create_order import deadline
 from create_order.adapters import dynamodb
-from create_order.adapters.clients import MAX_ATTEMPTS
+from create_order.adapters.clients import MAX_ATTEMPTS, dependency_failure
 from create_order.adapters.dynamodb import UNPROCESSED_KEYS_ATTEMPTS, DynamoDBProductCatalog
 from create_order.errors import DependencyError
+from create_order.logic import order_id_for
 from tests.support.events import api_event
 from tests.support.faults import LostResponse, SdkFault
 from tests.support.lambda_context import FakeLambdaContext
@@ -46,6 +48,7 @@ def test_orders_table_failing_is_500_with_nothing_stored_or_queued(
     assert backend.orders() == []
     assert backend.messages() == []
     assert dependency_failures(output) == ["OrdersTable"]
+    assert response.body["detail"] == "The order could not be stored. Retry later."
 
 
 def test_queue_failing_after_the_put_is_500_with_the_order_id(backend: Backend, invoke, output) -> None:
@@ -124,6 +127,58 @@ def test_put_retried_after_a_lost_response_is_not_mistaken_for_a_duplicate(backe
     assert fault.attempts == 2
     assert len(backend.orders()) == 1
     assert len(backend.messages()) == 1
+
+
+def test_a_failure_is_counted_once_in_total_and_per_dependency_and_an_unqueued_order_once(
+    backend: Backend, invoke, output
+) -> None:
+    # Given the queue refusing every send
+    SdkFault(backend.sqs, "SendMessage", code="ServiceUnavailable")
+
+    # When an order is posted (stored, not queued)
+    response = invoke(api_event())
+
+    # Then one failure is counted for the queue, one in total, and one order not queued
+    assert response.body["detail"] == (
+        "The order was stored but could not be queued; retry with the same Idempotency-Key. Retry later."
+    )
+    blobs = output().emf
+    [per_dependency] = [blob for blob in blobs if "Dependency" in blob and "DependencyFailures" in blob]
+    assert (per_dependency["Dependency"], per_dependency["DependencyFailures"]) == ("ProcessingQueue", [1.0])
+    [service] = [blob for blob in blobs if "OrdersNotQueued" in blob]
+    assert (service["DependencyFailures"], service["OrdersNotQueued"]) == ([1.0], [1.0])
+
+
+def test_an_sdk_error_without_a_code_is_named_unknown() -> None:
+    error = ClientError({"ResponseMetadata": {"HTTPStatusCode": 500}}, "PutItem")
+
+    failure = dependency_failure("OrdersTable", error)
+
+    assert (failure.dependency, failure.code, failure.detail) == (
+        "OrdersTable",
+        "Unknown",
+        "OrdersTable failed (Unknown)",
+    )
+
+
+def test_an_unreadable_stored_order_is_500_naming_the_orders_table(backend: Backend, invoke, output) -> None:
+    # Given an item under the id the request's key derives, that this function did not write
+    order_id = order_id_for("cust-alice", api_event()["headers"]["Idempotency-Key"])
+    backend.dynamodb.put_item(
+        TableName=backend.settings.orders_table, Item={"id": {"S": order_id}, "customer_id": {"S": "cust-alice"}}
+    )
+
+    # When the request is posted
+    response = invoke(api_event())
+
+    # Then it is a 500 naming the orders table, logged with why
+    assert response.status == 500
+    assert response.body["dependency"] == "OrdersTable"
+    assert response.body["detail"] == "The order could not be stored. Retry later."
+    [failure] = [log for log in output().logs if log["message"] == "dependency failed"]
+    assert (failure["dependency"], failure["error_code"]) == ("OrdersTable", "BadOrderItem")
+    assert failure["reason"] == "OrdersTable holds an unreadable order"
+    assert backend.messages() == []
 
 
 def test_products_table_failing_is_500_naming_it(backend: Backend, invoke, output) -> None:

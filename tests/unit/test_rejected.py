@@ -74,6 +74,16 @@ def test_a_non_finite_constant_is_named_in_the_problem(invoke, constant: str) ->
     assert error == {"field": "body", "code": "invalid_json", "detail": f"{constant} is not a JSON number"}
 
 
+def test_a_number_out_of_range_is_named_in_the_problem_up_to_40_characters(invoke) -> None:
+    number = "1" * 45 + "e400"
+    body = '{"customer_id": "a", "items": [{"product_id": "P-100", "quantity": QUANTITY}]}'
+
+    response = invoke(api_event(raw_body=body.replace("QUANTITY", number)))
+
+    [error] = response.body["errors"]
+    assert error == {"field": "body", "code": "invalid_json", "detail": f"number {'1' * 40} is out of range"}
+
+
 def test_missing_body_is_400(backend: Backend, invoke) -> None:
     response = invoke(api_event(raw_body=None))
 
