@@ -11,7 +11,7 @@ import pytest
 from moto.dynamodb.models import DynamoDBBackend
 
 from create_order import handler
-from tests.support.events import api_event, order_body
+from tests.support.events import UNSET, api_event, order_body
 from tests.support.lambda_context import FakeLambdaContext
 from tests.unit.conftest import Backend, Response
 
@@ -58,6 +58,17 @@ def test_a_repeat_shows_the_order_as_it_is_stored_now(backend: Backend, invoke) 
     # Then the duplicate carries the order with its stored status
     assert repeat.status == 409
     assert repeat.body["order"] == {**first.body, "status": "shipped"}
+
+
+def test_a_repeat_of_an_order_without_an_address_is_a_duplicate(backend: Backend, invoke) -> None:
+    body = order_body(shipping_address=UNSET)
+    first = invoke(api_event(body))
+
+    repeat = invoke(api_event(body))
+
+    assert (first.status, repeat.status) == (201, 409)
+    assert repeat.body["order"] == first.body
+    assert repeat.body["order"]["shipping_address"] is None
 
 
 def test_same_payload_with_items_in_another_order_is_a_duplicate(backend: Backend, invoke) -> None:

@@ -23,6 +23,36 @@ def fields(response) -> list[str]:
     return [error["field"] for error in response.body.get("errors", [])]
 
 
+CONTRACT_DETAILS = {
+    "missing": "Field required",
+    "string_type": "Input should be a valid string",
+    "string_pattern_mismatch": "String should match pattern '^[A-Za-z0-9_-]{1,64}$'",
+    "too_short": "List should have at least 1 item after validation, not 0",
+    "too_long": "List should have at most 50 items after validation, not 51",
+    "list_type": "Input should be a valid list",
+    "greater_than_equal": "Input should be greater than or equal to 1",
+    "less_than_equal": "Input should be less than or equal to 1000",
+    "int_type": "Input should be a valid integer",
+    "extra_forbidden": "Extra inputs are not permitted",
+    "invalid_country": "Country must be an ISO 3166-1 alpha-2 code, e.g. US",
+    "string_too_short": "String should have at least 1 character",
+    "invalid_characters": "Text must not contain control characters or lone surrogates",
+    "blank": "Text must not be blank",
+    "duplicate_product": "A product may appear once; raise its quantity instead",
+}
+"""The sentence of each problem code, in the words of the contract's first version (pydantic's)."""
+TEXT_LIMITS = {"name": 100, "line1": 200, "line2": 200, "city": 100, "region": 100, "postal_code": 20}
+RECORD_TITLES = {"shipping_address": "ShippingAddress", "items[0]": "OrderItemRequest"}
+
+
+def contract_detail(field: str, code: str) -> str:
+    if code == "string_too_long":
+        return f"String should have at most {TEXT_LIMITS[field.rpartition('.')[2]]} characters"
+    if code == "model_type":
+        return f"Input should be a valid dictionary or instance of {RECORD_TITLES[field]}"
+    return CONTRACT_DETAILS[code]
+
+
 def assert_problem(response, status: int, slug: str) -> None:
     assert response.status == status
     assert response.headers["Content-Type"] == "application/problem+json"
@@ -188,6 +218,26 @@ def test_body_that_is_not_an_object_is_400(backend: Backend, invoke, raw: str) -
             "string_too_long",
         ),
         (
+            {"customer_id": "cust-alice", "items": [ITEM], "shipping_address": {**ADDRESS, "line1": "l" * 201}},
+            "shipping_address.line1",
+            "string_too_long",
+        ),
+        (
+            {"customer_id": "cust-alice", "items": [ITEM], "shipping_address": {**ADDRESS, "line2": "l" * 201}},
+            "shipping_address.line2",
+            "string_too_long",
+        ),
+        (
+            {"customer_id": "cust-alice", "items": [ITEM], "shipping_address": {**ADDRESS, "region": "r" * 101}},
+            "shipping_address.region",
+            "string_too_long",
+        ),
+        (
+            {"customer_id": "cust-alice", "items": [ITEM], "shipping_address": {**ADDRESS, "postal_code": "1" * 21}},
+            "shipping_address.postal_code",
+            "string_too_long",
+        ),
+        (
             {"customer_id": "cust-alice", "items": [ITEM], "shipping_address": {**ADDRESS, "city": ""}},
             "shipping_address.city",
             "string_too_short",
@@ -244,8 +294,25 @@ def test_invalid_field_is_400_naming_the_field(backend: Backend, invoke, body, f
     response = invoke(api_event(body))
 
     assert_problem(response, 400, "validation-error")
-    assert {"field": field, "code": code} in [{"field": e["field"], "code": e["code"]} for e in response.body["errors"]]
+    assert {"field": field, "code": code, "detail": contract_detail(field, code)} in response.body["errors"]
     assert_nothing_stored(backend)
+
+
+def test_address_fields_at_their_longest_are_accepted(invoke) -> None:
+    address = {
+        "name": "n" * 100,
+        "line1": "l" * 200,
+        "line2": "m" * 200,
+        "city": "c" * 100,
+        "region": "r" * 100,
+        "postal_code": "p" * 20,
+        "country": "US",
+    }
+
+    response = invoke(api_event(order_body(shipping_address=address)))
+
+    assert response.status == 201
+    assert response.body["shipping_address"] == address
 
 
 def test_lone_surrogate_in_a_string_is_400(backend: Backend, invoke) -> None:
@@ -254,7 +321,13 @@ def test_lone_surrogate_in_a_string_is_400(backend: Backend, invoke) -> None:
     response = invoke(api_event(raw_body=raw))
 
     assert_problem(response, 400, "validation-error")
-    assert fields(response) == ["shipping_address.name"]
+    assert response.body["errors"] == [
+        {
+            "field": "shipping_address.name",
+            "code": "string_unicode",
+            "detail": "Input should be a valid string, unable to parse raw data as a unicode string",
+        }
+    ]
     assert_nothing_stored(backend)
 
 
