@@ -439,6 +439,23 @@ def test_untraced_invocation_writes_nothing(
     assert [wire.trace_headers[operation] for operation in ORDER_CALLS] == [[None]] * len(ORDER_CALLS)
 
 
+@pytest.mark.parametrize("kind", ["connection", "read-timeout"])
+def test_an_untraced_call_without_an_answer_is_still_the_dependencys_failure(
+    backend: Backend, traced_invoke: Invoke, daemon: Daemon, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    # Given an invocation that is not sampled, and a put that never gets an answer
+    monkeypatch.setenv(tracing.TRACE_HEADER_ENV, f"Root={ROOT};Parent={PARENT};Sampled=0")
+    SdkFault(backend.dynamodb, "PutItem", kind=kind)
+
+    # When an order is posted
+    response = traced_invoke(api_event())
+
+    # Then the client learns the orders table failed (the tracer's hooks stayed out of the way)
+    assert response.status == 500
+    assert response.body["dependency"] == "OrdersTable"
+    assert daemon.silent()
+
+
 DISABLED_TRACERS = [
     pytest.param(lambda address: tracing.Tracer(names.SERVICE, enabled=False, daemon_address=address), id="off"),
     pytest.param(
