@@ -56,6 +56,11 @@ def test_decimal_is_serialised_with_its_exact_digits() -> None:
 
 
 @pytest.mark.parametrize("encode", [jsonio.dumps, jsonio.dumps_written_out], ids=["fast", "written-out"])
+def test_a_decimal_with_an_exponent_is_written_in_plain_digits(encode) -> None:
+    assert encode([Decimal("1E+2"), Decimal("1E-7"), Decimal("-0.00")]) == "[100,0.0000001,-0.00]"
+
+
+@pytest.mark.parametrize("encode", [jsonio.dumps, jsonio.dumps_written_out], ids=["fast", "written-out"])
 @pytest.mark.parametrize("value", [Decimal("NaN"), Decimal("Infinity"), float("nan"), float("inf")])
 def test_non_finite_numbers_are_refused_on_output(encode, value) -> None:
     with pytest.raises(ValueError, match=r"^a non-finite number has no JSON form$"):

@@ -277,6 +277,33 @@ def test_no_call_is_started_without_time_for_one_attempt(backend: Backend, invok
     assert backend.orders() == []
 
 
+@pytest.mark.parametrize(
+    ("spent_after", "refused", "stored"),
+    [("BatchGetItem", "OrdersTable", False), ("PutItem", "ProcessingQueue", True)],
+)
+def test_a_call_without_time_for_one_attempt_is_refused_naming_its_dependency(
+    backend: Backend, invoke, output, spent_after: str, refused: str, stored: bool
+) -> None:
+    # Given an invocation whose time runs out once an earlier call has answered
+    def spend_the_deadline(**_) -> None:
+        deadline.start(deadline.Deadline(time.monotonic() + 1))
+
+    client = backend.dynamodb
+    client.meta.events.register(f"after-call.dynamodb.{spent_after}", spend_the_deadline)
+
+    # When an order is posted
+    response = invoke(api_event())
+
+    # Then the next call is not started, and the 500 names its dependency
+    assert response.status == 500
+    assert response.body["dependency"] == refused
+    assert (len(backend.orders()) == 1) is stored
+    assert backend.messages() == []
+    [failure] = [log for log in output().logs if log["message"] == "dependency failed"]
+    assert (failure["dependency"], failure["error_code"]) == (refused, "DeadlineExceeded")
+    assert failure["reason"] == f"Not enough time left in this request to call {refused}"
+
+
 def test_unhandled_bug_is_a_500_problem_without_a_stack_trace(backend: Backend, invoke, output, monkeypatch) -> None:
     from create_order import logic
 
