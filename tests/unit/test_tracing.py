@@ -551,6 +551,8 @@ def test_a_disabled_flag_that_is_not_a_truth_value_is_refused(value: str) -> Non
         ("udp:127.0.0.2:2001 tcp:127.0.0.1:2000", ("127.0.0.2", 2001)),
         ("[::1]:2000", ("::1", 2000)),
         ("xray.local:65535", ("xray.local", 65535)),
+        ("XRAY:1", ("XRAY", 1)),
+        ("host:65536", None),
         ("", None),
         ("host", None),
         ("host:", None),
@@ -568,6 +570,25 @@ def test_a_disabled_flag_that_is_not_a_truth_value_is_refused(value: str) -> Non
 )
 def test_daemon_address(address: str, parsed: tuple[str, int] | None) -> None:
     assert tracing.parse_daemon_address(address) == parsed
+
+
+def test_a_tracer_without_an_environment_of_its_own_reads_the_process_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given Lambda's environment with a daemon address
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", "/var/task")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "false")
+    monkeypatch.setenv(tracing.DAEMON_ADDRESS_ENV, "169.254.79.129:2000")
+
+    # When a tracer is made without an environment of its own (as the handler's is)
+    tracer = tracing.Tracer(names.SERVICE)
+
+    # Then it is on and writes to that daemon
+    assert (tracer.enabled, tracer.daemon) == (True, ("169.254.79.129", 2000))
+
+
+def test_without_a_daemon_address_the_tracer_writes_to_lambdas_default() -> None:
+    tracer = tracing.Tracer(names.SERVICE, env={"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "false"})
+
+    assert (tracer.enabled, tracer.daemon) == (True, ("127.0.0.1", 2000))
 
 
 def _nothing_listening() -> str:
@@ -663,7 +684,7 @@ def test_a_429_answer_is_a_throttle_whatever_its_code(backend: Backend, traced_i
     from chaos.inject import json_response
 
     def too_many(request: Any, **_: Any) -> Any:
-        return json_response(request, 429, {"__type": "SlowDownPlease", "message": "later"}, request_id="r-429")
+        return json_response(request, 429, {"__type": "SlowDownPlease"}, request_id="r-429")
 
     backend.dynamodb.meta.events.register_first("before-send.dynamodb.BatchGetItem", too_many)
 
@@ -674,6 +695,9 @@ def test_a_429_answer_is_a_throttle_whatever_its_code(backend: Backend, traced_i
     read = daemon.invocation().call("BatchGetItem")
     assert read["http"]["response"]["status"] == 429
     assert (read["error"], read["throttle"]) == (True, True)
+    # ... whose cause is its code, with the empty message it came with
+    [exception] = read["cause"]["exceptions"]
+    assert (exception["type"], exception["message"]) == ("SlowDownPlease", "")
 
 
 class _Unprintable(Exception):  # noqa: N818 - a test double
