@@ -40,7 +40,10 @@ def test_orders_table_failing_is_500_with_nothing_stored_or_queued(
 
     # Then it is a 500 naming the orders table, after the bounded number of attempts
     assert response.status == 500
+    assert response.headers["Content-Type"] == "application/problem+json"
     assert response.body["type"] == FAILURE
+    assert (response.body["title"], response.body["status"]) == ("Dependency failure", 500)
+    assert response.body["request_id"] == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
     assert response.body["dependency"] == "OrdersTable"
     assert "order_id" not in response.body
     assert "Traceback" not in response.raw
