@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -200,3 +201,37 @@ def test_a_created_order_is_counted_once_with_its_lines_and_logged_with_its_tota
         "lines": 2,
     }
     assert before_ms <= created["_aws"]["Timestamp"] <= after_ms
+
+
+def test_the_stored_item_is_the_order_attribute_by_attribute(backend: Backend, invoke) -> None:
+    # Given the recorded request, with its key
+    event = api_event()
+
+    # When it is created
+    order = invoke(event).body
+
+    # Then the table holds the order as shown, with its line count, its key, this write's token
+    # and the hash of the canonical request (items sorted, fixed spelling: the same in every
+    # version of the function, so a retry that straddles a deploy is still recognised)
+    [stored] = backend.orders()
+    canonical = (
+        '{"customer_id":"cust-alice","items":[["P-100",2],["P-200",1]],"shipping_address":'
+        '{"name":"Alice Example","line1":"1 Main St","city":"Springfield","postal_code":"12345","country":"US"}}'
+    )
+    assert re.fullmatch("[0-9a-f]{32}", stored.pop("write_token"))
+    assert stored == {
+        "id": order["id"],
+        "customer_id": "cust-alice",
+        "status": "pending",
+        "items": [
+            {"product_id": "P-100", "quantity": 2, "unit_price": Decimal("19.99"), "line_total": Decimal("39.98")},
+            {"product_id": "P-200", "quantity": 1, "unit_price": Decimal("5.00"), "line_total": Decimal("5.00")},
+        ],
+        "item_count": 2,
+        "total": Decimal("44.98"),
+        "currency": "USD",
+        "created_at": order["created_at"],
+        "request_hash": hashlib.sha256(canonical.encode()).hexdigest(),
+        "shipping_address": order["shipping_address"],
+        "idempotency_key": event["headers"]["Idempotency-Key"],
+    }
