@@ -118,6 +118,12 @@ def test_totals_round_half_even_to_the_minor_unit(invoke, product_id, quantity, 
     assert raw_total in response.raw
 
 
+def test_a_yen_line_is_written_without_a_minor_unit(invoke) -> None:
+    response = invoke(api_event(order_body(items=[{"product_id": "P-JPY", "quantity": 2}])))
+
+    assert '"line_total":2468}' in response.raw
+
+
 def test_fifo_queue_groups_by_customer_and_deduplicates_by_order(aws) -> None:
     # Given a FIFO processing queue
     backend = create_backend(fifo=True)

@@ -13,8 +13,8 @@ from create_order.adapters.clients import MAX_ATTEMPTS, dependency_failure
 from create_order.adapters.dynamodb import UNPROCESSED_KEYS_ATTEMPTS, DynamoDBProductCatalog
 from create_order.errors import DependencyError
 from create_order.logic import order_id_for
-from tests.support.events import api_event
-from tests.support.faults import LostResponse, SdkFault
+from tests.support.events import api_event, order_body
+from tests.support.faults import CallRecorder, LostResponse, SdkFault
 from tests.support.lambda_context import FakeLambdaContext
 from tests.unit.conftest import Backend
 
@@ -182,6 +182,75 @@ def test_an_unreadable_stored_order_is_500_naming_the_orders_table(backend: Back
     assert (failure["dependency"], failure["error_code"]) == ("OrdersTable", "BadOrderItem")
     assert failure["reason"] == "OrdersTable holds an unreadable order"
     assert backend.messages() == []
+
+
+def _put_product(backend: Backend, product_id: str, **attributes: dict[str, object]) -> None:
+    backend.dynamodb.put_item(
+        TableName=backend.settings.products_table, Item={"product_id": {"S": product_id}, **attributes}
+    )
+
+
+@pytest.mark.parametrize(
+    "attributes",
+    [
+        pytest.param({"currency": {"S": "USD"}, "active": {"BOOL": True}}, id="no-price"),
+        pytest.param({"price": {"N": "-0.01"}, "currency": {"S": "USD"}, "active": {"BOOL": True}}, id="negative"),
+        pytest.param({"price": {"N": "1.00"}, "currency": {"S": "usd"}, "active": {"BOOL": True}}, id="bad-currency"),
+        pytest.param({"price": {"N": "1.00"}, "active": {"BOOL": True}}, id="no-currency"),
+    ],
+)
+def test_a_catalog_entry_without_a_usable_price_or_currency_is_500_naming_it(
+    backend: Backend, invoke, output, attributes
+) -> None:
+    # Given a catalog entry that cannot be priced
+    _put_product(backend, "P-BAD", **attributes)
+
+    # When it is ordered
+    response = invoke(api_event(order_body(items=[{"product_id": "P-BAD", "quantity": 1}])))
+
+    # Then it is the catalog's failure, logged with which entry
+    assert response.status == 500
+    assert response.body["dependency"] == "ProductsTable"
+    [failure] = [log for log in output().logs if log["message"] == "dependency failed"]
+    assert (failure["dependency"], failure["error_code"]) == ("ProductsTable", "BadProduct")
+    assert failure["reason"] == "product 'P-BAD' has no usable price or currency"
+    assert backend.orders() == []
+
+
+def test_a_free_product_can_be_ordered(backend: Backend, invoke) -> None:
+    _put_product(backend, "P-FREE", price={"N": "0"}, currency={"S": "USD"}, active={"BOOL": True})
+
+    response = invoke(api_event(order_body(items=[{"product_id": "P-FREE", "quantity": 3}])))
+
+    assert response.status == 201
+    assert response.body["total"] == 0
+
+
+def test_a_catalog_entry_without_an_active_flag_is_not_available(backend: Backend, invoke) -> None:
+    _put_product(backend, "P-NEW", price={"N": "1.00"}, currency={"S": "USD"})
+
+    response = invoke(api_event(order_body(items=[{"product_id": "P-NEW", "quantity": 1}])))
+
+    assert response.status == 400
+    assert response.body["errors"] == [
+        {"field": "items[0].product_id", "code": "inactive_product", "detail": "The product is not available"}
+    ]
+
+
+def test_the_price_cache_is_emptied_when_it_would_outgrow_its_bound(backend: Backend, monkeypatch) -> None:
+    # Given a catalog cache bounded to two products
+    monkeypatch.setattr(dynamodb, "PRODUCT_CACHE_MAX_ENTRIES", 2)
+    catalog = DynamoDBProductCatalog(backend.dynamodb, backend.settings.products_table)
+    recorder = CallRecorder(backend.dynamodb)
+    calls = []
+
+    # When products are read one by one, one more than the bound, then the first again
+    for product_id in ("P-100", "P-200", "P-100", "P-HALF", "P-100"):
+        catalog.get_products([product_id])
+        calls.append(recorder.calls.count("dynamodb:BatchGetItem"))
+
+    # Then two are kept, and the third empties the cache before it is kept
+    assert calls == [1, 2, 2, 3, 4]
 
 
 def test_products_table_failing_is_500_naming_it(backend: Backend, invoke, output) -> None:
