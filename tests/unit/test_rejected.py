@@ -41,6 +41,11 @@ CONTRACT_DETAILS = {
     "duplicate_product": "A product may appear once; raise its quantity instead",
 }
 """The sentence of each problem code, in the words of the contract's first version (pydantic's)."""
+PRODUCT_DETAILS = {
+    "unknown_product": "No such product",
+    "inactive_product": "The product is not available",
+    "currency_mismatch": "The product is priced in EUR",
+}
 TEXT_LIMITS = {"name": 100, "line1": 200, "line2": 200, "city": 100, "region": 100, "postal_code": 20}
 RECORD_TITLES = {"shipping_address": "ShippingAddress", "items[0]": "OrderItemRequest"}
 
@@ -365,13 +370,25 @@ def test_every_failing_field_is_listed_at_once(invoke) -> None:
             [{"product_id": "P-NOPE", "quantity": 1}, {"product_id": "P-300", "quantity": 1}],
             {"items[0].product_id": "unknown_product", "items[1].product_id": "inactive_product"},
         ),
+        (
+            [{"product_id": "P-300", "quantity": 1}, {"product_id": "P-NOPE", "quantity": 1}],
+            {"items[0].product_id": "inactive_product", "items[1].product_id": "unknown_product"},
+        ),
+        (
+            [ITEM, {"product_id": "P-EUR", "quantity": 1}, {"product_id": "P-NOPE", "quantity": 1}],
+            {"items[1].product_id": "currency_mismatch", "items[2].product_id": "unknown_product"},
+        ),
     ],
 )
 def test_unknown_inactive_or_foreign_currency_product_is_400(backend: Backend, invoke, items, codes) -> None:
     response = invoke(api_event(order_body(items=items)))
 
     assert_problem(response, 400, "validation-error")
+    assert response.body["detail"] == "Some items cannot be ordered"
     assert {e["field"]: e["code"] for e in response.body["errors"]} == codes
+    assert {e["code"]: e["detail"] for e in response.body["errors"]} == {
+        code: PRODUCT_DETAILS[code] for code in codes.values()
+    }
     assert_nothing_stored(backend)
 
 
