@@ -237,6 +237,23 @@ def test_a_catalog_entry_without_an_active_flag_is_not_available(backend: Backen
     ]
 
 
+def test_a_price_is_reused_for_30_s_and_not_a_moment_longer(backend: Backend) -> None:
+    # Given a catalog on a clock the test moves
+    now = [100.0]
+    catalog = DynamoDBProductCatalog(backend.dynamodb, backend.settings.products_table, clock=lambda: now[0])
+    recorder = CallRecorder(backend.dynamodb)
+    calls = []
+
+    # When a product is read, then just before and exactly at the end of its 30 s
+    for at in (100.0, 129.999, 130.0):
+        now[0] = at
+        catalog.get_products(["P-100"])
+        calls.append(recorder.calls.count("dynamodb:BatchGetItem"))
+
+    # Then the table is read again only once the 30 s are over
+    assert calls == [1, 1, 2]
+
+
 def test_the_price_cache_is_emptied_when_it_would_outgrow_its_bound(backend: Backend, monkeypatch) -> None:
     # Given a catalog cache bounded to two products
     monkeypatch.setattr(dynamodb, "PRODUCT_CACHE_MAX_ENTRIES", 2)
