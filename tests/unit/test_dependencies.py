@@ -292,7 +292,7 @@ def test_unprocessed_product_keys_are_retried(backend: Backend, invoke) -> None:
     assert response.body["total"] == 44.98
 
 
-def test_keys_left_unprocessed_through_every_attempt_are_500(backend: Backend, invoke) -> None:
+def test_keys_left_unprocessed_through_every_attempt_are_500(backend: Backend, invoke, output) -> None:
     fault = SdkFault(backend.dynamodb, "BatchGetItem", kind="unprocessed-keys")
 
     response = invoke(api_event())
@@ -301,6 +301,9 @@ def test_keys_left_unprocessed_through_every_attempt_are_500(backend: Backend, i
     assert response.body["dependency"] == "ProductsTable"
     assert fault.attempts == UNPROCESSED_KEYS_ATTEMPTS
     assert backend.orders() == []
+    [failure] = [log for log in output().logs if log["message"] == "dependency failed"]
+    assert failure["error_code"] == "UnprocessedKeys"
+    assert failure["reason"] == f"ProductsTable left keys unprocessed after {UNPROCESSED_KEYS_ATTEMPTS} attempts"
 
 
 def test_unprocessed_keys_are_retried_after_a_jitter_that_doubles(backend: Backend, monkeypatch) -> None:
