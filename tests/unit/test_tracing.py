@@ -341,6 +341,26 @@ def test_a_call_that_ends_after_its_handler_goes_out_as_a_document_of_its_own(
         assert exception["message"].startswith("Could not connect to the endpoint URL")
 
 
+@pytest.mark.parametrize(("spare", "datagrams"), [(0, 1), (-1, 2)], ids=["exactly-the-limit", "one-byte-over"])
+def test_a_tree_of_exactly_the_limit_still_goes_in_one_datagram(
+    tracer: tracing.Tracer, daemon: Daemon, monkeypatch: pytest.MonkeyPatch, spare: int, datagrams: int
+) -> None:
+    # Given a handler's subsegment holding one call, and a datagram limit of its size (or one less)
+    invocation = tracing._Invocation.from_header(SAMPLED, cold_start=True)
+    assert invocation is not None
+    call = {"id": invocation.new_id(), "name": "DynamoDB", "namespace": "aws", "aws": {"operation": "PutItem"}}
+    invocation.calls.append(call)
+    document = {"type": "subsegment", "id": invocation.id, "name": HANDLER_SUBSEGMENT}
+    size = len(json.dumps({**document, "subsegments": [call]}, separators=(",", ":")).encode())
+    monkeypatch.setattr(tracing, "MAX_DOCUMENT_BYTES", size + spare)
+
+    # When it is sent
+    tracer._send_with_calls(document, invocation)
+
+    # Then a tree of exactly the limit is one datagram; one byte over, the call goes on its own
+    assert len(daemon.documents()) == datagrams
+
+
 @pytest.mark.usefixtures("sampled")
 def test_throttled_put_is_a_throttled_error_and_the_handler_a_fault(
     backend: Backend, traced_invoke: Invoke, daemon: Daemon, wire: Wire
