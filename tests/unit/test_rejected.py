@@ -119,6 +119,20 @@ def test_a_number_out_of_range_is_named_in_the_problem_up_to_40_characters(invok
     assert error == {"field": "body", "code": "invalid_json", "detail": f"number {'1' * 40} is out of range"}
 
 
+@pytest.mark.parametrize(
+    ("raw", "detail"),
+    [
+        pytest.param('{"items": [], "customer_id": "a", "customer_id": "b"}', 'duplicate key "customer_id"', id="dup"),
+        pytest.param("[" * 5000 + "]" * 5000, "nesting is too deep", id="deep"),
+        pytest.param("{", "Expecting property name enclosed in double quotes at line 1 column 2", id="truncated"),
+    ],
+)
+def test_the_json_problem_says_what_is_wrong_and_where(invoke, raw: str, detail: str) -> None:
+    response = invoke(api_event(raw_body=raw))
+
+    assert response.body["errors"] == [{"field": "body", "code": "invalid_json", "detail": detail}]
+
+
 def test_missing_body_is_400(backend: Backend, invoke) -> None:
     response = invoke(api_event(raw_body=None))
 
@@ -191,6 +205,15 @@ def test_body_that_is_not_an_object_is_400(backend: Backend, invoke, raw: str) -
             "int_type",
         ),
         ({"customer_id": "cust-alice", "items": [ITEM, ITEM]}, "items[1].product_id", "duplicate_product"),
+        (
+            {
+                "customer_id": "cust-alice",
+                "items": [{"product_id": f"P{i}", "quantity": 1} for i in range(49)]
+                + [{"product_id": "P0", "quantity": 1}],
+            },
+            "items[49].product_id",
+            "duplicate_product",
+        ),
         ({"customer_id": "cust-alice", "items": [ITEM], "total": 0.01}, "total", "extra_forbidden"),
         ({"customer_id": "cust-alice", "items": [ITEM], "status": "paid"}, "status", "extra_forbidden"),
         (

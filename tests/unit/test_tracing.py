@@ -720,6 +720,21 @@ def test_a_429_answer_is_a_throttle_whatever_its_code(backend: Backend, traced_i
     assert (exception["type"], exception["message"]) == ("SlowDownPlease", "")
 
 
+@pytest.mark.usefixtures("sampled")
+def test_a_handler_without_a_name_is_traced_as_handler(tracer: tracing.Tracer, daemon: Daemon) -> None:
+    # Given a handler that is a callable object (it has no __name__)
+    class Endpoint:
+        def __call__(self, event: Any, context: Any) -> dict[str, Any]:
+            return {"statusCode": 200}
+
+    # When it is traced and invoked
+    tracer.capture_lambda_handler(Endpoint())({}, None)
+
+    # Then its subsegment is named for a handler
+    [document] = daemon.documents()
+    assert document["name"] == "## handler"
+
+
 class _Unprintable(Exception):  # noqa: N818 - a test double
     def __str__(self) -> str:
         raise ValueError("no words")
