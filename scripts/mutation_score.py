@@ -119,7 +119,7 @@ def report(tallies: Mapping[str, Tally]) -> tuple[list[str], bool]:
     for group in GROUPS:
         total = Tally()
         for path, tally in tallies.items():
-            if path.startswith(group.prefix):
+            if path.startswith(group.prefix) and tally.total:
                 total.absorb(tally)
                 lines.append(_row(path, tally))
         if not total.total:
