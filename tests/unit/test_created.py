@@ -165,6 +165,13 @@ def test_exactly_16_kib_body_is_accepted(invoke) -> None:
     assert invoke(api_event(raw_body=padded)).status == 201
 
 
+def test_exactly_16_kib_body_is_accepted_base64_encoded(invoke) -> None:
+    body = api_event()["body"]
+    padded = body + " " * (16 * 1024 - len(body.encode()))
+
+    assert invoke(api_event(raw_body=padded, base64_encoded=True)).status == 201
+
+
 def test_base64_body_and_json_charset_are_accepted(invoke) -> None:
     event = api_event(headers={"Content-Type": "application/json; charset=UTF-8"}, base64_encoded=True)
 

@@ -511,7 +511,19 @@ def test_body_that_is_not_base64_is_400(invoke) -> None:
     response = invoke(event)
 
     assert_problem(response, 400, "validation-error")
-    assert response.body["errors"][0]["code"] == "invalid_encoding"
+    assert response.body["detail"] == "The body is not valid base64"
+    assert response.body["errors"] == [{"field": "body", "code": "invalid_encoding", "detail": "Bad base64"}]
+
+
+def test_base64_with_characters_outside_its_alphabet_is_400(invoke) -> None:
+    # Given a base64 body with a line break in it (a lenient decoder would skip it)
+    event = api_event(base64_encoded=True)
+    event["body"] = event["body"][:8] + "\n" + event["body"][8:]
+
+    response = invoke(event)
+
+    assert_problem(response, 400, "validation-error")
+    assert response.body["errors"] == [{"field": "body", "code": "invalid_encoding", "detail": "Bad base64"}]
 
 
 @pytest.mark.parametrize(
