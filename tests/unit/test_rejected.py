@@ -515,6 +515,17 @@ def test_body_that_is_not_base64_is_400(invoke) -> None:
     assert response.body["errors"] == [{"field": "body", "code": "invalid_encoding", "detail": "Bad base64"}]
 
 
+@pytest.mark.parametrize(("length", "status"), [(21_849, 400), (21_850, 413)])
+def test_base64_longer_than_16_kib_can_encode_is_413_before_decoding(invoke, length: int, status: int) -> None:
+    # 16 KiB encode to at most 21 848 characters; up to 21 849 the body is decoded (this one
+    # is not valid base64: its length is no multiple of 4), past that it is refused unread
+    event = api_event()
+    event["isBase64Encoded"] = True
+    event["body"] = "A" * length
+
+    assert invoke(event).status == status
+
+
 def test_base64_with_characters_outside_its_alphabet_is_400(invoke) -> None:
     # Given a base64 body with a line break in it (a lenient decoder would skip it)
     event = api_event(base64_encoded=True)
