@@ -551,6 +551,21 @@ def test_body_not_declared_as_json_is_415(backend: Backend, invoke, content_type
     response = invoke(api_event(headers={"Content-Type": content_type}))
 
     assert_problem(response, 415, "unsupported-media-type")
+    if content_type is None:
+        assert response.body["detail"] == "Send the body as application/json (Content-Type is missing)"
+    elif "charset" not in content_type:
+        assert response.body["detail"] == "Send the body as application/json"
+    assert_nothing_stored(backend)
+
+
+def test_a_header_sent_with_two_different_values_is_400(backend: Backend, invoke) -> None:
+    event = api_event(headers={"Idempotency-Key": None})
+    event["multiValueHeaders"]["Idempotency-Key"] = ["key-1", "key-2"]
+
+    response = invoke(event)
+
+    assert_problem(response, 400, "validation-error")
+    assert response.body["detail"] == "The Idempotency-Key header was sent more than once"
     assert_nothing_stored(backend)
 
 
