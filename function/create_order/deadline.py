@@ -29,17 +29,13 @@ class Deadline:
         budget = min(remaining_ms / 1000.0, API_GATEWAY_TIMEOUT_S) - RESPONSE_RESERVE_S
         return cls(time.monotonic() + budget)
 
-    @classmethod
-    def never(cls) -> Deadline:
-        """A deadline that does not constrain (for calls outside an invocation)."""
-        return cls(float("inf"))
-
     def remaining(self) -> float:
         """Seconds left; negative once the deadline has passed."""
         return self._at - time.monotonic()
 
 
-_NEVER = Deadline.never()
+_NEVER = Deadline(float("inf"))
+"""Outside an invocation (tests, the clients' creation) nothing is bounded."""
 _CURRENT: ContextVar[Deadline] = ContextVar("create_order_deadline", default=_NEVER)
 
 

@@ -110,9 +110,12 @@ class IdempotencyKeyReusedError(RequestError):
 
 
 class DependencyError(CreateOrderError):
-    """A dependency (DynamoDB or SQS) failed after bounded retries, or time ran out for it."""
+    """A dependency (DynamoDB or SQS) failed after bounded retries, or time ran out for it.
 
-    def __init__(self, dependency: str, detail: str, *, order_id: str | None = None, code: str = "") -> None:
+    ``code`` is the AWS error code, or the function's own name for the failure (``DeadlineExceeded``...).
+    """
+
+    def __init__(self, dependency: str, detail: str, *, code: str, order_id: str | None = None) -> None:
         super().__init__(detail)
         self.dependency = dependency
         self.detail = detail

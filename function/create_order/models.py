@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from create_order.errors import FieldProblem
@@ -80,22 +81,18 @@ def _identifier(value: Any) -> str:
     return text
 
 
-def _text(max_length: int) -> Callable[[Any], str]:
+def _text(max_length: int, value: Any) -> str:
     """1 to ``max_length`` characters, free of control characters and lone surrogates, not blank."""
-
-    def rule(value: Any) -> str:
-        text = _string(value)
-        if not text:
-            raise InvalidValueError("string_too_short", "String should have at least 1 character")
-        if len(text) > max_length:
-            raise InvalidValueError("string_too_long", f"String should have at most {max_length} characters")
-        if _FORBIDDEN_TEXT.search(text):
-            raise InvalidValueError("invalid_characters", "Text must not contain control characters or lone surrogates")
-        if not text.strip():
-            raise InvalidValueError("blank", "Text must not be blank")
-        return text
-
-    return rule
+    text = _string(value)
+    if not text:
+        raise InvalidValueError("string_too_short", "String should have at least 1 character")
+    if len(text) > max_length:
+        raise InvalidValueError("string_too_long", f"String should have at most {max_length} characters")
+    if _FORBIDDEN_TEXT.search(text):
+        raise InvalidValueError("invalid_characters", "Text must not contain control characters or lone surrogates")
+    if not text.strip():
+        raise InvalidValueError("blank", "Text must not be blank")
+    return text
 
 
 def _country(value: Any) -> str:
@@ -116,6 +113,9 @@ def _quantity(value: Any) -> int:
 
 
 # ---- records: every field read, every problem kept ------------------------------------------------
+# A reader is one of these functions bound to its parameters (functools.partial), not a closure
+# made by a factory: its code then runs inside each read, where the tests (and mutation testing,
+# which switches a mutant on per call) see it, rather than once at import.
 
 _ABSENT = object()
 _INVALID = object()
@@ -127,94 +127,90 @@ def _path(parent: str, name: str | int) -> str:
     return f"{parent}.{name}" if parent else name or "body"  # an unnamed top-level field: the body
 
 
-def _scalar(rule: Callable[[Any], Any]) -> Reader:
-    def read(value: Any, at: str, problems: list[FieldProblem]) -> Any:
-        try:
-            return rule(value)
-        except InvalidValueError as invalid:
-            problems.append(FieldProblem(at, invalid.code, invalid.detail))
-            return _INVALID
-
-    return read
+def _read_scalar(rule: Callable[[Any], Any], value: Any, at: str, problems: list[FieldProblem]) -> Any:
+    """One value held to ``rule``."""
+    try:
+        return rule(value)
+    except InvalidValueError as invalid:
+        problems.append(FieldProblem(at, invalid.code, invalid.detail))
+        return _INVALID
 
 
-def _optional(read: Reader) -> Reader:
-    return lambda value, at, problems: None if value is None else read(value, at, problems)
+def _read_optional(read: Reader, value: Any, at: str, problems: list[FieldProblem]) -> Any:
+    """``None`` for a null, else what ``read`` reads."""
+    return None if value is None else read(value, at, problems)
 
 
-def _record(title: str, fields: dict[str, tuple[Reader, bool]]) -> Reader:
+def _read_record(
+    title: str, fields: dict[str, tuple[Reader, bool]], value: Any, at: str, problems: list[FieldProblem]
+) -> Any:
     """A JSON object with exactly these fields (name -> reader, required); others are refused."""
-
-    def read(value: Any, at: str, problems: list[FieldProblem]) -> Any:
-        if type(value) is not dict:
-            detail = f"Input should be a valid dictionary or instance of {title}"
-            problems.append(FieldProblem(at or "body", "model_type", detail))
-            return _INVALID
-        found = len(problems)
-        values: dict[str, Any] = {}
-        for name, (field, required) in fields.items():
-            raw = value.get(name, _ABSENT)
-            if raw is _ABSENT:
-                if required:
-                    problems.append(FieldProblem(_path(at, name), "missing", "Field required"))
-                values[name] = None
-            else:
-                values[name] = field(raw, _path(at, name), problems)
-        problems.extend(
-            FieldProblem(_path(at, name), "extra_forbidden", "Extra inputs are not permitted")
-            for name in value
-            if name not in fields
-        )
-        return values if len(problems) == found else _INVALID
-
-    return read
+    if type(value) is not dict:
+        detail = f"Input should be a valid dictionary or instance of {title}"
+        problems.append(FieldProblem(at or "body", "model_type", detail))
+        return _INVALID
+    found = len(problems)
+    values: dict[str, Any] = {}
+    for name, (field, required) in fields.items():
+        raw = value.get(name, _ABSENT)
+        if raw is _ABSENT:
+            if required:
+                problems.append(FieldProblem(_path(at, name), "missing", "Field required"))
+            values[name] = None
+        else:
+            values[name] = field(raw, _path(at, name), problems)
+    problems.extend(
+        FieldProblem(_path(at, name), "extra_forbidden", "Extra inputs are not permitted")
+        for name in value
+        if name not in fields
+    )
+    return values if len(problems) == found else _INVALID
 
 
-def _items(item: Reader) -> Reader:
+def _read_items(item: Reader, value: Any, at: str, problems: list[FieldProblem]) -> Any:
     """A JSON array of 1 to MAX_ITEMS items; past the limit the items are not read."""
-
-    def read(value: Any, at: str, problems: list[FieldProblem]) -> Any:
-        if type(value) is not list:
-            problems.append(FieldProblem(at, "list_type", "Input should be a valid list"))
-            return _INVALID
-        if not value:
-            problems.append(FieldProblem(at, "too_short", "List should have at least 1 item after validation, not 0"))
-            return _INVALID
-        if len(value) > MAX_ITEMS:
-            detail = f"List should have at most {MAX_ITEMS} items after validation, not {len(value)}"
-            problems.append(FieldProblem(at, "too_long", detail))
-            return _INVALID
-        found = len(problems)
-        read_items = [item(entry, _path(at, index), problems) for index, entry in enumerate(value)]
-        return read_items if len(problems) == found else _INVALID
-
-    return read
+    if type(value) is not list:
+        problems.append(FieldProblem(at, "list_type", "Input should be a valid list"))
+        return _INVALID
+    if not value:
+        problems.append(FieldProblem(at, "too_short", "List should have at least 1 item after validation, not 0"))
+        return _INVALID
+    if len(value) > MAX_ITEMS:
+        detail = f"List should have at most {MAX_ITEMS} items after validation, not {len(value)}"
+        problems.append(FieldProblem(at, "too_long", detail))
+        return _INVALID
+    found = len(problems)
+    read_items = [item(entry, _path(at, index), problems) for index, entry in enumerate(value)]
+    return read_items if len(problems) == found else _INVALID
 
 
-_TEXT20, _TEXT100, _TEXT200 = _scalar(_text(20)), _scalar(_text(100)), _scalar(_text(200))
+_TEXT20, _TEXT100, _TEXT200 = (partial(_read_scalar, partial(_text, length)) for length in (20, 100, 200))
 
-_ITEM = _record(
+_ITEM = partial(
+    _read_record,
     "OrderItemRequest",
-    {"product_id": (_scalar(_identifier), True), "quantity": (_scalar(_quantity), True)},
+    {"product_id": (partial(_read_scalar, _identifier), True), "quantity": (partial(_read_scalar, _quantity), True)},
 )
-_ADDRESS = _record(
+_ADDRESS = partial(
+    _read_record,
     "ShippingAddress",
     {
         "name": (_TEXT100, True),
         "line1": (_TEXT200, True),
-        "line2": (_optional(_TEXT200), False),
+        "line2": (partial(_read_optional, _TEXT200), False),
         "city": (_TEXT100, True),
-        "region": (_optional(_TEXT100), False),
+        "region": (partial(_read_optional, _TEXT100), False),
         "postal_code": (_TEXT20, True),
-        "country": (_scalar(_country), True),
+        "country": (partial(_read_scalar, _country), True),
     },
 )
-_ORDER = _record(
+_ORDER = partial(
+    _read_record,
     "CreateOrderRequest",
     {
-        "customer_id": (_scalar(_identifier), True),
-        "items": (_items(_ITEM), True),
-        "shipping_address": (_optional(_ADDRESS), False),
+        "customer_id": (partial(_read_scalar, _identifier), True),
+        "items": (partial(_read_items, _ITEM), True),
+        "shipping_address": (partial(_read_optional, _ADDRESS), False),
     },
 )
 

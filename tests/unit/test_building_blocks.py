@@ -55,10 +55,22 @@ def test_decimal_is_serialised_with_its_exact_digits() -> None:
     assert jsonio.dumps({"total": value}) == '{"total":12345678901234567.89}'
 
 
+@pytest.mark.parametrize("encode", [jsonio.dumps, jsonio.dumps_written_out], ids=["fast", "written-out"])
+def test_a_decimal_with_an_exponent_is_written_in_plain_digits(encode) -> None:
+    assert encode([Decimal("1E+2"), Decimal("1E-7"), Decimal("-0.00")]) == "[100,0.0000001,-0.00]"
+
+
+@pytest.mark.parametrize("encode", [jsonio.dumps, jsonio.dumps_written_out], ids=["fast", "written-out"])
 @pytest.mark.parametrize("value", [Decimal("NaN"), Decimal("Infinity"), float("nan"), float("inf")])
-def test_non_finite_numbers_are_refused_on_output(value) -> None:
-    with pytest.raises(ValueError, match="non-finite"):
-        jsonio.dumps([value])
+def test_non_finite_numbers_are_refused_on_output(encode, value) -> None:
+    with pytest.raises(ValueError, match=r"^a non-finite number has no JSON form$"):
+        encode([value])
+
+
+@pytest.mark.parametrize("encode", [jsonio.dumps, jsonio.dumps_written_out], ids=["fast", "written-out"])
+def test_a_value_without_a_json_form_is_refused_by_its_type(encode) -> None:
+    with pytest.raises(TypeError, match=r"^bytes has no JSON form$"):
+        encode({"a": [b"raw"]})
 
 
 def test_strings_are_escaped_to_ascii_on_output() -> None:

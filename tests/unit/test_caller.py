@@ -27,6 +27,7 @@ def test_ordering_for_another_customer_is_403(backend: Backend, invoke) -> None:
 
     assert response.status == 403
     assert response.body["type"] == "urn:problem-type:create-order:forbidden"
+    assert response.body["detail"] == "customer_id is not the authenticated customer's id"
     assert "customer_id" in response.body["detail"]
     assert backend.orders() == []
     assert backend.messages() == []

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import time
 import uuid
 from decimal import Decimal
 
@@ -116,6 +118,12 @@ def test_totals_round_half_even_to_the_minor_unit(invoke, product_id, quantity, 
     assert raw_total in response.raw
 
 
+def test_a_yen_line_is_written_without_a_minor_unit(invoke) -> None:
+    response = invoke(api_event(order_body(items=[{"product_id": "P-JPY", "quantity": 2}])))
+
+    assert '"line_total":2468}' in response.raw
+
+
 def test_fifo_queue_groups_by_customer_and_deduplicates_by_order(aws) -> None:
     # Given a FIFO processing queue
     backend = create_backend(fifo=True)
@@ -157,6 +165,13 @@ def test_exactly_16_kib_body_is_accepted(invoke) -> None:
     assert invoke(api_event(raw_body=padded)).status == 201
 
 
+def test_exactly_16_kib_body_is_accepted_base64_encoded(invoke) -> None:
+    body = api_event()["body"]
+    padded = body + " " * (16 * 1024 - len(body.encode()))
+
+    assert invoke(api_event(raw_body=padded, base64_encoded=True)).status == 201
+
+
 def test_base64_body_and_json_charset_are_accepted(invoke) -> None:
     event = api_event(headers={"Content-Type": "application/json; charset=UTF-8"}, base64_encoded=True)
 
@@ -175,3 +190,61 @@ def test_logs_carry_the_request_id_and_cold_start_but_not_the_token_or_address(i
     text = json.dumps(output().logs)
     assert event["headers"]["Authorization"] not in text
     assert "1 Main St" not in text
+
+
+def test_a_created_order_is_counted_once_with_its_lines_and_logged_with_its_total(invoke, output) -> None:
+    # Given the recorded request (two lines, 44.98 USD)
+    before_ms = int(time.time() * 1000)
+
+    # When it is created
+    response = invoke(api_event())
+
+    # Then the metrics count one order of two lines
+    written = output()
+    after_ms = int(time.time() * 1000)
+    [counted] = [blob for blob in written.emf if "OrdersCreated" in blob]
+    assert (counted["OrdersCreated"], counted["OrderLines"]) == ([1.0], [2.0])
+    # ... and the "order created" line says whose order, what it came to, and when (epoch ms)
+    [created] = [log for log in written.logs if log["message"] == "order created"]
+    assert {key: created[key] for key in ("order_id", "customer_id", "total", "currency", "lines")} == {
+        "order_id": response.body["id"],
+        "customer_id": "cust-alice",
+        "total": "44.98",
+        "currency": "USD",
+        "lines": 2,
+    }
+    assert before_ms <= created["_aws"]["Timestamp"] <= after_ms
+
+
+def test_the_stored_item_is_the_order_attribute_by_attribute(backend: Backend, invoke) -> None:
+    # Given the recorded request, with its key
+    event = api_event()
+
+    # When it is created
+    order = invoke(event).body
+
+    # Then the table holds the order as shown, with its line count, its key, this write's token
+    # and the hash of the canonical request (items sorted, fixed spelling: the same in every
+    # version of the function, so a retry that straddles a deploy is still recognised)
+    [stored] = backend.orders()
+    canonical = (
+        '{"customer_id":"cust-alice","items":[["P-100",2],["P-200",1]],"shipping_address":'
+        '{"name":"Alice Example","line1":"1 Main St","city":"Springfield","postal_code":"12345","country":"US"}}'
+    )
+    assert re.fullmatch("[0-9a-f]{32}", stored.pop("write_token"))
+    assert stored == {
+        "id": order["id"],
+        "customer_id": "cust-alice",
+        "status": "pending",
+        "items": [
+            {"product_id": "P-100", "quantity": 2, "unit_price": Decimal("19.99"), "line_total": Decimal("39.98")},
+            {"product_id": "P-200", "quantity": 1, "unit_price": Decimal("5.00"), "line_total": Decimal("5.00")},
+        ],
+        "item_count": 2,
+        "total": Decimal("44.98"),
+        "currency": "USD",
+        "created_at": order["created_at"],
+        "request_hash": hashlib.sha256(canonical.encode()).hexdigest(),
+        "shipping_address": order["shipping_address"],
+        "idempotency_key": event["headers"]["Idempotency-Key"],
+    }

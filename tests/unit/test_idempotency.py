@@ -11,7 +11,7 @@ import pytest
 from moto.dynamodb.models import DynamoDBBackend
 
 from create_order import handler
-from tests.support.events import api_event, order_body
+from tests.support.events import UNSET, api_event, order_body
 from tests.support.lambda_context import FakeLambdaContext
 from tests.unit.conftest import Backend, Response
 
@@ -30,12 +30,45 @@ def test_repeat_with_same_key_and_payload_is_409_with_the_existing_order(backend
     # Then it is a duplicate carrying the existing order, and no second order exists
     assert repeat.status == 409
     assert repeat.body["type"] == DUPLICATE
+    assert repeat.body["detail"] == (
+        "An order was already created for this Idempotency-Key with the same payload; it is returned in 'order'."
+    )
     assert repeat.body["order"] == first.body
     assert repeat.headers["Location"] == f"/orders/{first.body['id']}"
     assert len(backend.orders()) == 1
     # ... and the order was sent to the queue again (at least once: consumers de-duplicate)
     assert [m["order_id"] for m in backend.message_bodies()] == [first.body["id"]] * 2
     assert "DuplicateRequests" in output().metric_names()
+
+
+def test_a_repeat_shows_the_order_as_it_is_stored_now(backend: Backend, invoke) -> None:
+    # Given an order created with a key, which the processing service has moved on since
+    first = invoke(api_event())
+    backend.dynamodb.update_item(
+        TableName=backend.settings.orders_table,
+        Key={"id": {"S": first.body["id"]}},
+        UpdateExpression="SET #status = :status",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":status": {"S": "shipped"}},
+    )
+
+    # When the same request is sent again
+    repeat = invoke(api_event())
+
+    # Then the duplicate carries the order with its stored status
+    assert repeat.status == 409
+    assert repeat.body["order"] == {**first.body, "status": "shipped"}
+
+
+def test_a_repeat_of_an_order_without_an_address_is_a_duplicate(backend: Backend, invoke) -> None:
+    body = order_body(shipping_address=UNSET)
+    first = invoke(api_event(body))
+
+    repeat = invoke(api_event(body))
+
+    assert (first.status, repeat.status) == (201, 409)
+    assert repeat.body["order"] == first.body
+    assert repeat.body["order"]["shipping_address"] is None
 
 
 def test_same_payload_with_items_in_another_order_is_a_duplicate(backend: Backend, invoke) -> None:
@@ -76,6 +109,25 @@ def test_same_key_with_another_payload_is_409_key_reused(backend: Backend, invok
     assert stored["id"] == first.body["id"]
     assert stored["total"] == Decimal("44.98")
     assert len(backend.messages()) == 1
+
+
+def test_key_reused_tells_the_client_to_use_a_new_key_and_logs_the_existing_order(
+    backend: Backend, invoke, output
+) -> None:
+    # Given an order created with a key
+    first = invoke(api_event())
+
+    # When the key comes back with another payload
+    reuse = invoke(api_event(order_body(items=[{"product_id": "P-200", "quantity": 1}])))
+
+    # Then the problem says what to do, and the log line names the order the key belongs to
+    assert reuse.body["detail"] == (
+        "This Idempotency-Key was already used by this customer for a different payload; use a new key for a new order."
+    )
+    written = output()
+    [line] = [log for log in written.logs if log["message"] == "idempotency key reused with another payload"]
+    assert line["order_id"] == first.body["id"]
+    assert "IdempotencyKeyReused" in written.metric_names()
 
 
 def test_keys_are_scoped_per_customer(backend: Backend, invoke) -> None:

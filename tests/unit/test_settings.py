@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from create_order import handler
 from create_order.errors import ConfigurationError
 from create_order.settings import Settings
 
@@ -60,6 +61,33 @@ def test_bad_variable_is_named(variable: str, value: str | None) -> None:
 
     assert caught.value.variable == variable
     assert variable in str(caught.value)
+
+
+def test_invalid_environment_is_logged_once_with_the_variable_and_the_reason(output) -> None:
+    # When the settings are loaded from an environment with a malformed table name
+    with pytest.raises(ConfigurationError):
+        handler.load_settings({**VALID, "PRODUCTS_TABLE": "products table"})
+
+    # Then one error line names the variable and says what is wrong with it
+    [line] = output().logs
+    assert (line["level"], line["message"]) == ("ERROR", "invalid configuration")
+    assert line["variable"] == "PRODUCTS_TABLE"
+    assert line["reason"] == "is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)"
+
+
+def test_the_configured_log_level_is_applied(output) -> None:
+    # Given settings loaded with LOG_LEVEL=WARNING
+    try:
+        handler.load_settings({**VALID, "LOG_LEVEL": "warning"})
+
+        # When the function logs at INFO and at WARNING
+        handler.logger.info("below the level")
+        handler.logger.warning("at the level")
+    finally:
+        handler.logger.setLevel("INFO")
+
+    # Then only the warning is written
+    assert output().messages() == ["at the level"]
 
 
 def _cold_start(env_changes: dict[str, str | None]) -> subprocess.CompletedProcess[str]:

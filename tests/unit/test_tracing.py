@@ -18,12 +18,14 @@ A real UDP socket stands in for the X-Ray daemon, and the real handler runs over
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,7 +41,8 @@ from tests.unit.test_settings import FUNCTION_DIR, VALID
 
 ROOT = "1-5759e988-bd862e3fe1be46a994272793"
 PARENT = "53995c3f42cd8ad8"
-LINEAGE = "Lineage=a87bd80c:0"
+LINEAGE = "Lineage=a87bd80c:0;Tenant=blue"
+"""The header's other fields (Lambda's loop detection and the like), which travel on as sent."""
 SAMPLED = f"Root={ROOT};Parent={PARENT};Sampled=1;{LINEAGE}"
 DATAGRAM_HEADER = b'{"format":"json","version":1}\n'
 HANDLER_SUBSEGMENT = "## lambda_handler"
@@ -118,6 +121,8 @@ class Wire:
 
     trace_headers: dict[str, list[str | None]] = field(default_factory=dict)
     request_ids: dict[str, str] = field(default_factory=dict)
+    lengths: dict[str, int] = field(default_factory=dict)
+    """The length of each operation's last answer."""
 
     def watch(self, *clients: Any) -> Wire:
         for client in clients:
@@ -130,8 +135,9 @@ class Wire:
         header = value.decode() if isinstance(value, bytes) else value
         self.trace_headers.setdefault(event_name.rsplit(".", 1)[-1], []).append(header)
 
-    def _answered(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+    def _answered(self, parsed: dict[str, Any], model: Any, http_response: Any, **_: Any) -> None:
         self.request_ids[model.name] = parsed["ResponseMetadata"]["RequestId"]
+        self.lengths[model.name] = len(http_response.content)
 
 
 def _close(tracer: tracing.Tracer) -> None:
@@ -283,6 +289,78 @@ def test_a_tree_too_big_for_one_datagram_goes_out_as_documents_of_their_own(
         assert (call["type"], call["trace_id"], call["parent_id"]) == ("subsegment", ROOT, handler_doc["id"])
 
 
+@pytest.mark.parametrize("answered", [True, False], ids=["answered", "no-answer"])
+@pytest.mark.usefixtures("sampled")
+def test_a_call_that_ends_after_its_handler_goes_out_as_a_document_of_its_own(
+    backend: Backend, tracer: tracing.Tracer, daemon: Daemon, answered: bool
+) -> None:
+    # Given a handler that starts an SDK call in a thread and returns while the call is on the wire
+    tracer.instrument_client(backend.dynamodb)
+    if not answered:
+        SdkFault(backend.dynamodb, "DescribeTable", kind="connection")
+    on_the_wire, release = threading.Event(), threading.Event()
+
+    def hold_the_first_attempt(**_: Any) -> None:
+        if not on_the_wire.is_set():
+            on_the_wire.set()
+            release.wait(timeout=30)
+
+    backend.dynamodb.meta.events.register_first("before-send.dynamodb.DescribeTable", hold_the_first_attempt)
+
+    def describe() -> None:
+        with contextlib.suppress(Exception):  # the no-answer case fails the call; its trace is the point
+            backend.dynamodb.describe_table(TableName=backend.settings.orders_table)
+
+    call = threading.Thread(target=describe)
+
+    @tracer.capture_lambda_handler
+    def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+        call.start()
+        on_the_wire.wait(timeout=30)
+        return {"statusCode": 202}
+
+    # When the handler returns, and then the call ends
+    lambda_handler({}, None)
+    release.set()
+    call.join(timeout=60)
+
+    # Then the handler's document went first without it, and the call followed on its own,
+    # naming its trace and the handler's subsegment as its parent
+    handler_doc, call_doc = daemon.documents()
+    assert handler_doc["name"] == HANDLER_SUBSEGMENT
+    assert "subsegments" not in handler_doc
+    assert (call_doc["type"], call_doc["trace_id"], call_doc["parent_id"]) == ("subsegment", ROOT, handler_doc["id"])
+    assert call_doc["aws"]["operation"] == "DescribeTable"
+    if answered:
+        assert call_doc["http"]["response"]["status"] == 200
+        assert "fault" not in call_doc
+    else:
+        assert call_doc["fault"] is True
+        [exception] = call_doc["cause"]["exceptions"]
+        assert exception["type"] == "EndpointConnectionError"
+        assert exception["message"].startswith("Could not connect to the endpoint URL")
+
+
+@pytest.mark.parametrize(("spare", "datagrams"), [(0, 1), (-1, 2)], ids=["exactly-the-limit", "one-byte-over"])
+def test_a_tree_of_exactly_the_limit_still_goes_in_one_datagram(
+    tracer: tracing.Tracer, daemon: Daemon, monkeypatch: pytest.MonkeyPatch, spare: int, datagrams: int
+) -> None:
+    # Given a handler's subsegment holding one call, and a datagram limit of its size (or one less)
+    invocation = tracing._Invocation.from_header(SAMPLED, cold_start=True)
+    assert invocation is not None
+    call = {"id": invocation.new_id(), "name": "DynamoDB", "namespace": "aws", "aws": {"operation": "PutItem"}}
+    invocation.calls.append(call)
+    document = {"type": "subsegment", "id": invocation.id, "name": HANDLER_SUBSEGMENT}
+    size = len(json.dumps({**document, "subsegments": [call]}, separators=(",", ":")).encode())
+    monkeypatch.setattr(tracing, "MAX_DOCUMENT_BYTES", size + spare)
+
+    # When it is sent
+    tracer._send_with_calls(document, invocation)
+
+    # Then a tree of exactly the limit is one datagram; one byte over, the call goes on its own
+    assert len(daemon.documents()) == datagrams
+
+
 @pytest.mark.usefixtures("sampled")
 def test_throttled_put_is_a_throttled_error_and_the_handler_a_fault(
     backend: Backend, traced_invoke: Invoke, daemon: Daemon, wire: Wire
@@ -341,7 +419,9 @@ def test_call_without_an_answer_is_a_fault_naming_the_exception(
     assert put["aws"]["retries"] == MAX_ATTEMPTS - 1
     [exception] = put["cause"]["exceptions"]
     assert exception["type"] == "EndpointConnectionError"
+    assert exception["message"].startswith("Could not connect to the endpoint URL")
     assert exception["remote"] is True
+    assert re.fullmatch("[0-9a-f]{16}", exception["id"])
     assert trace.handler["fault"] is True
 
 
@@ -349,6 +429,7 @@ def test_call_without_an_answer_is_a_fault_naming_the_exception(
     "header",
     [
         pytest.param(f"Root={ROOT};Parent={PARENT};Sampled=0;{LINEAGE}", id="not-sampled"),
+        pytest.param(f"Root={ROOT};Parent={PARENT};Sampled=10", id="sampled-is-not-1"),
         pytest.param(None, id="no-header"),
         pytest.param(f"Root={ROOT};Sampled=1", id="no-parent"),
         pytest.param("Sampled=1 garbage;;=", id="malformed"),
@@ -376,6 +457,23 @@ def test_untraced_invocation_writes_nothing(
     assert len(backend.orders()) == 1
     assert daemon.silent()
     assert [wire.trace_headers[operation] for operation in ORDER_CALLS] == [[None]] * len(ORDER_CALLS)
+
+
+@pytest.mark.parametrize("kind", ["connection", "read-timeout"])
+def test_an_untraced_call_without_an_answer_is_still_the_dependencys_failure(
+    backend: Backend, traced_invoke: Invoke, daemon: Daemon, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    # Given an invocation that is not sampled, and a put that never gets an answer
+    monkeypatch.setenv(tracing.TRACE_HEADER_ENV, f"Root={ROOT};Parent={PARENT};Sampled=0")
+    SdkFault(backend.dynamodb, "PutItem", kind=kind)
+
+    # When an order is posted
+    response = traced_invoke(api_event())
+
+    # Then the client learns the orders table failed (the tracer's hooks stayed out of the way)
+    assert response.status == 500
+    assert response.body["dependency"] == "OrdersTable"
+    assert daemon.silent()
 
 
 DISABLED_TRACERS = [
@@ -473,6 +571,8 @@ def test_a_disabled_flag_that_is_not_a_truth_value_is_refused(value: str) -> Non
         ("udp:127.0.0.2:2001 tcp:127.0.0.1:2000", ("127.0.0.2", 2001)),
         ("[::1]:2000", ("::1", 2000)),
         ("xray.local:65535", ("xray.local", 65535)),
+        ("XRAY:1", ("XRAY", 1)),
+        ("host:65536", None),
         ("", None),
         ("host", None),
         ("host:", None),
@@ -490,6 +590,25 @@ def test_a_disabled_flag_that_is_not_a_truth_value_is_refused(value: str) -> Non
 )
 def test_daemon_address(address: str, parsed: tuple[str, int] | None) -> None:
     assert tracing.parse_daemon_address(address) == parsed
+
+
+def test_a_tracer_without_an_environment_of_its_own_reads_the_process_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given Lambda's environment with a daemon address
+    monkeypatch.setenv("LAMBDA_TASK_ROOT", "/var/task")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "false")
+    monkeypatch.setenv(tracing.DAEMON_ADDRESS_ENV, "169.254.79.129:2000")
+
+    # When a tracer is made without an environment of its own (as the handler's is)
+    tracer = tracing.Tracer(names.SERVICE)
+
+    # Then it is on and writes to that daemon
+    assert (tracer.enabled, tracer.daemon) == (True, ("169.254.79.129", 2000))
+
+
+def test_without_a_daemon_address_the_tracer_writes_to_lambdas_default() -> None:
+    tracer = tracing.Tracer(names.SERVICE, env={"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "false"})
+
+    assert (tracer.enabled, tracer.daemon) == (True, ("127.0.0.1", 2000))
 
 
 def _nothing_listening() -> str:
@@ -523,6 +642,119 @@ def test_no_daemon_loses_the_trace_not_the_order(
     assert sorted(order["id"] for order in backend.orders()) == created
     assert sorted(message["order_id"] for message in backend.message_bodies()) == created
     assert [header.startswith(f"Root={ROOT};") for header in wire.trace_headers["PutItem"]] == [True, True]
+
+
+@pytest.mark.usefixtures("sampled")
+def test_an_unresolvable_daemon_is_looked_up_once_not_per_invocation(
+    backend: Backend, use_tracer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a daemon whose name does not resolve
+    lookups: list[tuple[Any, ...]] = []
+
+    def unresolvable(*args: Any, **_: Any) -> Any:
+        lookups.append(args)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(tracing.socket, "getaddrinfo", unresolvable)
+    use_tracer(tracing.Tracer(names.SERVICE, enabled=True, daemon_address="daemon.invalid:2000"))
+    invoke = make_invoke(backend)
+
+    # When two sampled invocations end
+    statuses = [invoke(api_event(headers={"Idempotency-Key": key})).status for key in ("a", "b")]
+
+    # Then the name was looked up once: a lookup can cost a timeout, so it is not paid per invocation
+    assert statuses == [201, 201]
+    assert lookups == [("daemon.invalid", 2000)]
+
+
+@pytest.mark.usefixtures("sampled")
+def test_the_daemon_socket_never_blocks_an_invocation(traced_invoke: Invoke, tracer: tracing.Tracer) -> None:
+    assert traced_invoke(api_event()).status == 201
+
+    # A full socket buffer drops a datagram (a trace) instead of holding the response back
+    assert tracer._socket is not None
+    assert tracer._socket.getblocking() is False
+
+
+@pytest.mark.parametrize("header", [True, False], ids=["content-length-sent", "no-content-length"])
+@pytest.mark.usefixtures("sampled")
+def test_each_calls_answer_length_is_recorded(
+    backend: Backend, traced_invoke: Invoke, daemon: Daemon, wire: Wire, header: bool
+) -> None:
+    # Given answers with a Content-Length header (as AWS sends them) or without (as moto does here)
+    def content_length(http_response: Any, **_: Any) -> None:
+        http_response.headers["content-length"] = str(len(http_response.content))
+
+    if header:
+        for client in (backend.dynamodb, backend.sqs):
+            client.meta.events.register_first("after-call", content_length)
+
+    # When an order is created
+    assert traced_invoke(api_event()).status == 201
+
+    # Then each call's subsegment holds its answer's length
+    trace = daemon.invocation()
+    for operation in ORDER_CALLS:
+        assert trace.call(operation)["http"]["response"] == {"status": 200, "content_length": wire.lengths[operation]}
+
+
+@pytest.mark.usefixtures("sampled")
+def test_a_429_answer_is_a_throttle_whatever_its_code(backend: Backend, traced_invoke: Invoke, daemon: Daemon) -> None:
+    # Given the catalog read answered 429 with a code botocore does not know as throttling
+    from chaos.inject import json_response
+
+    def too_many(request: Any, **_: Any) -> Any:
+        return json_response(request, 429, {"__type": "SlowDownPlease"}, request_id="r-429")
+
+    backend.dynamodb.meta.events.register_first("before-send.dynamodb.BatchGetItem", too_many)
+
+    # When an order is posted
+    assert traced_invoke(api_event()).status == 500
+
+    # Then the call is an error and a throttle
+    read = daemon.invocation().call("BatchGetItem")
+    assert read["http"]["response"]["status"] == 429
+    assert (read["error"], read["throttle"]) == (True, True)
+    # ... whose cause is its code, with the empty message it came with
+    [exception] = read["cause"]["exceptions"]
+    assert (exception["type"], exception["message"]) == ("SlowDownPlease", "")
+
+
+@pytest.mark.usefixtures("sampled")
+def test_a_handler_without_a_name_is_traced_as_handler(tracer: tracing.Tracer, daemon: Daemon) -> None:
+    # Given a handler that is a callable object (it has no __name__)
+    class Endpoint:
+        def __call__(self, event: Any, context: Any) -> dict[str, Any]:
+            return {"statusCode": 200}
+
+    # When it is traced and invoked
+    tracer.capture_lambda_handler(Endpoint())({}, None)
+
+    # Then its subsegment is named for a handler
+    [document] = daemon.documents()
+    assert document["name"] == "## handler"
+
+
+class _Unprintable(Exception):  # noqa: N818 - a test double
+    def __str__(self) -> str:
+        raise ValueError("no words")
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")  # the failed invocation added none
+@pytest.mark.usefixtures("sampled")
+def test_an_exception_that_cannot_be_printed_is_recorded_by_its_type(
+    traced_invoke: Invoke, daemon: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(self: Any, event: Any, context: Any) -> Any:
+        raise _Unprintable
+
+    monkeypatch.setattr(handler.CreateOrderEndpoint, "handle", explode)
+
+    with pytest.raises(_Unprintable):
+        traced_invoke(api_event())
+
+    [exception] = daemon.invocation().handler["cause"]["exceptions"]
+    assert (exception["type"], exception["message"]) == ("_Unprintable", "")
 
 
 @pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")  # the failed invocation added none

@@ -1,0 +1,69 @@
+"""The mutation scores' judge (scripts/mutation_score.py): a group under its target fails the run."""
+
+from __future__ import annotations
+
+from pathlib import PurePath
+
+from scripts.mutation_score import Tally, module_path, mutant_globs, report, tally_files
+
+API = "function/create_order/api.py"
+AUDIT = "loadtests/audit.py"
+
+
+def _verdicts(killed: int, survived: int, *, timeout: int = 0, unchecked: int = 0) -> list[str]:
+    return ["killed"] * killed + ["survived"] * survived + ["timeout"] * timeout + ["not checked"] * unchecked
+
+
+def test_a_fully_checked_group_under_its_target_fails_the_run() -> None:
+    # Given the function's mutants all checked, 89 % killed
+    tallies = tally_files({API: _verdicts(89, 11), AUDIT: _verdicts(100, 0)})
+
+    # When they are reported
+    lines, met = report(tallies)
+
+    # Then the run fails, and the function's line says why
+    assert not met
+    assert any("function (target 90%): below target" in line and "89.0%" in line for line in lines)
+
+
+def test_groups_at_their_targets_pass() -> None:
+    tallies = tally_files({API: _verdicts(90, 10), AUDIT: _verdicts(95, 5)})
+
+    lines, met = report(tallies)
+
+    assert met
+    assert sum("meets target" in line for line in lines) == 2
+
+
+def test_a_group_with_unchecked_mutants_is_not_judged_yet() -> None:
+    # Given a partial run (one file's mutants only)
+    tallies = tally_files({API: _verdicts(10, 10, unchecked=50)})
+
+    lines, met = report(tallies)
+
+    # Then no verdict fails the run, and the line says how many are left
+    assert met
+    assert any("50 not checked yet" in line for line in lines)
+
+
+def test_a_timeout_counts_as_a_kill_and_other_verdicts_count_against() -> None:
+    tally = Tally()
+    for status in [*_verdicts(8, 1, timeout=1), "no tests"]:
+        tally.add(status)
+
+    assert (tally.killed, tally.survived, tally.timeout, tally.other) == (8, 1, 1, {"no tests": 1})
+    assert tally.score == 9 / 11
+
+
+def test_the_function_is_named_as_python_imports_it() -> None:
+    assert module_path(PurePath(API)) == PurePath("create_order/api.py")
+    assert module_path(PurePath(AUDIT)) == PurePath(AUDIT)
+
+
+def test_source_paths_select_their_modules_mutants() -> None:
+    assert mutant_globs(["function/create_order", API, AUDIT, "create_order.money.*"]) == [
+        "create_order.*",
+        "create_order.api.*",
+        "loadtests.audit.*",
+        "create_order.money.*",
+    ]
