@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from cfnlint.api import lint_file
 from samtranslator.translator.transform import transform
 
 from create_order import api, names
+from create_order.errors import ForbiddenError, UnauthorizedError
 from create_order.settings import OPTIONAL_ENV, REQUIRED_ENV
+from loadtests.stage.gateway_responses import declared_responses
 from tests.support.template import (
     FUNCTION,
     ROLE,
@@ -56,6 +60,33 @@ def test_sam_transform_gives_a_cognito_authorised_post_orders(transformed: dict)
     assert scheme["x-amazon-apigateway-authtype"] == "cognito_user_pools"
     assert scheme["name"] == "Authorization"
     assert post["x-amazon-apigateway-integration"]["type"] == "aws_proxy"
+
+
+def test_sam_transform_carries_every_gateway_response_as_a_problem(transformed: dict) -> None:
+    [rest_api] = _of_type(transformed, "AWS::ApiGateway::RestApi").values()
+    deployed = rest_api["Properties"]["Body"]["x-amazon-apigateway-gateway-responses"]
+    problem_headers = api.respond(400, {}, problem=True)["headers"]
+
+    assert set(deployed) == set(declared_responses())
+    for response_type, response in deployed.items():
+        headers = {
+            name.removeprefix("gatewayresponse.header."): value.strip("'")
+            for name, value in response["responseParameters"].items()
+        }
+        assert headers == problem_headers, response_type  # the function's own problem headers, no more
+        assert "$context.requestId" in response["responseTemplates"]["application/json"], response_type
+        assert int(response["statusCode"]) == declared_responses()[response_type].status
+
+
+def test_gateway_problem_types_tell_the_refusals_apart_and_from_the_functions() -> None:
+    def slug(response_type: str) -> str:
+        declared = declared_responses()[response_type]
+        return json.loads(declared.render(response_type, "r", "m"))["type"].removeprefix(api.PROBLEM_TYPE_PREFIX)
+
+    refusals = {slug(t) for t in ("UNAUTHORIZED", "ACCESS_DENIED", "MISSING_AUTHENTICATION_TOKEN")}
+    assert refusals == {"unauthorized", "access-denied", "route-not-found"}
+    assert ForbiddenError.slug not in refusals  # the function's "not your customer" is its own type
+    assert slug("UNAUTHORIZED") == UnauthorizedError.slug  # one meaning, one type, whichever layer refuses
 
 
 def test_sam_transform_keeps_the_explicit_role(transformed: dict) -> None:
