@@ -4,7 +4,9 @@ It does what the deployed REST API does for ``POST /{stage}/orders``: checks the
 token (signature against the pool's JWKS, expiry, issuer, audience, ``token_use``) and answers
 401 itself, builds the v1 proxy event with the claims as strings, enforces the 10 MB payload
 limit and the 29 s integration timeout, and maps throttles and function errors as API
-Gateway would. Every request gets one JSON line in the access log.
+Gateway would. Each error it makes itself is answered from the template's
+``GatewayResponses`` (:mod:`loadtests.stage.gateway_responses`). Every request gets one JSON
+line in the access log.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import jwt
 
+from loadtests.stage.gateway_responses import GatewayResponses
+
 if TYPE_CHECKING:
     from loadtests.stage.workers import WorkerPool
 
@@ -35,6 +39,10 @@ STAGE_NAME = "local"
 """The local API's stage (the first segment of its paths, and the dashboard's ``Stage``)."""
 OPENAPI = Path(__file__).resolve().parents[2] / "openapi.yaml"
 """The API's description, served at ``/{stage}/openapi.yaml`` (for Schemathesis and people)."""
+
+
+class AuthorizerUnavailableError(Exception):
+    """The pool's signing keys could not be fetched: API Gateway's authorizer configuration error."""
 
 
 @dataclass
@@ -65,6 +73,8 @@ class TokenVerifier:
                 options={"require": ["exp", "iat", "iss", "sub", "aud", "token_use"]},
                 leeway=0,
             )
+        except jwt.PyJWKClientConnectionError as error:
+            raise AuthorizerUnavailableError(str(error)) from error
         except (jwt.PyJWTError, ValueError):
             return None
         if claims.get("token_use") != "id":
@@ -94,6 +104,7 @@ class Gateway:
     access_log: Path
     stage_name: str = STAGE_NAME
     port: int = 0
+    responses: GatewayResponses = field(default_factory=GatewayResponses.from_template)
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     _log_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -164,7 +175,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
         started = time.monotonic()
         request_id = str(uuid.uuid4())
         entry: dict[str, Any] = {"requestId": request_id, "ts": time.time(), "method": self.command}
-        status, headers, body = self._answer(request_id, entry)
+        try:
+            status, headers, body = self._answer(request_id, entry)
+        except Exception as error:  # noqa: BLE001 - any defect of the stage is API Gateway's 500, logged
+            entry["gateway_error"] = repr(error)
+            self.close_connection = True
+            status, headers, body = self.owner.responses.answer("API_CONFIGURATION_ERROR", request_id)
         entry["status"] = status
         entry["latency_ms"] = round((time.monotonic() - started) * 1000, 2)
         try:
@@ -185,9 +201,15 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _answer(self, request_id: str, entry: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:  # noqa: PLR0911
         gateway = self.owner
+        answer = gateway.responses.answer
         url = urlsplit(self.path)
         entry["path"] = url.path
-        length = int(self.headers.get("Content-Length") or 0)
+        declared_length = (self.headers.get("Content-Length") or "0").strip()
+        if not declared_length.isdigit():
+            # Not a length: nothing after the headers can be framed, so the connection ends here.
+            self.close_connection = True
+            return answer("BAD_REQUEST_BODY", request_id)
+        length = int(declared_length)
         if length > MAX_PAYLOAD_BYTES:
             # Read what was sent (up to a bound) so the client sees the answer, not a reset.
             remaining = min(length, 4 * MAX_PAYLOAD_BYTES)
@@ -197,15 +219,19 @@ class _RequestHandler(BaseHTTPRequestHandler):
                     break
                 remaining -= len(chunk)
             self.close_connection = True
-            return _message(413, "Request Too Long")
+            return answer("REQUEST_TOO_LARGE", request_id)
         raw = self.rfile.read(length) if length else b""
         if url.path == f"/{gateway.stage_name}/openapi.yaml" and self.command == "GET":
             return 200, {"Content-Type": "application/yaml"}, OPENAPI.read_bytes()
         if url.path != f"/{gateway.stage_name}{RESOURCE}" or self.command != "POST":
-            return _message(403, "Missing Authentication Token")
-        claims = gateway.verifier.claims(self.headers.get("Authorization"))
+            return answer("MISSING_AUTHENTICATION_TOKEN", request_id)
+        try:
+            claims = gateway.verifier.claims(self.headers.get("Authorization"))
+        except AuthorizerUnavailableError as error:
+            entry["authorizer_error"] = str(error)
+            return answer("AUTHORIZER_CONFIGURATION_ERROR", request_id)
         if claims is None:
-            return _message(401, "Unauthorized")
+            return answer("UNAUTHORIZED", request_id)
         event = self._event(request_id, url, raw, claims)
         invocation = gateway.pool.invoke(event, request_id, wait_s=INTEGRATION_TIMEOUT_S)
         entry["integration"] = invocation.outcome
@@ -213,12 +239,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if invocation.init_ms is not None:
             entry["init_ms"] = round(invocation.init_ms, 2)
         if invocation.outcome == "throttled":
-            return _message(429, "Too Many Requests")
+            return answer("THROTTLED", request_id)
         if invocation.outcome in ("gave-up", "timeout"):
-            return _message(504, "Endpoint request timed out")
+            return answer("INTEGRATION_TIMEOUT", request_id)
         payload = invocation.payload
         if invocation.outcome != "ok" or not isinstance(payload, dict) or "statusCode" not in payload:
-            return _message(502, "Internal server error")
+            return answer("INTEGRATION_FAILURE", request_id)
         body = payload.get("body") or ""
         data = base64.b64decode(body) if payload.get("isBase64Encoded") else str(body).encode()
         return (
@@ -267,18 +293,3 @@ class _RequestHandler(BaseHTTPRequestHandler):
             "body": body,
             "isBase64Encoded": encoded,
         }
-
-
-def _message(status: int, message: str) -> tuple[int, dict[str, str], bytes]:
-    headers = {"Content-Type": "application/json", "x-amzn-ErrorType": _ERROR_TYPES.get(status, "Error")}
-    return status, headers, json.dumps({"message": message}).encode()
-
-
-_ERROR_TYPES = {
-    401: "UnauthorizedException",
-    403: "MissingAuthenticationTokenException",
-    413: "RequestTooLongException",
-    429: "TooManyRequestsException",
-    502: "InternalServerErrorException",
-    504: "IntegrationTimeoutException",
-}

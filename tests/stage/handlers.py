@@ -20,3 +20,12 @@ def broken(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def modules(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The modules the environment has loaded (this handler needs the standard library only)."""
     return {"statusCode": 200, "body": json.dumps(sorted(sys.modules))}
+
+
+def proxy(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A proxy-integration handler steered by its JSON body: ``sleep`` seconds, or ``crash``."""
+    asked = json.loads(event.get("body") or "{}")
+    if asked.get("crash"):
+        raise RuntimeError("asked to crash")
+    time.sleep(float(asked.get("sleep", 0)))
+    return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": "{}"}

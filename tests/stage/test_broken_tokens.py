@@ -24,6 +24,7 @@ import jwt
 import pytest
 from moto.utilities.utils import load_resource
 
+from create_order.api import PROBLEM_TYPE_PREFIX
 from create_order.logic import order_id_for
 from loadtests.stage.local import LocalStage
 from tests.support.stage import access_entry
@@ -140,7 +141,7 @@ def test_a_broken_token_is_401_and_never_reaches_the_function(stage: LocalStage,
     status, body, request_id, key = _post(stage, token)
 
     # Then the authorizer refuses it, as API Gateway does, and the function never runs
-    assert (status, body) == (401, {"message": "Unauthorized"})
+    assert (status, body["type"], body["request_id"]) == (401, PROBLEM_TYPE_PREFIX + "unauthorized", request_id)
     entry = access_entry(stage, request_id)
     assert entry["status"] == 401
     assert "integration" not in entry

@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
+from create_order.api import PROBLEM_TYPE_PREFIX
 from create_order.logic import order_id_for
 from loadtests.stage.local import LocalStage, id_token
 
@@ -88,6 +89,7 @@ def _cases(me: str, other: str) -> list[tuple[str, bytes, str, int, str | None]]
         ("10 000 items", items(10_000), JSON, 413, None),
         ("51 items", items(51), JSON, 400, "items"),
         ("body over 16 KiB", order(pad="x" * 17_000), JSON, 413, None),
+        ("body over API Gateway's 10 MB", b" " * (10 * 1024 * 1024 + 1), JSON, 413, None),
         ("text/plain", order(), "text/plain", 415, None),
         ("form", b"customer_id=x&items=y", "application/x-www-form-urlencoded", 415, None),
         ("xml", b"<order/>", "application/xml", 415, None),
@@ -111,6 +113,8 @@ def _cases(me: str, other: str) -> list[tuple[str, bytes, str, int, str | None]]
 
 
 CASE_NAMES = [case[0] for case in _cases("me", "other")]
+PROBLEM_TYPES = {400: "validation-error", 403: "forbidden", 413: "payload-too-large", 415: "unsupported-media-type"}
+"""The problem type each status of the table means (a 413 is the same type from the function or the gateway)."""
 
 
 def _post(stage: LocalStage, token: str, raw: bytes, content_type: str, key: str) -> tuple[int, str, bytes]:
@@ -155,6 +159,7 @@ def test_a_hostile_body_gets_its_4xx_problem_and_nothing_is_stored(
     assert answered_type == "application/problem+json"
     problem = json.loads(answer)
     assert problem["status"] == expected
+    assert problem["type"] == PROBLEM_TYPE_PREFIX + PROBLEM_TYPES[expected]
     assert "Traceback" not in answer.decode()
     if field is not None:
         assert field in [error["field"] for error in problem.get("errors", [])], problem

@@ -17,10 +17,11 @@ import boto3
 import jwt
 import pytest
 
+from create_order.api import PROBLEM_TYPE_PREFIX
 from loadtests.stage.local import LocalStage, id_token
 from loadtests.stage.resources import create_resources
 from loadtests.stage.template import function_environment, load_template, resource, resources_of_type
-from tests.support.stage import access_entries, access_entry
+from tests.support.stage import access_entries, access_entry, gateway_problem
 
 
 @pytest.fixture(scope="module")
@@ -141,7 +142,7 @@ def test_missing_or_forged_token_is_401_without_reaching_the_function(stage: Loc
 
     status, body = _post(info["orders_url"], _order("cust-000"), headers)
 
-    assert (status, body) == (401, {"message": "Unauthorized"})
+    assert (status, body["type"], body["status"]) == (401, PROBLEM_TYPE_PREFIX + "unauthorized", 401)
     assert stage.pool is not None
     assert stage.pool.started == started
 
@@ -149,8 +150,11 @@ def test_missing_or_forged_token_is_401_without_reaching_the_function(stage: Loc
 def test_unknown_route_is_403_and_an_oversized_payload_is_413(stage: LocalStage) -> None:
     info = stage.describe()
 
-    assert _post(info["url"] + "/nope", {}, {})[0] == 403
-    assert _post(info["orders_url"], None, {}, raw=b" " * (10 * 1024 * 1024 + 1))[0] == 413
+    unknown = _post(info["url"] + "/nope", {}, {})
+    oversized = _post(info["orders_url"], None, {}, raw=b" " * (10 * 1024 * 1024 + 1))
+
+    assert (unknown[0], unknown[1]["type"]) == (403, PROBLEM_TYPE_PREFIX + "route-not-found")
+    assert (oversized[0], oversized[1]["type"]) == (413, PROBLEM_TYPE_PREFIX + "payload-too-large")
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "HEAD"])
@@ -169,8 +173,9 @@ def test_an_undeclared_method_is_api_gateways_403_without_reaching_the_function(
     assert response.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
     if method == "HEAD":
         assert body == b""
+        assert response.headers["Content-Type"] == "application/problem+json"
     else:
-        assert json.loads(body) == {"message": "Missing Authentication Token"}
+        gateway_problem(403, response.headers, body, "route-not-found")
     assert "integration" not in access_entry(stage, response.headers["x-amzn-RequestId"])
 
 

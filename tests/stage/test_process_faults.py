@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
+from create_order.api import PROBLEM_TYPE_PREFIX
 from loadtests.stage.local import LocalStage, id_token
 from tests.stage.test_local_stage import _order, _post
 
@@ -105,7 +106,7 @@ def test_worker_killed_mid_request_is_a_502_and_a_retry_creates_the_order_once(t
         status, payload = _post(info["orders_url"], body, headers)
 
         # Then API Gateway answers 502 for the crashed invocation, and nothing was stored
-        assert (status, payload) == (502, {"message": "Internal server error"})
+        assert (status, payload["type"]) == (502, PROBLEM_TYPE_PREFIX + "integration-failure")
         # When the client retries with its key, a new environment creates the order once
         retry_status, order = _post(info["orders_url"], body, headers)
         assert retry_status == 201

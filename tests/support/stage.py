@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from create_order.api import PROBLEM_TYPE_PREFIX
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -37,3 +39,20 @@ def access_entry(stage: LocalStage, request_id: str, wait_s: float = 10) -> dict
     """The gateway's access-log entry of one request."""
     [entry] = access_entries(stage, lambda entry: entry["requestId"] == request_id, wait_s)
     return entry
+
+
+def gateway_problem(status: int, headers: Any, raw: bytes, slug: str) -> dict[str, Any]:
+    """The problem document of a gateway-made answer, checked as any client would see it.
+
+    It must be an ``application/problem+json`` of this type with the function's security
+    headers, and carry the request id the gateway answered in ``x-amzn-RequestId``.
+    """
+    assert headers["Content-Type"] == "application/problem+json", (status, raw[:300])
+    assert (headers["Cache-Control"], headers["X-Content-Type-Options"]) == ("no-store", "nosniff")
+    problem = json.loads(raw)
+    assert problem["type"] == PROBLEM_TYPE_PREFIX + slug, problem
+    assert problem["status"] == status
+    assert problem["request_id"] == headers["x-amzn-RequestId"]
+    assert problem["title"]
+    assert problem["detail"]
+    return problem
