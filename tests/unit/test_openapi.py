@@ -9,6 +9,7 @@ the function answers is documented, and the 201 and problem bodies it writes con
 from __future__ import annotations
 
 import copy
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate as validate_spec
 
 from create_order import api, errors, models
+from loadtests.stage.gateway_responses import declared_responses
 from tests.unit.test_contract import VALID, address_fields, documents, quantities, texts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -127,8 +129,32 @@ def test_every_status_the_function_answers_is_documented() -> None:
     answered = {201, 500} | {
         cls.status for cls in vars(errors).values() if isinstance(cls, type) and hasattr(cls, "status")
     }
-    gateway = {401, 413, 429, 504}  # the stage's and API Gateway's own answers
+    gateway = {declared.status for declared in declared_responses().values()}  # API Gateway's own answers
     assert set(map(int, OPERATION["responses"])) == answered | gateway
+
+
+@pytest.mark.parametrize("response_type", sorted(declared_responses()))
+def test_every_problem_api_gateway_answers_is_documented_under_its_status(response_type: str) -> None:
+    # Given the template's declaration rendered as API Gateway renders it, with a message needing escapes
+    declared = declared_responses()[response_type]
+    body = json.loads(declared.render(response_type, "req-1", 'a "quoted" reason'))
+
+    # Then openapi.yaml documents exactly that body, as a problem, under that status
+    assert declared.status is not None
+    assert body["status"] == declared.status
+    content = OPERATION["responses"][str(declared.status)]["content"]
+    assert list(content) == ["application/problem+json"]
+    _validator(content["application/problem+json"]["schema"]).validate(body)
+    assert body["request_id"] == "req-1"
+
+
+def test_the_documented_gateway_problem_types_are_the_templates() -> None:
+    declared = declared_responses()
+    types = {json.loads(d.render(t, "r", "m"))["type"] for t, d in declared.items()}
+    [_, extension] = SCHEMAS["GatewayProblem"]["allOf"]
+
+    assert sorted(types) == extension["properties"]["type"]["enum"]
+    assert all(t.startswith(api.PROBLEM_TYPE_PREFIX) for t in types)
 
 
 def test_the_order_the_function_writes_conforms(invoke) -> None:
