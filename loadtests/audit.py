@@ -23,6 +23,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 
 from loadtests.ledger import read_ledgers
+from loadtests.roster import Roster
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -83,14 +84,19 @@ class AuditReport:
     wrong_status: int = 0
     abandoned: int = 0
     left_in_queues: int = 0
+    unknown: int = 0
+    """Attempts of customers whose client record is incomplete (a vanished worker's): not judged."""
+    unknown_orders: int = 0
+    """Orders of those customers that no judged request accounts for: neither unrequested nor fine."""
+    incomplete_workers: list[str] = field(default_factory=list)
     not_checked: list[str] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
     breaches: list[Breach] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
-        """All invariants hold."""
-        return all(getattr(self, name) == 0 for name in INVARIANTS)
+        """All invariants hold, over every client's complete record."""
+        return all(getattr(self, name) == 0 for name in INVARIANTS) and not self.incomplete_workers
 
     @property
     def examples(self) -> dict[str, list[str]]:
@@ -137,6 +143,9 @@ class AuditReport:
         lines.append("status mix: " + ", ".join(f"{k}: {v}" for k, v in sorted(self.statuses.items())))
         if self.not_checked:
             lines.append("not checked (no view of the queue): " + ", ".join(self.not_checked))
+        if self.incomplete_workers:
+            lines.append(f"incomplete: {self.unknown} attempts and {self.unknown_orders} orders unknown, from:")
+            lines.extend(f"  - {worker}" for worker in self.incomplete_workers)
         for invariant, examples in self.examples.items():
             shown = f"first {len(examples)} of {getattr(self, invariant)}"
             lines.append(f"{invariant} ({shown}):")
@@ -174,22 +183,31 @@ def _transient(status: int) -> bool:
 
 
 def audit(
-    attempts: list[dict[str, Any]], orders: list[dict[str, Any]], messages: list[dict[str, Any]] | None
+    attempts: list[dict[str, Any]],
+    orders: list[dict[str, Any]],
+    messages: list[dict[str, Any]] | None,
+    unknown_customers: frozenset[str] = frozenset(),
 ) -> AuditReport:
     """Check every invariant over one run's records.
 
     ``messages=None`` means the queue could not be observed (a deployed stage has its own
     consumers): the checks that need it are skipped and named in ``not_checked``.
+    ``unknown_customers`` are those whose client's record did not fully arrive (a distributed
+    worker that vanished): their attempts are counted as ``unknown``, not judged, and their
+    orders that no judged request accounts for as ``unknown_orders``, not as unrequested.
     """
     report = AuditReport(attempts=len(attempts), orders_in_table=len(orders), messages=len(messages or []))
     report.statuses = dict(Counter(str(a["status"]) for a in attempts))
+    judged = [attempt for attempt in attempts if attempt["customer_id"] not in unknown_customers]
+    report.unknown = len(attempts) - len(judged)
+    attempts = judged
     by_id = {order["id"]: order for order in orders}
     queued = None if messages is None else Counter(message["order_id"] for message in messages)
     if queued is None:
         report.not_checked = list(NOT_CHECKED_WITHOUT_QUEUE)
     answered = _check_responses(report, attempts, by_id, queued)
     requested = _check_logical_requests(report, attempts, by_id, queued)
-    _check_table(report, orders, answered | requested)
+    _check_table(report, orders, answered | requested, unknown_customers)
     _check_queue(report, messages or [], by_id, answered)
     return report
 
@@ -269,7 +287,9 @@ def _check_logical_requests(
     return possible
 
 
-def _check_table(report: AuditReport, orders: list[dict[str, Any]], accounted: set[str]) -> None:
+def _check_table(
+    report: AuditReport, orders: list[dict[str, Any]], accounted: set[str], unknown_customers: frozenset[str]
+) -> None:
     """Invariant 3, and no order that no request of the ledger can have created.
 
     The harness sends an ``Idempotency-Key`` with every request, so each order it causes is
@@ -279,7 +299,9 @@ def _check_table(report: AuditReport, orders: list[dict[str, Any]], accounted: s
     for order in orders:
         if order.get("idempotency_key"):
             per_key[(order["customer_id"], order["idempotency_key"])].append(order)
-        if order["id"] not in accounted:
+        if order["id"] not in accounted and order["customer_id"] in unknown_customers:
+            report.unknown_orders += 1
+        elif order["id"] not in accounted:
             detail = (
                 f"order {order['id']} ({order['customer_id']}, key {order.get('idempotency_key')}) answers no request"
             )
@@ -371,9 +393,28 @@ def audit_run(run_dir: Path, orders_table: str, queues: Sequence[str] = ()) -> A
     """
     left = [message for queue in queues for message in leftover_messages(queue)]
     messages = read_messages(run_dir / "messages.jsonl") + left
-    report = audit(read_ledgers(run_dir / "ledger"), scan_orders(orders_table), messages)
+    report = audit_ledgers(run_dir / "ledger", scan_orders(orders_table), messages)
     report.left_in_queues = len(left)
     (run_dir / "audit.json").write_text(json.dumps(report.as_json(), indent=2))
+    return report
+
+
+def audit_ledgers(ledger_dir: Path, orders: list[dict[str, Any]], messages: list[dict[str, Any]] | None) -> AuditReport:
+    """:func:`audit` over a ledger folder: one process's, or every worker's of a distributed run.
+
+    A distributed run's roster names each worker and its customers; a worker whose ledger did
+    not fully reach the master makes the audit incomplete (it fails, naming the worker), and
+    its customers' requests are unknown rather than lost or fine.
+    """
+    roster = Roster.load(ledger_dir)
+    incomplete = roster.incomplete if roster is not None else []
+    unknown = frozenset(customer for entry in incomplete for customer in entry.customers)
+    report = audit(read_ledgers(ledger_dir), orders, messages, unknown)
+    report.incomplete_workers = [
+        f"worker {entry.index} ({entry.client_id}): {entry.lines} ledger lines arrived, "
+        + ("it never sent its end" if entry.recorded is None else f"it recorded {entry.recorded}")
+        for entry in incomplete
+    ]
     return report
 
 

@@ -46,23 +46,45 @@ class Attempt:
 
 
 class Ledger:
-    """Appends attempts to ``<directory>/ledger-<pid>.jsonl``."""
+    """Appends attempts to ``<directory>/ledger-<pid>.jsonl``.
 
-    def __init__(self, directory: Path) -> None:
+    With ``shipping``, every line is also kept until :meth:`take` hands it on (a distributed
+    worker sends its lines to the master; the file stays on the worker's host).
+    """
+
+    def __init__(self, directory: Path, *, shipping: bool = False) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / f"ledger-{os.getpid()}.jsonl"
         self._file = self.path.open("a", buffering=1)
         self._lock = threading.Lock()
+        self._shipping = shipping
+        self._unshipped: list[str] = []
+        self.recorded = 0
 
     def record(self, attempt: Attempt) -> None:
         """Write one attempt (and flush it: a crash must not lose the record)."""
         line = json.dumps({**asdict(attempt), "ok": attempt.ok}, separators=(",", ":"))
         with self._lock:
             self._file.write(line + "\n")
+            self.recorded += 1
+            if self._shipping:
+                self._unshipped.append(line)
+
+    def take(self) -> list[str]:
+        """The lines recorded since the last call (shipping ledgers only)."""
+        with self._lock:
+            taken, self._unshipped = self._unshipped, []
+        return taken
 
     def close(self) -> None:
         """Close the file."""
         self._file.close()
+
+
+def append_lines(path: Path, lines: list[str]) -> None:
+    """Append ledger lines received from elsewhere (a worker's, at the master)."""
+    with path.open("a") as ledger:
+        ledger.writelines(line + "\n" for line in lines)
 
 
 def read_ledgers(directory: Path) -> list[dict[str, Any]]:

@@ -26,19 +26,22 @@ import jwt
 from botocore.config import Config
 from locust import FastHttpUser, LoadTestShape, between, events, task
 
+from loadtests.distributed import LedgerCollector, LedgerShipper
 from loadtests.gate import SloVerdict
 from loadtests.ledger import Attempt, Ledger
 from loadtests.shapes import SHAPES, Stage
 
 if TYPE_CHECKING:
     from locust.env import Environment
-from locust.runners import WorkerRunner
+from locust.runners import MasterRunner, WorkerRunner
 
 from dashboards import slo
 
 NAME = "create order"  # the valid traffic the SLO is measured on
 SESSION_TOKEN = "<session>"  # noqa: S105 - a marker: "use the user's own ID token"
 MAX_TRIES = 6
+PART_WAIT_S = 60.0
+"""How long a distributed worker's user waits for the master's part before giving up."""
 _state: dict[str, Any] = {}
 _customer_counter = itertools.count()
 
@@ -65,29 +68,47 @@ def _init(environment: Environment, **_: Any) -> None:
     options = environment.parsed_options
     if options is None:
         return
-    if options.stage_file:
-        stage = json.loads(Path(options.stage_file).read_text())
-        os.environ.update(stage["aws_env"])
-        _state["customers"] = stage["customers"]
-        _state["admin"] = stage["admin"]
-        _state["client_id"] = stage["client_id"]
-        catalog = stage["catalog"]
-        ledger_dir = options.ledger_dir or str(Path(options.stage_file).parent / "ledger")
-    else:
-        _state["customers"] = json.loads(Path(options.users_file).read_text()) if options.users_file else []
-        _state["client_id"] = options.cognito_client_id
-        catalog = json.loads(Path(options.catalog_file).read_text()) if options.catalog_file else {}
-        ledger_dir = options.ledger_dir or "ledger"
-    # What a customer may order, worked out once rather than per request.
-    _state["orderable"] = [p for p, spec in catalog.items() if spec["active"] and spec["currency"] == "USD"] or [
-        "P-001"
-    ]
-    _state["ledger"] = Ledger(Path(ledger_dir))
-    # One client for every user of this process: a pool as wide as the users.
-    _state["cognito"] = boto3.client("cognito-idp", config=Config(max_pool_connections=200))
     weights = dict(part.split("=") for part in options.weights.split(",") if part)
     for user_class in (CustomerUser, DuplicateSubmitter, BadInputSender, Intruder):
         user_class.weight = int(weights.get(user_class.role, 0))
+    if isinstance(environment.runner, WorkerRunner):
+        # Its part (customers, app client, catalog) comes from the master, which may be on another host.
+        spool = Path(options.ledger_dir or "ledger-worker")
+        _state["shipper"] = LedgerShipper(environment, lambda part: _take_part(part, spool, shipping=True))
+        return
+    if options.stage_file:
+        stage = json.loads(Path(options.stage_file).read_text())
+        part = {key: stage[key] for key in ("customers", "client_id", "catalog", "aws_env")}
+        ledger_dir = Path(options.ledger_dir or Path(options.stage_file).parent / "ledger")
+    else:
+        part = {
+            "customers": json.loads(Path(options.users_file).read_text()) if options.users_file else [],
+            "client_id": options.cognito_client_id,
+            "catalog": json.loads(Path(options.catalog_file).read_text()) if options.catalog_file else {},
+            "aws_env": {},
+        }
+        ledger_dir = Path(options.ledger_dir or "ledger")
+    if isinstance(environment.runner, MasterRunner):
+        LedgerCollector(environment, ledger_dir, part, options.expect_workers)
+    else:
+        _take_part(part, ledger_dir)
+
+
+def _take_part(part: dict[str, Any], ledger_dir: Path, *, shipping: bool = False) -> Ledger:
+    """Set this process up to play its part: whom to log in as, what to order, where to record."""
+    os.environ.update(part["aws_env"])
+    _state["customers"] = part["customers"]
+    _state["client_id"] = part["client_id"]
+    # What a customer may order, worked out once rather than per request.
+    catalog = part["catalog"]
+    _state["orderable"] = [p for p, spec in catalog.items() if spec["active"] and spec["currency"] == "USD"] or [
+        "P-001"
+    ]
+    # One client for every user of this process: a pool as wide as the users.
+    _state["cognito"] = boto3.client("cognito-idp", config=Config(max_pool_connections=200))
+    ledger = Ledger(ledger_dir, shipping=shipping)
+    _state["ledger"] = ledger
+    return ledger
 
 
 @events.quitting.add_listener
@@ -95,7 +116,8 @@ def _slo_gate(environment: Environment, **_: Any) -> None:
     if "ledger" in _state:
         _state["ledger"].close()
     if isinstance(environment.runner, WorkerRunner):
-        return  # the master holds the merged statistics and judges them
+        environment.process_exit_code = 0  # the master holds the merged statistics and judges them
+        return
     options = environment.parsed_options
     if options is None:
         environment.process_exit_code = 1
@@ -154,6 +176,9 @@ class OrdersUser(FastHttpUser):
 
     def on_start(self) -> None:
         """Log in as the next customer of the pool (Cognito USER_PASSWORD_AUTH)."""
+        shipper = _state.get("shipper")
+        if shipper is not None and not shipper.has_part.wait(PART_WAIT_S):
+            raise RuntimeError(f"no part from the master within {PART_WAIT_S:g} s: whom would this user be?")
         customers = _state["customers"]
         me = customers[next(_customer_counter) % len(customers)]
         self.customer_id = me["customer_id"]

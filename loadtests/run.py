@@ -4,6 +4,11 @@
                             [--processes N]   # N > 0: one Locust master and N workers
                             [--rss-sample-s S [--rss-settle-s 60] [--rss-growth-mib 5]]
 
+On several hosts (Locust's distributed mode; see the README's "many machines"):
+
+    python -m loadtests.run --role master --stage-host ADDR --master-bind-host ADDR --expect-workers N
+    python -m loadtests.run --role worker --master-host ADDR     # on each worker host, N times
+
 ``--rss-sample-s`` samples the execution environments' RSS every S seconds (memory.jsonl) and
 fails the run when one grew by more than ``--rss-growth-mib`` from its first sample once it
 has lived the settling time to its last (``python -m loadtests.soak`` turns it on).
@@ -50,7 +55,14 @@ def load_arguments(description: str, run_time: str, spawn_rate: float) -> argpar
     parser.add_argument("--spawn-rate", type=float, default=spawn_rate)
     parser.add_argument("--run-time", default=run_time)
     parser.add_argument("--shape", choices=["steady", "step", "spike"], default=None)
-    parser.add_argument("--processes", type=int, default=0, help="Locust workers (0: one local process)")
+    parser.add_argument("--processes", type=int, default=0, help="Locust workers on this host (0: one process)")
+    roles = parser.add_argument_group("several hosts (Locust's distributed mode)")
+    roles.add_argument("--role", choices=["local", "master", "worker"], default="local")
+    roles.add_argument("--master-bind-host", default="127.0.0.1", help="master: the address workers connect to")
+    roles.add_argument("--master-port", type=int, default=5557, help="master: listen on; worker: connect to")
+    roles.add_argument("--expect-workers", type=int, default=1, help="master: start once this many are in")
+    roles.add_argument("--worker-wait-s", type=int, default=300, help="master: give up waiting for workers after")
+    roles.add_argument("--master-host", default="127.0.0.1", help="worker: the master's address")
     parser.add_argument("--weights", default="customer=8,duplicate=1,bad=1,intruder=1")
     parser.add_argument("--slo-p95-ms", type=float, default=float(slo.LATENCY_P95_MS))
     parser.add_argument("--slo-error-ratio", type=float, default=slo.SERVER_ERROR_RATIO)
@@ -60,6 +72,7 @@ def load_arguments(description: str, run_time: str, spawn_rate: float) -> argpar
 def _arguments(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     parser = load_arguments(__doc__.splitlines()[0], "60s", 20)
     parser.add_argument("--concurrency", type=int, default=100, help="execution environments at most")
+    parser.add_argument("--stage-host", default="127.0.0.1", help="the address the stage listens on")
     parser.add_argument("--chaos", default=None, help="a fault plan: a TOML path or a name in chaos/plans/")
     parser.add_argument("--rss-sample-s", type=float, default=0, help="sample the environments' RSS (0: off)")
     parser.add_argument("--rss-settle-s", type=float, default=60, help="growth counts from this age on")
@@ -81,20 +94,33 @@ def locust_commands(
 
     ``target`` names the stage (``--stage-file ...`` or the deployed stage's users and client).
     """
-    common = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), *target, "--weights", args.weights]
+    common = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--weights", args.weights]
+    if args.role == "worker":
+        # Its part comes from the master; its own copy of its ledger stays in its run folder.
+        master = ["--master-host", args.master_host, "--master-port", str(args.master_port)]
+        return [[*common, "--worker", *master, "--ledger-dir", str(run_dir / "ledger-spool")]]
+    common += target
     lead = [
         *common, "--headless", "--host", url, "--users", str(args.users), "--spawn-rate", str(args.spawn_rate),
         "--run-time", args.run_time, "--slo-p95-ms", str(args.slo_p95_ms),
         "--slo-error-ratio", str(args.slo_error_ratio), "--csv", str(run_dir / "locust"),
         "--html", str(run_dir / "locust.html"), "--only-summary", "--stop-timeout", "40", *extra,
     ]  # fmt: skip
+    if args.role == "master":
+        return [_master(lead, args.master_bind_host, args.master_port, args.expect_workers, args.worker_wait_s)]
     if args.processes <= 0:
         return [lead]
     port = free_port()
-    master = [*lead, "--master", "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port)]
-    master += ["--expect-workers", str(args.processes)]
+    master = _master(lead, "127.0.0.1", port, args.processes, args.worker_wait_s)
     worker = [*common, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
-    return [master] + [worker] * args.processes
+    return [master] + [[*worker, "--ledger-dir", str(run_dir / f"ledger-spool-{n}")] for n in range(args.processes)]
+
+
+def _master(lead: list[str], bind: str, port: int, workers: int, wait_s: int) -> list[str]:
+    return [
+        *lead, "--master", "--master-bind-host", bind, "--master-bind-port", str(port),
+        "--expect-workers", str(workers), "--expect-workers-max-wait", str(wait_s),
+    ]  # fmt: skip
 
 
 def run_locust(commands: list[list[str]], shape: str | None) -> int:
@@ -122,7 +148,8 @@ def summarize(run_dir: Path, report: AuditReport, cold_starts: int) -> dict[str,
                 "requests": int(row["Request Count"]),
                 "failures": int(row["Failure Count"]),
                 "rps": round(float(row["Requests/s"]), 1),
-                **{f"p{q}_ms": float(row[f"{q}%"]) for q in (50, 95, 99)},
+                # Locust writes N/A where nothing was measured (no request of that name answered)
+                **{f"p{q}_ms": float(row[f"{q}%"]) if row[f"{q}%"] != "N/A" else 0.0 for q in (50, 95, 99)},
             }
     summary["invariants"] = {name: getattr(report, name) for name in ("lost", "duplicated", "orphaned", "unqueued")}
     summary["audit_passed"] = report.passed
@@ -158,6 +185,8 @@ def _write_timeline(run_dir: Path, started_at: float, plan: FaultPlan | None) ->
 def main(argv: list[str] | None = None) -> int:
     """Run the stage, Locust headless against it, drain the queue, audit; return the exit code."""
     args, extra = _arguments(argv)
+    if args.role == "worker":
+        return _work(args, extra)
     run_dir = new_run_dir("chaos" if args.chaos else "load")
     plan = FaultPlan.load(args.chaos) if args.chaos else None
     stage_options = {
@@ -165,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         "customers": max(args.users, 1),
         "chaos_plan": args.chaos,
         "network_faults": bool(plan and plan.network),
+        "host": args.stage_host,
     }
     with LocalStage(run_dir, **stage_options) as stage:
         info = stage.describe()
@@ -210,6 +240,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"run folder: {run_dir}")
     memory_flat = memory is None or memory.flat
     return 0 if exit_code == 0 and report.passed and chaos_passed and drained and memory_flat else 1
+
+
+def _work(args: argparse.Namespace, extra: list[str]) -> int:
+    """A worker host's part: Locust as a worker of the master at ``--master-host``; no stage here."""
+    run_dir = new_run_dir("worker")
+    print(f"worker of {args.master_host}:{args.master_port} (run folder {run_dir})", flush=True)
+    exit_code = run_locust(locust_commands(args, extra, "", run_dir, []), args.shape)
+    print(f"run folder: {run_dir}")
+    return exit_code
 
 
 if __name__ == "__main__":

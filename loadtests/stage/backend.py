@@ -33,10 +33,10 @@ _ENV_SUFFIX = {"dynamodb": "DYNAMODB", "sqs": "SQS", "cognito-idp": "COGNITO_IDE
 _READY_TIMEOUT_S = 30.0
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on ``host`` that nothing listens on right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return int(sock.getsockname()[1])
 
 
@@ -56,6 +56,8 @@ class MotoBackend:
     """moto server processes; :meth:`env` points any SDK at them."""
 
     log_dir: Path
+    host: str = "127.0.0.1"
+    """The address the servers listen on (another host's workers log in through Cognito here)."""
     endpoints: dict[str, str] = field(default_factory=dict)
     _processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _logs: list[Any] = field(default_factory=list)
@@ -68,7 +70,7 @@ class MotoBackend:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         try:
             for group, services in SERVICE_GROUPS.items():
-                port = free_port()
+                port = free_port(self.host)
                 log = (self.log_dir / f"moto-{group}.log").open("ab")
                 self._logs.append(log)
                 process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
@@ -77,7 +79,7 @@ class MotoBackend:
                         "-m",
                         "loadtests.stage.moto_server",
                         "-H",
-                        "127.0.0.1",
+                        self.host,
                         "-p",
                         str(port),
                         "--request-log",
@@ -88,7 +90,7 @@ class MotoBackend:
                     env=env,
                 )
                 self._processes.append(process)
-                url = f"http://127.0.0.1:{port}"
+                url = f"http://{self.host}:{port}"
                 for service in services:
                     self.endpoints[service] = url
                     self._by_service[service] = process

@@ -104,6 +104,8 @@ class Gateway:
     access_log: Path
     stage_name: str = STAGE_NAME
     port: int = 0
+    host: str = "127.0.0.1"
+    """The address it listens on: loopback, or one that load generators on other hosts reach."""
     responses: GatewayResponses = field(default_factory=GatewayResponses.from_template)
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
@@ -112,16 +114,16 @@ class Gateway:
     @property
     def url(self) -> str:
         """The stage's base URL; POST to ``{url}/orders``."""
-        return f"http://127.0.0.1:{self.port}/{self.stage_name}"
+        return f"http://{self.host}:{self.port}/{self.stage_name}"
 
     def start(self) -> Gateway:
-        """Listen on 127.0.0.1 and serve until :meth:`stop`."""
+        """Listen on :attr:`host` and serve until :meth:`stop`."""
         gateway = self
 
         class Handler(_RequestHandler):
             owner = gateway
 
-        self._server = _Server(("127.0.0.1", self.port), Handler)
+        self._server = _Server((self.host, self.port), Handler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="gateway", daemon=True)
         self._thread.start()

@@ -27,10 +27,16 @@ RUNS = ROOT / "reports"
 
 
 def new_run_dir(kind: str = "stage") -> Path:
-    """A fresh folder for one run's logs and results."""
-    run = RUNS / f"{time.strftime('%Y%m%d-%H%M%S')}-{kind}"
-    run.mkdir(parents=True, exist_ok=False)
-    return run
+    """A fresh folder for one run's logs and results (two started in the same second get two)."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1, 1000):
+        run = RUNS / (f"{stamp}-{kind}" if attempt == 1 else f"{stamp}-{kind}-{attempt}")
+        try:
+            run.mkdir(parents=True, exist_ok=False)
+        except FileExistsError:
+            continue
+        return run
+    raise FileExistsError(f"no free run folder for {stamp}-{kind}")
 
 
 def id_token(info: Mapping[str, Any], user: Mapping[str, str], cognito: Any = None) -> str:
@@ -52,6 +58,8 @@ class LocalStage:
     concurrency: int = 100
     customers: int = 100
     port: int = 0
+    host: str = "127.0.0.1"
+    """Where the gateway and the local AWS listen (and what the stage file tells clients)."""
     chaos_plan: Path | None = None
     network_faults: bool = False
     """Route the function's DynamoDB and SQS traffic through fault proxies (``proxies``)."""
@@ -75,7 +83,7 @@ class LocalStage:
         self.stop()
 
     def _start(self) -> None:
-        self.backend = MotoBackend(self.run_dir / "logs").start()
+        self.backend = MotoBackend(self.run_dir / "logs", host=self.host).start()
         self._use_env(self.backend.env())
         template = load_template()
         self.resources = create_resources(template)
@@ -114,7 +122,7 @@ class LocalStage:
             issuer=f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}",
             audience=self.resources.client_id,
         )
-        self.gateway = Gateway(self.pool, verifier, self.run_dir / "access.log", port=self.port).start()
+        self.gateway = Gateway(self.pool, verifier, self.run_dir / "access.log", port=self.port, host=self.host).start()
         self.consumer = QueueConsumer(
             self.resources.physical["ProcessingQueue"],
             self.run_dir / "messages.jsonl",
