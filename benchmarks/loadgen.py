@@ -1,0 +1,89 @@
+"""How much load one Locust worker generates per core: the figure for sizing worker hosts.
+
+    python -m benchmarks.loadgen [--users 100] [--run-time 30s]
+
+Runs the local stage, a Locust master and one worker with the main job's own commands and
+scenarios, reads the worker's CPU time from /proc while it runs, and prints a table: requests
+sent, the worker's CPU per request, the requests each user sends per second (the scenarios'
+pacing and retries), and from those the users one worker process (one core) and one 2-core
+worker host (two processes) sustain at 80 % busy. A benchmark, not a test: nothing is judged.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from loadtests.ledger import read_ledgers
+from loadtests.processes import wait_or_kill
+from loadtests.run import LOCUSTFILE, load_arguments, locust_commands
+from loadtests.stage.local import LocalStage, new_run_dir
+
+BUSY_SHARE = 0.8
+"""How busy a worker core may run: Locust warns at 90 %, and its timings suffer before that."""
+TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of one process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS_PER_S
+
+
+def _follow(pid: int, last: list[float], stop: threading.Event) -> None:
+    """Keep the process's latest CPU time in ``last[0]`` until it exits."""
+    while not stop.is_set():
+        try:
+            last[0] = cpu_seconds(pid)
+        except (FileNotFoundError, ProcessLookupError):
+            return
+        stop.wait(0.2)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the measurement and print its table."""
+    parser = load_arguments(__doc__.splitlines()[0], "30s", 50)
+    args = parser.parse_args(["--processes", "1", *(argv if argv is not None else sys.argv[1:])])
+    run_dir = new_run_dir("loadgen")
+    with LocalStage(run_dir, customers=args.users) as stage:
+        commands = locust_commands(
+            args, [], stage.describe()["url"], run_dir, ["--stage-file", str(run_dir / "stage.json")]
+        )
+        env = {**os.environ, "PYTHONPATH": str(LOCUSTFILE.parents[1])}
+        master_command, worker_command = commands
+        worker = subprocess.Popen(worker_command, env=env)  # noqa: S603 - our interpreter
+        last, stop = [0.0], threading.Event()
+        follower = threading.Thread(target=_follow, args=(worker.pid, last, stop), daemon=True)
+        follower.start()
+        try:
+            subprocess.run(master_command, env=env, check=False, capture_output=True)  # noqa: S603
+        finally:
+            wait_or_kill(worker, 60)
+            stop.set()
+            follower.join()
+    requests = len(read_ledgers(run_dir / "ledger"))
+    seconds = float(args.run_time.removesuffix("s"))
+    per_request_ms = last[0] * 1000 / requests if requests else float("nan")
+    per_user = requests / (args.users * seconds)
+    per_core = BUSY_SHARE * 1000 / per_request_ms / per_user if requests else 0
+    rows = [
+        ("users", f"{args.users}"),
+        ("run time", f"{seconds:g} s"),
+        ("requests sent (ledger)", f"{requests}"),
+        ("worker CPU", f"{last[0]:.2f} s"),
+        ("worker CPU per request", f"{per_request_ms:.2f} ms"),
+        ("requests per user per second", f"{per_user:.2f}"),
+        (f"users per worker process (one core at {BUSY_SHARE:.0%})", f"{per_core:.0f}"),
+        ("users per 2-core worker host (two processes)", f"{2 * per_core:.0f}"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    print("\n".join(f"{name:<{width}}  {value:>10}" for name, value in rows))
+    print(f"run folder: {run_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
