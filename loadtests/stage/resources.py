@@ -203,16 +203,7 @@ def seed(created: StageResources, *, customers: int = 100) -> None:
     dynamodb = boto3.client("dynamodb")
     table = created.physical["ProductsTable"]
     for product_id, (price, currency, active) in CATALOG.items():
-        dynamodb.put_item(
-            TableName=table,
-            Item={
-                "product_id": {"S": product_id},
-                "price": {"N": str(Decimal(price))},
-                "currency": {"S": currency},
-                "active": {"BOOL": active},
-                "name": {"S": f"Product {product_id}"},
-            },
-        )
+        dynamodb.put_item(TableName=table, Item=product_item(product_id, price, currency, active))
     cognito = boto3.client("cognito-idp")
     for n in range(customers):
         created.customers.append(_user(cognito, created, f"customer{n:03d}@example.com", f"cust-{n:03d}"))
@@ -220,6 +211,17 @@ def seed(created: StageResources, *, customers: int = 100) -> None:
     cognito.admin_add_user_to_group(
         UserPoolId=created.user_pool_id, Username=created.admin["username"], GroupName=created.physical["AdminsGroup"]
     )
+
+
+def product_item(product_id: str, price: str, currency: str, active: bool) -> dict[str, Any]:
+    """The products table's item for one catalog entry (``CATALOG``'s shape), as the function reads it."""
+    return {
+        "product_id": {"S": product_id},
+        "price": {"N": str(Decimal(price))},
+        "currency": {"S": currency},
+        "active": {"BOOL": active},
+        "name": {"S": f"Product {product_id}"},
+    }
 
 
 def _user(cognito: Any, created: StageResources, email: str, customer_id: str) -> dict[str, str]:
