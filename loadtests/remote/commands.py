@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from typing import TYPE_CHECKING
 
 from loadtests.remote.catalog import load_catalog_file, orderable, read_catalog, seed_products
@@ -46,6 +48,8 @@ def users(args: argparse.Namespace, _extra: list[str]) -> int:
 
 def run(args: argparse.Namespace, extra: list[str]) -> int:
     """Locust headless against the stack as the run's users, then the audit of its ledgers."""
+    if args.role == "worker":
+        return _work(args, extra)
     if args.run_id is None and args.users_file is None:
         raise RemoteInputError("run needs --run-id (a run whose users `users` created) or --users-file")
     folder = RunFolder.of(args.reports, args.stack, args.run_id or new_run_id())
@@ -74,6 +78,14 @@ def run(args: argparse.Namespace, extra: list[str]) -> int:
     print(report.table())
     print(f"run folder: {folder.path}")
     return 0 if exit_code == 0 and report.passed else 1
+
+
+def _work(args: argparse.Namespace, extra: list[str]) -> int:
+    """A worker host's part of a distributed run: Locust as a worker; users, catalog and audit are the master's."""
+    folder = args.reports / args.stack / f"worker-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    folder.mkdir(parents=True)
+    print(f"worker of {args.master_host}:{args.master_port} (folder {folder})", flush=True)
+    return run_locust(locust_commands(args, extra, "", folder, []), args.shape)
 
 
 def _check_users_file(path: Path, run_id: str, stack: str) -> None:

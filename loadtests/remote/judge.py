@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from loadtests.audit import AuditReport, audit, orders_of_run, scan_orders
+from loadtests.audit import AuditReport, audit_ledgers, orders_of_run, scan_orders
 from loadtests.ledger import read_ledgers
 from loadtests.remote.errors import RemoteInputError
 
@@ -17,11 +17,12 @@ def audit_saved(folder: RunFolder, orders_table: str) -> AuditReport:
     """Judge the run's ledgers against the orders the run can have created; writes audit.json.
 
     A deployed queue has its own consumers, so the checks that need the queue are reported as
-    not made.
+    not made. A distributed run's roster is honoured: a worker whose ledger did not arrive whole
+    fails the audit by name.
     """
     attempts = read_ledgers(folder.ledger_dir)
     if not attempts:
         raise RemoteInputError(f"no saved ledgers in {folder.ledger_dir} (run {folder.run_id} sent nothing)")
-    report = audit(attempts, orders_of_run(scan_orders(orders_table), attempts), None)
+    report = audit_ledgers(folder.ledger_dir, orders_of_run(scan_orders(orders_table), attempts), None)
     folder.audit_file.write_text(json.dumps(report.as_json(), indent=2))
     return report

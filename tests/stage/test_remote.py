@@ -9,7 +9,9 @@ tests/stage/test_remote_lifecycle.py.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -18,9 +20,19 @@ import boto3
 import pytest
 
 from loadtests.remote.cli import main
+from loadtests.roster import Roster
+from loadtests.stage.backend import free_port
 from loadtests.stage.local import LocalStage
 from loadtests.stage.resources import CATALOG
-from tests.support.remote import customer_ids_in_pool, fake_stack, orders_by_customer, remote, shown, stack_outputs
+from tests.support.remote import (
+    ROOT,
+    customer_ids_in_pool,
+    fake_stack,
+    orders_by_customer,
+    remote,
+    shown,
+    stack_outputs,
+)
 
 STACK = "create-order-test"
 
@@ -251,3 +263,42 @@ def test_bad_input_is_refused_with_exit_2_naming_what_is_wrong(
     assert len(err.strip().splitlines()) == 1, err
     assert all(part in err for part in named), err
     assert out == ""
+
+
+def test_a_distributed_run_against_the_stack_takes_its_roles_and_audits_every_worker(
+    stage: LocalStage, tmp_path: Path
+) -> None:
+    # Given the operator's users file, a master on this host and two workers pointed at it
+    users_file = tmp_path / "customers.json"
+    users_file.write_text(json.dumps(stage.describe()["customers"]))
+    reports, port = tmp_path / "reports", str(free_port())
+    env = {**os.environ, **stage.describe()["aws_env"]}
+    master = subprocess.Popen(
+        [sys.executable, "-m", "loadtests.remote", "run", "--stack", STACK, "--reports", str(reports),
+         "--users-file", str(users_file), "--users", "4", "--spawn-rate", "4", "--run-time", "6s",
+         "--slo-p95-ms", "60000", "--role", "master", "--master-port", port, "--expect-workers", "2",
+         "--worker-wait-s", "120"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    worker = [sys.executable, "-m", "loadtests.remote", "run", "--stack", STACK, "--reports", str(reports),
+              "--role", "worker", "--master-port", port]  # fmt: skip
+    workers = [subprocess.Popen(worker, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for _ in range(2)]  # fmt: skip
+    try:
+        out, _ = master.communicate(timeout=300)
+    finally:
+        for process in [master, *workers]:
+            if process.poll() is None:
+                process.kill()
+            process.wait(timeout=30)
+
+    # Then the master's audit covers both workers' ledgers, each worker as its own customers
+    assert master.returncode == 0, out[-4000:]
+    run_dir = Path(out.strip().splitlines()[-1].removeprefix("run folder: "))
+    roster = Roster.load(run_dir / "ledger")
+    assert roster is not None
+    assert [entry.complete for entry in roster.workers.values()] == [True, True]
+    assert not set(roster.workers[0].customers) & set(roster.workers[1].customers)
+    audit = json.loads((run_dir / "audit.json").read_text())
+    assert audit["passed"] is True
+    assert audit["attempts"] == sum(entry.lines for entry in roster.workers.values()) > 0
