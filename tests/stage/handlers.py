@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import resource
 import sys
 import time
 from typing import Any
@@ -20,3 +21,10 @@ def broken(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def modules(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The modules the environment has loaded (this handler needs the standard library only)."""
     return {"statusCode": 200, "body": json.dumps(sorted(sys.modules))}
+
+
+def allocate(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Hold ``event["mib"]`` MiB, written (so resident), for the invocation; report getrusage's peak."""
+    held = b"\x01" * (int(event["mib"]) * 1024 * 1024)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"statusCode": 200, "body": json.dumps({"held": len(held), "ru_maxrss_kib": peak})}
