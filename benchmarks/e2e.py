@@ -61,7 +61,9 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from benchmarks.probe import recorded_calls
+from loadtests.host import SATURATED  # a process at this share of one core: its GIL's limit
 from loadtests.processes import wait_or_kill
+from loadtests.procfs import cpu_s, machine_busy_s
 from loadtests.stage.backend import SERVICE_GROUPS
 from loadtests.stage.local import LocalStage, id_token, new_run_dir
 
@@ -70,10 +72,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCUSTFILE = Path(__file__).resolve().parent / "locust_e2e.py"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 ROWS = ("backend", "closed", "open", "open_half")
-SATURATED = 0.85
-"""A process using this share of one core or more is taken as saturated (one GIL: about one core at most)."""
 
 
 @dataclass
@@ -107,23 +106,6 @@ class Options:
 # --- CPU accounting -------------------------------------------------------------------------------
 
 
-def _cpu_s(stat_path: str) -> float | None:
-    """Utime + stime of a process or thread, in seconds (``None`` once it is gone)."""
-    try:
-        with open(stat_path) as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # fields 14 and 15 of proc(5)
-
-
-def _machine_busy_s() -> float:
-    """CPU seconds spent busy by every core of the machine so far (``/proc/stat``; idle and iowait excluded)."""
-    with open("/proc/stat") as stat:
-        user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, stat.readline().split()[1:9])
-    return (user + nice + system + irq + softirq + steal) / CLK_TCK
-
-
 @dataclass
 class Snapshot:
     """CPU seconds of every process of the stage at one moment."""
@@ -153,16 +135,16 @@ class CpuMeter:
             raise RuntimeError("the stage is not running")
         groups = {f"moto {group}": [pid] for group, pid in zip(SERVICE_GROUPS, backend.pids, strict=True)}
         groups |= {"workers": pool.pids, "load generator": list(self.load)}
-        cpu = {pid: s for pids in groups.values() for pid in pids if (s := _cpu_s(f"/proc/{pid}/stat")) is not None}
+        cpu = {pid: s for pids in groups.values() for pid in pids if (s := cpu_s(pid)) is not None}
         consumer = harness = 0.0
         for thread in threading.enumerate():
-            seconds = _cpu_s(f"/proc/self/task/{thread.native_id}/stat") or 0.0
+            seconds = cpu_s(thread=thread.native_id) or 0.0
             if thread.name.startswith("consumer-") or thread.name == "queue-depths":
                 consumer += seconds
             elif thread is threading.main_thread():
                 harness += seconds
-        own = _cpu_s("/proc/self/stat") or 0.0
-        return Snapshot(time.time(), time.monotonic(), groups, cpu, own, consumer, harness, _machine_busy_s())
+        own = cpu_s() or 0.0
+        return Snapshot(time.time(), time.monotonic(), groups, cpu, own, consumer, harness, machine_busy_s())
 
 
 def cpu_usage(start: Snapshot, end: Snapshot, orders: int) -> dict[str, Any]:

@@ -1,11 +1,15 @@
-"""Readings of /proc: a process's resident memory and its own peak.
+"""Readings of /proc: a process's memory and its own peak, the CPU time of a process and of the machine.
 
 Standard library only: the stage's execution environments import it for their REPORT lines.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+CLK_TICK = os.sysconf("SC_CLK_TCK")
+"""The unit of /proc's CPU times (clock ticks a second)."""
 
 
 def status_kib(field: str, pid: int | str = "self") -> int | None:
@@ -35,3 +39,25 @@ def peak_rss_kib(pid: int | str = "self") -> int | None:
     VmHWM belongs to the process's own address space, which ``exec`` starts anew.
     """
     return status_kib("VmHWM", pid)
+
+
+def cpu_s(pid: int | str = "self", thread: int | None = None) -> float | None:
+    """User + system CPU seconds of a process (or of one of its threads), or None once it is gone.
+
+    Its own only: children it has reaped are not counted. A process that has exited and not yet
+    been reaped (a zombie) still shows its final figure.
+    """
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    try:
+        with open(path) as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / CLK_TICK  # utime and stime: fields 14 and 15 of proc(5)
+
+
+def machine_busy_s() -> float:
+    """CPU seconds every core of the machine has spent busy since boot (``/proc/stat``; idle and iowait excluded)."""
+    with open("/proc/stat") as stat:
+        user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, stat.readline().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / CLK_TICK
