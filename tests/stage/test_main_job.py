@@ -9,6 +9,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from dashboards import definition
 from dashboards.insights import run_query
 from dashboards.rundata import load_run
@@ -58,6 +60,16 @@ def test_main_job_at_100_users_holds_every_invariant_and_every_scenario_gets_its
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["create order"]["requests"] > 0
     assert summary["cold_starts"] >= 1
+    # ... with the host measured while Locust ran: the stage's CPU and Locust's to its exit, and the
+    # environments started in that window; the gate passed, so no cause is named
+    host = summary["host"]
+    assert host["cpu_s"]["stage"] > 0
+    assert host["cpu_s"]["Locust"] > 0
+    assert 0 < host["busy_cores"] <= host["cores"]
+    assert sum(host["share"].values()) == pytest.approx(1, abs=0.01)
+    assert 1 <= host["cold_starts"] <= summary["cold_starts"]
+    assert summary["slo"]["passed"] is True
+    assert summary["slo"]["cause"] is None
     # ... and the run's dashboard was drawn from its own data: every widget but the alarms has a source
     drawn = json.loads((run_dir / "dashboard" / "widgets.json").read_text())
     assert [w["title"] for w in drawn if w["missing"]] == ["Alarms"]
