@@ -76,69 +76,33 @@ def _host(busy_cores: float, stage_cores: float, locust_cores: float, cores: int
 
 
 SLOW = _verdict(p95_ms=620.0)
+MACHINE = ("the machine was saturated: {} of 2 cores busy, {} outside the stage and Locust "
+           "-- rerun idle or with fewer users")  # fmt: skip
+FUNCTION = ("not the machine ({} of 2 cores busy, {} outside the stage and Locust): the function or the stage "
+            "-- 14 cold starts in the run; see the workers' REPORT lines and logs")  # fmt: skip
+RUN = ("the run saturated the machine itself: {} of 2 cores busy, the stage {}, Locust {}, {} outside the stage "
+       "and Locust -- more load than these cores carry: rerun with fewer users or on more cores")  # fmt: skip
 
 
-def test_a_failed_verdict_on_a_machine_saturated_from_outside_the_run_names_the_machine() -> None:
-    # Given a failed p95 while 1.97 of 2 cores were busy, 31 % of that outside the stage and Locust
-    host = _host(busy_cores=1.97, stage_cores=1.03, locust_cores=0.33)
-
-    # When the cause is judged
-    cause = likely_cause(SLOW, host, cold_starts=23)
-
-    # Then it names the machine, with the figures that show it
-    assert cause is not None
-    assert cause.startswith("the machine was saturated: 1.97 of 2 cores busy, 31% outside the stage and Locust")
-    assert "rerun idle or with fewer users" in cause
-
-
-def test_a_failed_verdict_on_an_idle_machine_names_the_function_or_the_stage_not_the_machine() -> None:
-    # Given a failed p95 while under one of 2 cores was busy, nearly all of it the run's
-    host = _host(busy_cores=0.9, stage_cores=0.7, locust_cores=0.17)
-
-    cause = likely_cause(SLOW, host, cold_starts=14)
-
-    assert cause is not None
-    assert cause.startswith("not the machine (0.90 of 2 cores busy, 3% outside the stage and Locust)")
-    assert "the function or the stage" in cause
-    assert "14 cold starts" in cause
-    assert "saturated" not in cause
-
-
-def test_a_failed_error_budget_on_an_idle_machine_is_blamed_on_the_function_too() -> None:
-    cause = likely_cause(_verdict(error_ratio=0.05), _host(0.5, 0.4, 0.1), cold_starts=3)
-
-    assert cause is not None
-    assert cause.startswith("not the machine")
-
-
-def test_a_machine_just_under_saturation_is_not_blamed_even_with_much_outside_the_run() -> None:
-    # 0.84 of a core each on average: short of SATURATED, however much of it others took
-    host = _host(busy_cores=SATURATED * 2 - 0.01, stage_cores=0.5, locust_cores=0.1)
-
-    cause = likely_cause(SLOW, host, cold_starts=10)
-
-    assert cause is not None
-    assert cause.startswith("not the machine")
-
-
-def test_a_machine_saturated_by_the_run_itself_names_the_load_not_other_processes() -> None:
-    # Given a failed p95 while 1.96 of 2 cores were busy, 5 % of it outside the run
-    host = _host(busy_cores=1.96, stage_cores=1.36, locust_cores=0.5)
-
-    cause = likely_cause(SLOW, host, cold_starts=20)
-
-    assert cause is not None
-    assert cause.startswith("the run saturated the machine itself: 1.96 of 2 cores busy, the stage 69%, Locust 26%")
-    assert "5% outside the stage and Locust" in cause
-    assert "fewer users" in cause
-
-
-def test_outside_share_at_its_threshold_blames_the_machine_and_just_under_it_the_run() -> None:
-    at = _host(busy_cores=2.0, stage_cores=2.0 * (1 - OUTSIDE_SHARE), locust_cores=0.0)
-    under = _host(busy_cores=2.0, stage_cores=2.0 * (1 - OUTSIDE_SHARE) + 0.01, locust_cores=0.0)
-
-    assert (likely_cause(SLOW, at, 0) or "").startswith("the machine was saturated")
-    assert (likely_cause(SLOW, under, 0) or "").startswith("the run saturated the machine itself")
+@pytest.mark.parametrize(
+    ("verdict", "host", "cause"),
+    [
+        # 1.97 of 2 cores busy, 31 % of it outside the stage and Locust: the machine
+        pytest.param(SLOW, _host(1.97, 1.03, 0.33), MACHINE.format("1.97", "31%"), id="saturated-from-outside"),
+        # under one core busy, nearly all of it the run's: not the machine
+        pytest.param(SLOW, _host(0.9, 0.7, 0.17), FUNCTION.format("0.90", "3%"), id="idle"),
+        pytest.param(_verdict(error_ratio=0.05), _host(0.5, 0.4, 0.1), FUNCTION.format("0.50", "0%"), id="idle-errors"),
+        # just short of SATURATED, however much of it others took: not the machine
+        pytest.param(SLOW, _host(SATURATED * 2 - 0.01, 0.5, 0.1), FUNCTION.format("1.69", "64%"), id="unsaturated"),
+        # 1.96 of 2 cores busy, 5 % of it outside the run: the run's own load
+        pytest.param(SLOW, _host(1.96, 1.36, 0.5), RUN.format("1.96", "69%", "26%", "5%"), id="saturated-by-the-run"),
+        # others' share at the threshold blames the machine; just under it, the run
+        pytest.param(SLOW, _host(2.0, 2 * (1 - OUTSIDE_SHARE), 0), MACHINE.format("2.00", "20%"), id="at-threshold"),
+        pytest.param(SLOW, _host(2.0, 1.62, 0.0), RUN.format("2.00", "81%", "0%", "19%"), id="under-threshold"),
+    ],
+)  # fmt: skip
+def test_a_failed_verdict_names_its_likely_cause_from_the_host(verdict: SloVerdict, host: HostLoad, cause: str) -> None:
+    assert likely_cause(verdict, host, cold_starts=14) == cause
 
 
 @pytest.mark.parametrize("host", [_host(1.97, 1.03, 0.33), _host(0.9, 0.7, 0.17), _host(1.96, 1.36, 0.5)])
