@@ -61,9 +61,9 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from benchmarks.probe import recorded_calls
-from loadtests.host import SATURATED  # a process at this share of one core: its GIL's limit
+from loadtests.host import SATURATED, CpuSample, cpu_sample  # SATURATED: a process at it is at its GIL's limit
 from loadtests.processes import wait_or_kill
-from loadtests.procfs import cpu_s, machine_busy_s
+from loadtests.procfs import cpu_s
 from loadtests.stage.backend import SERVICE_GROUPS
 from loadtests.stage.local import LocalStage, id_token, new_run_dir
 
@@ -108,16 +108,14 @@ class Options:
 
 @dataclass
 class Snapshot:
-    """CPU seconds of every process of the stage at one moment."""
+    """CPU seconds of every process of the stage at one moment, and of this process's threads."""
 
     wall: float
-    at: float
-    groups: dict[str, list[int]]
-    cpu: dict[int, float]
+    processes: CpuSample
+    """Each group's processes, and the machine (``loadtests.host``)."""
     own: float
     consumer: float
     harness: float
-    machine: float
 
 
 @dataclass
@@ -135,7 +133,7 @@ class CpuMeter:
             raise RuntimeError("the stage is not running")
         groups = {f"moto {group}": [pid] for group, pid in zip(SERVICE_GROUPS, backend.pids, strict=True)}
         groups |= {"workers": pool.pids, "load generator": list(self.load)}
-        cpu = {pid: s for pids in groups.values() for pid in pids if (s := cpu_s(pid)) is not None}
+        processes = cpu_sample(groups)
         consumer = harness = 0.0
         for thread in threading.enumerate():
             seconds = cpu_s(thread=thread.native_id) or 0.0
@@ -144,7 +142,7 @@ class CpuMeter:
             elif thread is threading.main_thread():
                 harness += seconds
         own = cpu_s() or 0.0
-        return Snapshot(time.time(), time.monotonic(), groups, cpu, own, consumer, harness, machine_busy_s())
+        return Snapshot(time.time(), processes, own, consumer, harness)
 
 
 def cpu_usage(start: Snapshot, end: Snapshot, orders: int) -> dict[str, Any]:
@@ -153,7 +151,7 @@ def cpu_usage(start: Snapshot, end: Snapshot, orders: int) -> dict[str, Any]:
     A worker started inside the window counts from zero (its cold start included); a process
     that ended inside it is missing (the count of those is not kept).
     """
-    wall = max(end.at - start.at, 1e-9)
+    wall = max(end.processes.at - start.processes.at, 1e-9)
     per_order = 1000 / orders if orders else 0.0
     components: dict[str, dict[str, float]] = {}
 
@@ -167,15 +165,16 @@ def cpu_usage(start: Snapshot, end: Snapshot, orders: int) -> dict[str, Any]:
             "processes": len(per_process),
         }
 
-    for name, pids in end.groups.items():
-        add(name, [end.cpu[p] - start.cpu.get(p, 0.0) for p in pids if p in end.cpu])
+    for name, processes in end.processes.groups.items():
+        before = start.processes.groups.get(name, {})
+        add(name, [seconds - before.get(pid, 0.0) for pid, seconds in processes.items()])
     consumer = end.consumer - start.consumer
     harness = end.harness - start.harness
     add("gateway", [(end.own - start.own) - consumer - harness])
     add("consumer", [consumer])
     add("bench harness", [harness])
     stage_total = sum(c["cpu_s"] for c in components.values())
-    machine = end.machine - start.machine
+    machine = end.processes.machine_s - start.processes.machine_s
     stage_cpu = sum(c["cpu_s"] for c in components.values())
     return {
         "wall_s": round(wall, 2),
