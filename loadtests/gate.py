@@ -77,7 +77,7 @@ def likely_cause(verdict: SloVerdict, host: HostLoad, cold_starts: int) -> str |
     Args:
         verdict: the SLO gate's verdict.
         host: the host's load over the run.
-        cold_starts: execution environments started during the run.
+        cold_starts: execution environments started in the SLO window (while Locust ran).
 
     Returns:
         The line, or None when the verdict passed.
@@ -93,4 +93,4 @@ def likely_cause(verdict: SloVerdict, host: HostLoad, cold_starts: int) -> str |
                 f"{LOCUST} {host.share(LOCUST):.0%}, {outside} -- more load than these cores carry: "
                 "rerun with fewer users or on more cores")  # fmt: skip
     return (f"not the machine ({busy}, {outside}): the function or the {STAGE} -- {cold_starts} cold starts "
-            "in the run; see the workers' REPORT lines and logs")  # fmt: skip
+            "in the SLO window; see the workers' REPORT lines and logs")  # fmt: skip

@@ -79,7 +79,7 @@ SLOW = _verdict(p95_ms=620.0)
 MACHINE = ("the machine was saturated: {} of 2 cores busy, {} outside the stage and Locust "
            "-- rerun idle or with fewer users")  # fmt: skip
 FUNCTION = ("not the machine ({} of 2 cores busy, {} outside the stage and Locust): the function or the stage "
-            "-- 14 cold starts in the run; see the workers' REPORT lines and logs")  # fmt: skip
+            "-- 14 cold starts in the SLO window; see the workers' REPORT lines and logs")  # fmt: skip
 RUN = ("the run saturated the machine itself: {} of 2 cores busy, the stage {}, Locust {}, {} outside the stage "
        "and Locust -- more load than these cores carry: rerun with fewer users or on more cores")  # fmt: skip
 
