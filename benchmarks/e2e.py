@@ -61,7 +61,9 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from benchmarks.probe import recorded_calls
+from loadtests.host import SATURATED, CpuSample, cpu_sample  # SATURATED: a process at it is at its GIL's limit
 from loadtests.processes import wait_or_kill
+from loadtests.procfs import cpu_s
 from loadtests.stage.backend import SERVICE_GROUPS
 from loadtests.stage.local import LocalStage, id_token, new_run_dir
 
@@ -70,10 +72,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCUSTFILE = Path(__file__).resolve().parent / "locust_e2e.py"
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 ROWS = ("backend", "closed", "open", "open_half")
-SATURATED = 0.85
-"""A process using this share of one core or more is taken as saturated (one GIL: about one core at most)."""
 
 
 @dataclass
@@ -107,35 +106,16 @@ class Options:
 # --- CPU accounting -------------------------------------------------------------------------------
 
 
-def _cpu_s(stat_path: str) -> float | None:
-    """Utime + stime of a process or thread, in seconds (``None`` once it is gone)."""
-    try:
-        with open(stat_path) as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # fields 14 and 15 of proc(5)
-
-
-def _machine_busy_s() -> float:
-    """CPU seconds spent busy by every core of the machine so far (``/proc/stat``; idle and iowait excluded)."""
-    with open("/proc/stat") as stat:
-        user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, stat.readline().split()[1:9])
-    return (user + nice + system + irq + softirq + steal) / CLK_TCK
-
-
 @dataclass
 class Snapshot:
-    """CPU seconds of every process of the stage at one moment."""
+    """CPU seconds of every process of the stage at one moment, and of this process's threads."""
 
     wall: float
-    at: float
-    groups: dict[str, list[int]]
-    cpu: dict[int, float]
+    processes: CpuSample
+    """Each group's processes, and the machine (``loadtests.host``)."""
     own: float
     consumer: float
     harness: float
-    machine: float
 
 
 @dataclass
@@ -153,16 +133,16 @@ class CpuMeter:
             raise RuntimeError("the stage is not running")
         groups = {f"moto {group}": [pid] for group, pid in zip(SERVICE_GROUPS, backend.pids, strict=True)}
         groups |= {"workers": pool.pids, "load generator": list(self.load)}
-        cpu = {pid: s for pids in groups.values() for pid in pids if (s := _cpu_s(f"/proc/{pid}/stat")) is not None}
+        processes = cpu_sample(groups)
         consumer = harness = 0.0
         for thread in threading.enumerate():
-            seconds = _cpu_s(f"/proc/self/task/{thread.native_id}/stat") or 0.0
+            seconds = cpu_s(thread=thread.native_id) or 0.0
             if thread.name.startswith("consumer-") or thread.name == "queue-depths":
                 consumer += seconds
             elif thread is threading.main_thread():
                 harness += seconds
-        own = _cpu_s("/proc/self/stat") or 0.0
-        return Snapshot(time.time(), time.monotonic(), groups, cpu, own, consumer, harness, _machine_busy_s())
+        own = cpu_s() or 0.0
+        return Snapshot(time.time(), processes, own, consumer, harness)
 
 
 def cpu_usage(start: Snapshot, end: Snapshot, orders: int) -> dict[str, Any]:
@@ -171,7 +151,7 @@ def cpu_usage(start: Snapshot, end: Snapshot, orders: int) -> dict[str, Any]:
     A worker started inside the window counts from zero (its cold start included); a process
     that ended inside it is missing (the count of those is not kept).
     """
-    wall = max(end.at - start.at, 1e-9)
+    wall = max(end.processes.at - start.processes.at, 1e-9)
     per_order = 1000 / orders if orders else 0.0
     components: dict[str, dict[str, float]] = {}
 
@@ -185,15 +165,16 @@ def cpu_usage(start: Snapshot, end: Snapshot, orders: int) -> dict[str, Any]:
             "processes": len(per_process),
         }
 
-    for name, pids in end.groups.items():
-        add(name, [end.cpu[p] - start.cpu.get(p, 0.0) for p in pids if p in end.cpu])
+    for name, processes in end.processes.groups.items():
+        before = start.processes.groups.get(name, {})
+        add(name, [seconds - before.get(pid, 0.0) for pid, seconds in processes.items()])
     consumer = end.consumer - start.consumer
     harness = end.harness - start.harness
     add("gateway", [(end.own - start.own) - consumer - harness])
     add("consumer", [consumer])
     add("bench harness", [harness])
     stage_total = sum(c["cpu_s"] for c in components.values())
-    machine = end.machine - start.machine
+    machine = end.processes.machine_s - start.processes.machine_s
     stage_cpu = sum(c["cpu_s"] for c in components.values())
     return {
         "wall_s": round(wall, 2),

@@ -2,11 +2,22 @@
 
 A pure function of four numbers, so that every way it can fail is shown failing in tests; the
 locustfile's ``quitting`` listener feeds it Locust's statistics and sets the exit code from it.
+``likely_cause`` reads a failed verdict beside the host's load over the run (``loadtests.host``):
+the gate is as strict on a busy machine as on an idle one, and the cause says which it was.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from loadtests.host import LOCUST, OTHER, STAGE
+
+if TYPE_CHECKING:
+    from loadtests.host import HostLoad
+
+OUTSIDE_SHARE = 0.2
+"""A saturated machine is blamed on processes outside the run when they took this share of its busy time."""
 
 
 @dataclass(frozen=True)
@@ -44,3 +55,42 @@ class SloVerdict:
             f"errors {self.error_ratio:.2%} (<= {self.error_budget:.2%}) over {self.requests} requests"
         )
         return f"{figures} -> PASS" if self.passed else f"{figures} -> FAIL: " + "; ".join(self.failures)
+
+    def as_json(self) -> dict[str, Any]:
+        """The verdict's figures (as ``from_json`` reads them back), its outcome and its line."""
+        return {**asdict(self), "passed": self.passed, "line": self.line()}
+
+    @classmethod
+    def from_json(cls, document: dict[str, Any]) -> SloVerdict:
+        """The verdict ``as_json`` wrote."""
+        return cls(**{name: document[name] for name in cls.__dataclass_fields__})
+
+
+def likely_cause(verdict: SloVerdict, host: HostLoad, cold_starts: int) -> str | None:
+    """One line naming what most likely failed a verdict: the machine, the run's own load, or the function/stage.
+
+    - a machine saturated (``loadtests.host.SATURATED`` of its cores busy) with processes outside
+      the run taking ``OUTSIDE_SHARE`` of its busy time or more: the machine;
+    - a machine saturated by the run itself (the stage and Locust): more load than its cores carry;
+    - a machine with cores to spare: the function or the stage.
+
+    Args:
+        verdict: the SLO gate's verdict.
+        host: the host's load over the run.
+        cold_starts: execution environments started in the SLO window (while Locust ran).
+
+    Returns:
+        The line, or None when the verdict passed.
+    """
+    if verdict.passed:
+        return None
+    busy = f"{host.busy_cores:.2f} of {host.cores} cores busy"
+    outside = f"{host.share(OTHER):.0%} outside the {STAGE} and {LOCUST}"
+    if host.saturated and host.share(OTHER) >= OUTSIDE_SHARE:
+        return f"the machine was saturated: {busy}, {outside} -- rerun idle or with fewer users"
+    if host.saturated:
+        return (f"the run saturated the machine itself: {busy}, the {STAGE} {host.share(STAGE):.0%}, "
+                f"{LOCUST} {host.share(LOCUST):.0%}, {outside} -- more load than these cores carry: "
+                "rerun with fewer users or on more cores")  # fmt: skip
+    return (f"not the machine ({busy}, {outside}): the function or the {STAGE} -- {cold_starts} cold starts "
+            "in the SLO window; see the workers' REPORT lines and logs")  # fmt: skip

@@ -61,6 +61,7 @@ def _arguments(parser: Any) -> None:
     group.add_argument(
         "--slo-error-ratio", type=float, default=slo.SERVER_ERROR_RATIO, help="failed share of valid traffic at most"
     )
+    group.add_argument("--verdict-file", default="", help="where the SLO gate writes its verdict (JSON)")
 
 
 @events.init.add_listener
@@ -132,6 +133,8 @@ def _slo_gate(environment: Environment, **_: Any) -> None:
         error_budget=options.slo_error_ratio,
     )
     print(verdict.line())
+    if options.verdict_file:
+        Path(options.verdict_file).write_text(json.dumps(verdict.as_json()))
     # Set either way: Locust's own default fails a run with any failed request, and the
     # objectives are what decide here (a chaos run opens them wide).
     environment.process_exit_code = 0 if verdict.passed else 1

@@ -13,23 +13,13 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from loadtests.procfs import rss_kib
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
-
-
-def rss_kib(pid: int) -> int | None:
-    """The process's resident set size (VmRSS, KiB), or None once it is gone."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    for line in status.splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return None
+    from pathlib import Path
 
 
 @dataclass

@@ -13,10 +13,13 @@ On several hosts (Locust's distributed mode; see the README's "many machines"):
 fails the run when one grew by more than ``--rss-growth-mib`` from its first sample once it
 has lived the settling time to its last (``python -m loadtests.soak`` turns it on).
 
-Exits non-zero when the SLO gate or any audit invariant fails. Everything lands in a run
-folder under reports/: stage.json, access.log, logs/ (moto and its request logs, workers with
-REPORT lines and EMF), ledger/, messages.jsonl, queues.jsonl, Locust's CSV and HTML,
-audit.json, summary.json, timeline.json, and the dashboard drawn from all of it (dashboard/).
+Exits non-zero when the SLO gate or any audit invariant fails. The host is measured while
+Locust runs (``loadtests.host``: cores busy, the stage's CPU, Locust's, the rest), and a failed
+SLO verdict is printed with its likely cause (``loadtests.gate.likely_cause``). Everything lands
+in a run folder under reports/: stage.json, access.log, logs/ (moto and its request logs,
+workers with REPORT lines and EMF), ledger/, messages.jsonl, queues.jsonl, Locust's CSV and
+HTML, slo.json (the gate's verdict), audit.json, summary.json, timeline.json, and the dashboard
+drawn from all of it (dashboard/).
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chaos.inject import read_journal
 from chaos.plan import FaultPlan
@@ -38,11 +42,16 @@ from chaos.schedule import NetworkSchedule
 from dashboards import slo
 from dashboards.render import render_run
 from loadtests.audit import AuditReport, audit_stage
+from loadtests.gate import SloVerdict, likely_cause
+from loadtests.host import LOCUST, STAGE, CpuSample, HostLoad, cpu_sample, host_load
 from loadtests.ledger import read_ledgers
 from loadtests.memory import RssSampler, memory_report
 from loadtests.processes import wait_or_kill
 from loadtests.stage.backend import free_port
 from loadtests.stage.local import LocalStage, new_run_dir
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 PLANS = LOCUSTFILE.parents[1] / "chaos" / "plans"
@@ -104,7 +113,8 @@ def locust_commands(
         *common, "--headless", "--host", url, "--users", str(args.users), "--spawn-rate", str(args.spawn_rate),
         "--run-time", args.run_time, "--slo-p95-ms", str(args.slo_p95_ms),
         "--slo-error-ratio", str(args.slo_error_ratio), "--csv", str(run_dir / "locust"),
-        "--html", str(run_dir / "locust.html"), "--only-summary", "--stop-timeout", "40", *extra,
+        "--html", str(run_dir / "locust.html"), "--only-summary", "--stop-timeout", "40",
+        "--verdict-file", str(run_dir / "slo.json"), *extra,
     ]  # fmt: skip
     if args.role == "master":
         return [_master(lead, args.master_bind_host, args.master_port, args.expect_workers, args.worker_wait_s)]
@@ -123,22 +133,76 @@ def _master(lead: list[str], bind: str, port: int, workers: int, wait_s: int) ->
     ]  # fmt: skip
 
 
-def run_locust(commands: list[list[str]], shape: str | None) -> int:
-    """Run the first command to its end, with the others (workers) beside it; its exit code."""
+def run_locust(commands: list[list[str]], shape: str | None, on_exit: Callable[[list[int]], None] | None = None) -> int:
+    """Run the first command to its end, with the others (workers) beside it; its exit code.
+
+    ``on_exit`` gets every Locust process's pid once the first has exited and before any is
+    reaped, while /proc still holds each one's CPU time to its end.
+    """
     env = {**os.environ, "PYTHONPATH": str(LOCUSTFILE.parents[1])}
     if shape:
         env["LOAD_SHAPE"] = shape
-    lead, *workers = commands
+    first, *workers = commands
     helpers = [subprocess.Popen(command, env=env) for command in workers]  # noqa: S603 - our interpreter
     try:
-        return subprocess.run(lead, env=env, check=False).returncode  # noqa: S603
+        with subprocess.Popen(first, env=env) as lead:  # noqa: S603
+            try:
+                os.waitid(os.P_PID, lead.pid, os.WEXITED | os.WNOWAIT)  # exited, not yet reaped
+                if on_exit is not None:
+                    on_exit([lead.pid, *(helper.pid for helper in helpers)])
+                return lead.wait()
+            except BaseException:
+                lead.kill()
+                raise
     finally:
         for helper in helpers:
             wait_or_kill(helper, 60)
 
 
-def summarize(run_dir: Path, report: AuditReport, cold_starts: int) -> dict[str, Any]:
-    """The figures a person reads first, from Locust's CSV and the audit."""
+def _stage_pids(stage: LocalStage) -> list[int]:
+    """The stage's processes: this one (the gateway, the consumer), the moto servers, the environments."""
+    backend = stage.backend.pids if stage.backend else []
+    return [os.getpid(), *backend, *(stage.pool.pids if stage.pool else [])]
+
+
+def _cold_starts(stage: LocalStage) -> int:
+    return stage.pool.started if stage.pool else 0
+
+
+@dataclass
+class SloWindow:
+    """The host while Locust runs, the window its SLO verdict covers: sampled at its start and as Locust exits."""
+
+    stage: LocalStage
+    start: CpuSample = field(init=False)
+    started_before: int = field(init=False)
+    end: CpuSample | None = None
+    started_after: int = 0
+
+    def __post_init__(self) -> None:
+        self.start = cpu_sample({STAGE: _stage_pids(self.stage)})
+        self.started_before = _cold_starts(self.stage)
+
+    def close(self, locust: list[int]) -> None:
+        """The window's end: Locust's processes (``locust``) have exited and are not yet reaped."""
+        self.end = cpu_sample({STAGE: _stage_pids(self.stage), LOCUST: locust})
+        self.started_after = _cold_starts(self.stage)
+
+    @property
+    def cold_starts(self) -> int:
+        """Execution environments started in the window."""
+        return max(0, self.started_after - self.started_before)
+
+    def load(self) -> HostLoad | None:
+        """The host's load over the window (None when it never closed: Locust did not run to its end)."""
+        return host_load(self.start, self.end) if self.end is not None else None
+
+
+def summarize(run_dir: Path, report: AuditReport, cold_starts: int, window: SloWindow | None = None) -> dict[str, Any]:
+    """The figures a person reads first: Locust's CSV and verdict, the audit, the host while Locust ran.
+
+    A failed verdict gets its likely cause from the host's load and the cold starts in ``window``.
+    """
     rows = {row["Name"]: row for row in csv.DictReader((run_dir / "locust_stats.csv").open())}
     summary: dict[str, Any] = {"cold_starts": cold_starts, "status_mix": report.statuses}
     for label, name in (("all", "Aggregated"), ("create order", "create order")):
@@ -153,6 +217,14 @@ def summarize(run_dir: Path, report: AuditReport, cold_starts: int) -> dict[str,
             }
     summary["invariants"] = {name: getattr(report, name) for name in ("lost", "duplicated", "orphaned", "unqueued")}
     summary["audit_passed"] = report.passed
+    host = window.load() if window is not None else None
+    summary["host"] = None
+    if window is not None and host is not None:
+        summary["host"] = {**host.as_json(), "cold_starts": window.cold_starts, "line": host.line()}
+    verdict_file = run_dir / "slo.json"
+    summary["slo"] = json.loads(verdict_file.read_text()) if verdict_file.is_file() else None
+    if summary["slo"] is not None and window is not None and host is not None:
+        summary["slo"]["cause"] = likely_cause(SloVerdict.from_json(summary["slo"]), host, window.cold_starts)
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
@@ -167,8 +239,14 @@ def _print_summary(summary: dict[str, Any]) -> None:
                 f"p50 {s['p50_ms']:>5.0f} ms  p95 {s['p95_ms']:>5.0f} ms  p99 {s['p99_ms']:>5.0f} ms"
             )
     print(f"  cold starts   {summary['cold_starts']}")
+    if summary["host"] is not None:
+        print(f"  host          {summary['host']['line']}; {summary['host']['cold_starts']} cold starts")
     print("  status mix    " + ", ".join(f"{k}: {v}" for k, v in sorted(summary["status_mix"].items())))
     print("  invariants    " + ", ".join(f"{k} {v}" for k, v in summary["invariants"].items()))
+    if summary["slo"] is not None:
+        print(f"  {summary['slo']['line']}")
+        if summary["slo"].get("cause"):
+            print(f"  likely cause: {summary['slo']['cause']}")
 
 
 def _write_timeline(run_dir: Path, started_at: float, plan: FaultPlan | None) -> None:
@@ -199,7 +277,6 @@ def main(argv: list[str] | None = None) -> int:
     with LocalStage(run_dir, **stage_options) as stage:
         info = stage.describe()
         print(f"stage up: {info['orders_url']} (run folder {run_dir})", flush=True)
-        target = ["--stage-file", str(run_dir / "stage.json")]
         started_at = time.time()  # the plan's zero: injectors, network schedule and report count from it
         if stage.pool is not None and plan is not None:
             stage.pool.count_faults_from(started_at)
@@ -209,8 +286,10 @@ def main(argv: list[str] | None = None) -> int:
         sampler = RssSampler(lambda: pool.pids, run_dir / "memory.jsonl", args.rss_sample_s) if sampling else None
         if sampler is not None:
             sampler.start()
+        window = SloWindow(stage)
         try:
-            exit_code = run_locust(locust_commands(args, extra, info["url"], run_dir, target), args.shape)
+            commands = locust_commands(args, extra, info["url"], run_dir, ["--stage-file", str(run_dir / "stage.json")])
+            exit_code = run_locust(commands, args.shape, window.close)
         finally:
             if schedule is not None:
                 schedule.stop()
@@ -219,27 +298,33 @@ def main(argv: list[str] | None = None) -> int:
         _write_timeline(run_dir, started_at, plan)
         drained = stage.consumer.drain() if stage.consumer else False
         report = audit_stage(run_dir, info["physical"])
-        cold_starts = stage.pool.started if stage.pool else 0
+        cold_starts = _cold_starts(stage)
     print(report.table())
-    _print_summary(summarize(run_dir, report, cold_starts))
-    memory = None
-    if sampler is not None:
-        memory = memory_report(sampler.path, settle_s=args.rss_settle_s, limit_mib=args.rss_growth_mib)
-        (run_dir / "memory.json").write_text(json.dumps(memory.as_json(), indent=2))
-        print("\n" + memory.table())
-    chaos_passed = True
-    if plan is not None:
-        clock = FaultClock.from_journal(started_at, read_journal((run_dir / "logs").glob("worker-*.log")))
-        chaos = chaos_report(read_ledgers(run_dir / "ledger"), plan, clock, report.breaches)
-        (run_dir / "chaos.json").write_text(json.dumps(chaos.as_json(), indent=2))
-        print("\nchaos phases (customers' orders, on the faults' clock)\n" + chaos.table())
-        chaos_passed = chaos.passed
+    _print_summary(summarize(run_dir, report, cold_starts, window))
+    memory_flat = sampler is None or _memory_verdict(run_dir, sampler.path, args)
+    chaos_passed = plan is None or _chaos_verdict(run_dir, plan, started_at, report)
     if not drained:
         print("the queue was still receiving messages when the audit ran")
     print(f"dashboard: {render_run(run_dir)}")
     print(f"run folder: {run_dir}")
-    memory_flat = memory is None or memory.flat
     return 0 if exit_code == 0 and report.passed and chaos_passed and drained and memory_flat else 1
+
+
+def _memory_verdict(run_dir: Path, samples: Path, args: argparse.Namespace) -> bool:
+    """The environments' RSS over the run, judged (memory.json); whether it stayed flat."""
+    memory = memory_report(samples, settle_s=args.rss_settle_s, limit_mib=args.rss_growth_mib)
+    (run_dir / "memory.json").write_text(json.dumps(memory.as_json(), indent=2))
+    print("\n" + memory.table())
+    return memory.flat
+
+
+def _chaos_verdict(run_dir: Path, plan: FaultPlan, started_at: float, report: AuditReport) -> bool:
+    """The per-phase chaos report on the faults' clock (chaos.json); whether it passed."""
+    clock = FaultClock.from_journal(started_at, read_journal((run_dir / "logs").glob("worker-*.log")))
+    chaos = chaos_report(read_ledgers(run_dir / "ledger"), plan, clock, report.breaches)
+    (run_dir / "chaos.json").write_text(json.dumps(chaos.as_json(), indent=2))
+    print("\nchaos phases (customers' orders, on the faults' clock)\n" + chaos.table())
+    return chaos.passed
 
 
 def _work(args: argparse.Namespace, extra: list[str]) -> int:

@@ -12,7 +12,6 @@ import contextlib
 import importlib
 import math
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtests.processes import wait_or_kill
+from loadtests.procfs import peak_rss_kib
 
 ROOT = Path(__file__).resolve().parents[2]
 """The repository, on the environments' import path for this module (and chaos/)."""
@@ -143,7 +143,8 @@ def _worker_main(conn: Connection, config: dict[str, Any], log_path: str) -> Non
             payload = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
             outcome = "error"
         duration_ms = (time.monotonic() - started) * 1000
-        max_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        # The environment's own peak: getrusage's would carry the peak of the harness that started it.
+        max_mb = (peak_rss_kib() or 0) // 1024
         init = f"\tInit Duration: {init_ms:.2f} ms" if init_ms is not None else ""
         print(
             f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"

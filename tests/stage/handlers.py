@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import resource
 import sys
 import time
 from typing import Any
@@ -29,3 +30,10 @@ def proxy(event: dict[str, Any], context: Any) -> dict[str, Any]:
         raise RuntimeError("asked to crash")
     time.sleep(float(asked.get("sleep", 0)))
     return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": "{}"}
+
+
+def allocate(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Hold ``event["mib"]`` MiB, written (so resident), for the invocation; report getrusage's peak."""
+    held = b"\x01" * (int(event["mib"]) * 1024 * 1024)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"statusCode": 200, "body": json.dumps({"held": len(held), "ru_maxrss_kib": peak})}

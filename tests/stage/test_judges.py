@@ -111,6 +111,13 @@ def test_the_slo_gate_fails_a_run_whose_p95_objective_no_stage_can_meet() -> Non
     assert "over the 1 ms objective" in gate
     assert "error ratio" not in gate
     assert json.loads((run_dir / "audit.json").read_text())["passed"] is True
+    # ... and the summary names the failure's likely cause from the host's load while Locust ran
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["slo"]["passed"] is False
+    cause = summary["slo"]["cause"]
+    assert cause.startswith(("the machine was saturated", "the run saturated the machine", "not the machine"))
+    assert f"likely cause: {cause}" in result.stdout
+    assert summary["host"]["cpu_s"]["stage"] > 0
 
 
 def test_the_slo_gate_fails_a_run_over_an_error_budget_of_zero(tmp_path: Path) -> None:

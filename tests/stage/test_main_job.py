@@ -9,7 +9,13 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from dashboards import definition
+from dashboards.insights import run_query
+from dashboards.rundata import load_run
 from loadtests.ledger import read_ledgers
+from loadtests.stage.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 # Timing is not under test here (a short run is mostly cold starts): the SLO is opened wide.
@@ -31,8 +37,10 @@ def _main_job(*arguments: str) -> tuple[Path, dict[str, Any]]:
 
 
 def test_main_job_at_100_users_holds_every_invariant_and_every_scenario_gets_its_statuses() -> None:
-    # When the main job runs briefly at its full 100 users
-    run_dir, audit = _main_job("--users", "100", "--spawn-rate", "50", "--run-time", "20s")
+    # When the main job runs briefly at its full 100 users, the environments' RSS sampled from
+    # /proc (not judged: no environment of a 20 s run has settled)
+    sampled = ["--rss-sample-s", "2", "--rss-settle-s", "0", "--rss-growth-mib", "1000"]
+    run_dir, audit = _main_job("--users", "100", "--spawn-rate", "50", "--run-time", "20s", *sampled)
 
     # Then the audit holds, request by request
     assert audit["passed"] is True
@@ -52,11 +60,34 @@ def test_main_job_at_100_users_holds_every_invariant_and_every_scenario_gets_its
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["create order"]["requests"] > 0
     assert summary["cold_starts"] >= 1
+    # ... with the host measured while Locust ran: the stage's CPU and Locust's to its exit, and the
+    # environments started in that window; the gate passed, so no cause is named
+    host = summary["host"]
+    assert host["cpu_s"]["stage"] > 0
+    assert host["cpu_s"]["Locust"] > 0
+    assert 0 < host["busy_cores"] <= host["cores"]
+    assert sum(host["share"].values()) == pytest.approx(1, abs=0.01)
+    assert 1 <= host["cold_starts"] <= summary["cold_starts"]
+    assert summary["slo"]["passed"] is True
+    assert summary["slo"]["cause"] is None
     # ... and the run's dashboard was drawn from its own data: every widget but the alarms has a source
     drawn = json.loads((run_dir / "dashboard" / "widgets.json").read_text())
     assert [w["title"] for w in drawn if w["missing"]] == ["Alarms"]
     assert (run_dir / "dashboard" / "index.html").is_file()
     assert (run_dir / "dashboard" / "dashboard.png").stat().st_size > 0
+    # ... and its memory widget shows the environments' own peak: at least the largest RSS sampled,
+    # and near it (not the 120 MB of the harness that starts them)
+    samples = [json.loads(line) for line in (run_dir / "memory.jsonl").read_text().splitlines()]
+    largest_rss_mib = max(kib for sample in samples for kib in sample["rss_kib"].values()) / 1024
+    shown_mb = max(row["max_memory_mb"] for row in _memory_widget_rows(run_dir))
+    assert int(largest_rss_mib) <= shown_mb <= largest_rss_mib + 16
+
+
+def _memory_widget_rows(run_dir: Path) -> list[dict[str, Any]]:
+    """The rows the dashboard's "Max memory used" widget draws for the run, by its own query."""
+    body = definition.dashboard_body(definition.Facts.from_template(load_template()))
+    [widget] = [w for w in body["widgets"] if w["properties"].get("title", "").startswith("Max memory used")]
+    return run_query(widget["properties"]["query"], load_run(run_dir).records).rows
 
 
 def test_distributed_master_and_two_workers_write_ledgers_the_audit_merges() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import resource
 import threading
 from pathlib import Path
 
@@ -36,6 +38,38 @@ def test_first_invocation_is_a_cold_start_and_the_next_reuses_the_environment(tm
     assert "Init Duration" in report[0]
     assert "Init Duration" not in report[1]
     assert "Max Memory Used" in report[0]
+
+
+MIB = 1024 * 1024
+
+
+def test_max_memory_used_is_the_environment_s_own_peak_not_the_peak_of_the_harness_that_started_it(
+    tmp_path: Path,
+) -> None:
+    # Given a harness whose own peak is far above an environment's: 256 MiB written, then freed
+    ballast = b"\x01" * (256 * MIB)
+    del ballast
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >= 256 * 1024
+
+    # When an environment it starts holds 64 MiB during one invocation
+    workers = pool(tmp_path, handler="tests.stage.handlers.allocate", concurrency=1)
+    try:
+        answer = workers.invoke({"mib": 64})
+    finally:
+        workers.close()
+
+    # Then getrusage in the environment carries the harness's peak (what the REPORT line used to say)
+    assert answer.outcome == "ok"
+    assert answer.payload is not None
+    inherited_kib = json.loads(answer.payload["body"])["ru_maxrss_kib"]
+    assert inherited_kib >= 256 * 1024
+    # ... while the REPORT line gives the environment's own: the 64 MiB and an interpreter, far below it
+    [report] = (tmp_path / "worker-001.log").read_text().splitlines()
+    match = re.search(r"\tMax Memory Used: (\d+) MB", report)
+    assert match is not None, report
+    used_mb = int(match[1])
+    assert 64 <= used_mb <= 64 + 48
+    assert used_mb < inherited_kib / 1024 / 2
 
 
 def test_an_environment_holds_the_function_and_nothing_of_the_harness_that_started_it(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from loadtests import soak
-from loadtests.memory import RssSampler, memory_report, rss_kib
+from loadtests.memory import RssSampler, memory_report
+from loadtests.procfs import rss_kib
 
 GROW = """
 import sys

@@ -1,11 +1,15 @@
-"""The SLO gate's verdict: each objective shown failing alone, at and just past its limit, and named."""
+"""The SLO gate's verdict: each objective shown failing alone, at and just past its limit, and named; a failed
+verdict's likely cause: the machine, the run's own load, or the function and the stage."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from dashboards import slo
-from loadtests.gate import SloVerdict
+from loadtests.gate import OUTSIDE_SHARE, SloVerdict, likely_cause
+from loadtests.host import LOCUST, SATURATED, STAGE, HostLoad
 
 
 def _verdict(requests: int = 1000, p95_ms: float = 120.0, error_ratio: float = 0.0) -> SloVerdict:
@@ -61,3 +65,54 @@ def test_a_run_without_valid_requests_fails_whatever_its_figures(p95_ms: float) 
 
     assert verdict.passed is False
     assert verdict.failures == ["no 'create order' request was made, so no objective can be judged"]
+
+
+# --- the likely cause of a failed verdict, from the host's load over the run ---------------------
+
+
+def _host(busy_cores: float, stage_cores: float, locust_cores: float, cores: int = 2) -> HostLoad:
+    """A 60 s window on ``cores`` cores; what the stage and Locust do not account for is other processes."""
+    return HostLoad(60.0, cores, busy_cores * 60, {STAGE: stage_cores * 60, LOCUST: locust_cores * 60})
+
+
+SLOW = _verdict(p95_ms=620.0)
+MACHINE = ("the machine was saturated: {} of 2 cores busy, {} outside the stage and Locust "
+           "-- rerun idle or with fewer users")  # fmt: skip
+FUNCTION = ("not the machine ({} of 2 cores busy, {} outside the stage and Locust): the function or the stage "
+            "-- 14 cold starts in the SLO window; see the workers' REPORT lines and logs")  # fmt: skip
+RUN = ("the run saturated the machine itself: {} of 2 cores busy, the stage {}, Locust {}, {} outside the stage "
+       "and Locust -- more load than these cores carry: rerun with fewer users or on more cores")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("verdict", "host", "cause"),
+    [
+        # 1.97 of 2 cores busy, 31 % of it outside the stage and Locust: the machine
+        pytest.param(SLOW, _host(1.97, 1.03, 0.33), MACHINE.format("1.97", "31%"), id="saturated-from-outside"),
+        # under one core busy, nearly all of it the run's: not the machine
+        pytest.param(SLOW, _host(0.9, 0.7, 0.17), FUNCTION.format("0.90", "3%"), id="idle"),
+        pytest.param(_verdict(error_ratio=0.05), _host(0.5, 0.4, 0.1), FUNCTION.format("0.50", "0%"), id="idle-errors"),
+        # just short of SATURATED, however much of it others took: not the machine
+        pytest.param(SLOW, _host(SATURATED * 2 - 0.01, 0.5, 0.1), FUNCTION.format("1.69", "64%"), id="unsaturated"),
+        # 1.96 of 2 cores busy, 5 % of it outside the run: the run's own load
+        pytest.param(SLOW, _host(1.96, 1.36, 0.5), RUN.format("1.96", "69%", "26%", "5%"), id="saturated-by-the-run"),
+        # others' share at the threshold blames the machine; just under it, the run
+        pytest.param(SLOW, _host(2.0, 2 * (1 - OUTSIDE_SHARE), 0), MACHINE.format("2.00", "20%"), id="at-threshold"),
+        pytest.param(SLOW, _host(2.0, 1.62, 0.0), RUN.format("2.00", "81%", "0%", "19%"), id="under-threshold"),
+    ],
+)  # fmt: skip
+def test_a_failed_verdict_names_its_likely_cause_from_the_host(verdict: SloVerdict, host: HostLoad, cause: str) -> None:
+    assert likely_cause(verdict, host, cold_starts=14) == cause
+
+
+@pytest.mark.parametrize("host", [_host(1.97, 1.03, 0.33), _host(0.9, 0.7, 0.17), _host(1.96, 1.36, 0.5)])
+def test_a_passed_verdict_has_no_cause_line_whatever_the_host(host: HostLoad) -> None:
+    assert likely_cause(_verdict(), host, cold_starts=40) is None
+
+
+def test_a_verdict_written_as_json_reads_back_equal_with_its_outcome_and_line() -> None:
+    written = json.loads(json.dumps(SLOW.as_json()))
+
+    assert SloVerdict.from_json(written) == SLOW
+    assert written["passed"] is False
+    assert written["line"] == SLOW.line()
