@@ -23,7 +23,7 @@ from loadtests.remote.cli import main
 from loadtests.roster import Roster
 from loadtests.stage.backend import free_port
 from loadtests.stage.local import LocalStage
-from loadtests.stage.resources import CATALOG
+from loadtests.stage.resources import CATALOG, PASSWORD, create_customer
 from tests.support.remote import (
     ROOT,
     customer_ids_in_pool,
@@ -268,9 +268,12 @@ def test_bad_input_is_refused_with_exit_2_naming_what_is_wrong(
 def test_a_distributed_run_against_the_stack_takes_its_roles_and_audits_every_worker(
     stage: LocalStage, tmp_path: Path
 ) -> None:
-    # Given the operator's users file, a master on this host and two workers pointed at it
+    # Given the operator's users file of customers of their own (the table holds other tests' orders),
+    # a master on this host and two workers pointed at it
+    cognito, pool = boto3.client("cognito-idp"), stage.describe()["user_pool_id"]
+    customers = [create_customer(cognito, pool, f"dist-{n}@example.com", PASSWORD, f"dist-{n}") for n in range(4)]
     users_file = tmp_path / "customers.json"
-    users_file.write_text(json.dumps(stage.describe()["customers"]))
+    users_file.write_text(json.dumps(customers))
     reports, port = tmp_path / "reports", str(free_port())
     env = {**os.environ, **stage.describe()["aws_env"]}
     master = subprocess.Popen(
@@ -302,3 +305,4 @@ def test_a_distributed_run_against_the_stack_takes_its_roles_and_audits_every_wo
     audit = json.loads((run_dir / "audit.json").read_text())
     assert audit["passed"] is True
     assert audit["attempts"] == sum(entry.lines for entry in roster.workers.values()) > 0
+    assert {c for entry in roster.workers.values() for c in entry.customers} == {c["customer_id"] for c in customers}
