@@ -89,6 +89,7 @@ class LocalStage:
         self.resources = create_resources(template)
         seed(self.resources, customers=self.customers)
         props = resource(template, FUNCTION)["Properties"]
+        name = self.resources.variables[FUNCTION]  # the template's name, with the stage's own stage name
         backend_env = self.backend.env()
         if self.network_faults:
             for service, variable in (("dynamodb", "AWS_ENDPOINT_URL_DYNAMODB"), ("sqs", "AWS_ENDPOINT_URL_SQS")):
@@ -101,7 +102,7 @@ class LocalStage:
             env={
                 **backend_env,
                 **self.resources.function_env,
-                "AWS_LAMBDA_FUNCTION_NAME": props["FunctionName"],
+                "AWS_LAMBDA_FUNCTION_NAME": name,
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(props["MemorySize"]),
                 # No X-Ray daemon locally: tracing is the one part of the stack left off.
                 "POWERTOOLS_TRACE_DISABLED": "true",
@@ -109,7 +110,7 @@ class LocalStage:
             },
             memory_mb=int(props["MemorySize"]),
             timeout_s=float(props["Timeout"]),
-            name=props["FunctionName"],
+            name=name,
             handler=props["Handler"],
             chaos_plan=str(self.chaos_plan) if self.chaos_plan else None,
         )
