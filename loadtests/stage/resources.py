@@ -80,8 +80,13 @@ class StageResources:
         }
 
 
-def create_resources(template: dict[str, Any], prefix: str = "create-order-local") -> StageResources:
-    """Create every resource of the types in ``CREATED`` as the template declares it."""
+def create_resources(
+    template: dict[str, Any], prefix: str = "create-order-local", parameters: dict[str, str] | None = None
+) -> StageResources:
+    """Create every resource of the types in ``CREATED`` as the template declares it.
+
+    ``parameters`` override the template's defaults (e.g. an environment's values).
+    """
     unknown = {r["Type"] for r in template["Resources"].values()} - set(CREATED) - set(NOT_LOCAL)
     if unknown:
         raise ValueError(f"the local stage does not know how to stand up {sorted(unknown)}")
@@ -91,7 +96,7 @@ def create_resources(template: dict[str, Any], prefix: str = "create-order-local
     _create_cognito(template, prefix, created)
     created.variables = _variables(template, prefix, created)
     _create_log_groups(template, created.variables)
-    created.function_env = _function_env(template, created)
+    created.function_env = _function_env(template, created, parameters or {})
     created.dashboard = _create_dashboard(template, created)
     return created
 
@@ -190,8 +195,8 @@ def _create_log_groups(template: dict[str, Any], variables: dict[str, str]) -> N
         logs.create_log_group(logGroupName=variables[logical_id])
 
 
-def _function_env(template: dict[str, Any], created: StageResources) -> dict[str, str]:
-    defaults = parameter_defaults(template)
+def _function_env(template: dict[str, Any], created: StageResources, parameters: dict[str, str]) -> dict[str, str]:
+    defaults = parameter_defaults(template) | parameters
     env: dict[str, str] = {}
     for name, value in function_environment(template).items():
         if isinstance(value, dict) and "Fn::If" in value:
