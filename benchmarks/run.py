@@ -52,7 +52,7 @@ ENV = {
     "ORDERS_TABLE": "orders",
     "PRODUCTS_TABLE": "products",
     "PROCESSING_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/order-processing",
-    "AWS_LAMBDA_FUNCTION_NAME": "order-processing-create-order",
+    "AWS_LAMBDA_FUNCTION_NAME": "order-processing-create-order-dev",
     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
     "LAMBDA_TASK_ROOT": str(ROOT / "function"),
     "_X_AMZN_TRACE_ID": "Root=1-67891233-abcdef012345678912345678;Parent=53995c3f42cd8ad8;Sampled=1",

@@ -19,10 +19,18 @@ from dashboards import slo
 
 # The placeholders, as the template's Fn::Sub resolves them.
 REGION = "${AWS::Region}"
-API_NAME = "${AWS::StackName}-orders"
-"""The REST API's name, which API Gateway's metrics carry as ``ApiName`` (set in the template)."""
 STAGE = "${StageName}"
-FUNCTION = "${CreateOrderFunction}"
+"""The environment: the API's stage, and the suffix of every physical name (dev, staging and prod share an account)."""
+PREFIX = f"create-order-{STAGE}"
+"""How the template names what it creates for one environment."""
+API_NAME = f"{PREFIX}-orders"
+"""The REST API's name, which API Gateway's metrics carry as ``ApiName`` (set in the template)."""
+FUNCTION = f"order-processing-create-order-{STAGE}"
+"""The function's name (the template's ``FunctionName``, a test holds them equal). By name, not by reference: the
+function's deployment preference names the rollback alarms, and alarms referring back to the function would look
+like a cycle to cfn-lint, which reads the template before SAM splits the function into its parts."""
+ALIAS = "live"
+"""The alias API Gateway invokes and a deploy shifts to the new version (the template's ``AutoPublishAlias``)."""
 LOG_GROUP = "${CreateOrderLogGroup}"
 TABLES = {names.ORDERS_TABLE: "${OrdersTable}", names.PRODUCTS_TABLE: "${ProductsTable}"}
 QUEUE = "${ProcessingQueue.QueueName}"
@@ -38,6 +46,11 @@ GRID = 24
 
 API = {"ApiName": API_NAME, "Stage": STAGE}
 LAMBDA = {"FunctionName": FUNCTION}
+"""The whole function, every version: what reserved concurrency caps."""
+LAMBDA_ALIAS = {"FunctionName": FUNCTION, "Resource": f"{FUNCTION}:{ALIAS}"}
+"""The alias every request goes through: what a deploy changes, and what its rollback alarms watch."""
+ROLLBACK_ALARMS = ("EndpointHealthAlarm", "FunctionErrorsAlarm")
+"""The alarms that stop a deploy and send the alias back to the old version (the template's DeploymentPreference)."""
 CUSTOM = {"service": names.SERVICE}
 
 
@@ -105,7 +118,9 @@ def _table(logical_id: str, name: str, **options: Any) -> list[Any]:
 def _rows(facts: Facts) -> list[list[dict[str, Any]]]:
     latency = [metric("AWS/ApiGateway", "Latency", API, stat=p, label=p) for p in ("p50", "p90", "p99")]
     integration = [metric("AWS/ApiGateway", "IntegrationLatency", API, stat=p, label=p) for p in ("p50", "p90", "p99")]
-    duration = [metric("AWS/Lambda", "Duration", LAMBDA, stat=s, label=s) for s in ("p50", "p90", "p99", "Maximum")]
+    duration = [
+        metric("AWS/Lambda", "Duration", LAMBDA_ALIAS, stat=s, label=s) for s in ("p50", "p90", "p99", "Maximum")
+    ]
     dependency_failures = [
         metric(names.METRICS_NAMESPACE, names.DEPENDENCY_FAILURES, {**CUSTOM, names.DEPENDENCY_DIMENSION: d}, label=d)
         for d in names.DEPENDENCIES
@@ -135,16 +150,18 @@ def _rows(facts: Facts) -> list[list[dict[str, Any]]]:
                   yAxis={"left": {"min": 0}}),
             graph("Integration latency (ms)", integration, stat="p99", width=6, yAxis={"left": {"min": 0}}),
         ],
-        [text("## The function: `order-processing-create-order`", height=1)],
+        [text(f"## The function: `{FUNCTION}`, alias `{ALIAS}` (what API Gateway invokes and a deploy shifts)",
+              height=1)],
         [
             graph("Invocations, errors, throttles", [
-                metric("AWS/Lambda", "Invocations", LAMBDA, label="invocations"),
-                metric("AWS/Lambda", "Errors", LAMBDA, label="errors", color="#d62728"),
-                metric("AWS/Lambda", "Throttles", LAMBDA, label="throttles", color="#ff7f0e"),
+                metric("AWS/Lambda", "Invocations", LAMBDA_ALIAS, label="invocations"),
+                metric("AWS/Lambda", "Errors", LAMBDA_ALIAS, label="errors", color="#d62728"),
+                metric("AWS/Lambda", "Throttles", LAMBDA_ALIAS, label="throttles", color="#ff7f0e"),
             ], width=6),
             graph("Duration (ms) against the timeout", duration, stat="p99", width=6,
                   annotations=line_at(facts.timeout_ms, f"timeout {facts.timeout_ms // 1000} s"),
                   yAxis={"left": {"min": 0}}),
+            # The function's, every version's: reserved concurrency caps them together, canary and all.
             graph("Concurrent executions", [
                 metric("AWS/Lambda", "ConcurrentExecutions", LAMBDA, label="concurrent executions"),
             ], stat="Maximum", width=6),
@@ -318,11 +335,11 @@ def alarms() -> dict[str, dict[str, Any]]:
             Threshold=slo.LATENCY_P99_MS, ComparisonOperator="GreaterThanThreshold"),
         "FunctionErrorsAlarm": _alarm(
             "create-order failing: 5 or more function errors (crashes, timeouts) in a minute.",
-            "AWS/Lambda", "Errors", LAMBDA, Statistic="Sum", EvaluationPeriods=1, Threshold=5,
+            "AWS/Lambda", "Errors", LAMBDA_ALIAS, Statistic="Sum", EvaluationPeriods=1, Threshold=5,
             ComparisonOperator="GreaterThanOrEqualToThreshold"),
         "FunctionThrottlesAlarm": _alarm(
             "create-order throttled: invocations refused for lack of concurrency, 2 minutes out of 3.",
-            "AWS/Lambda", "Throttles", LAMBDA, Statistic="Sum", EvaluationPeriods=3, DatapointsToAlarm=2,
+            "AWS/Lambda", "Throttles", LAMBDA_ALIAS, Statistic="Sum", EvaluationPeriods=3, DatapointsToAlarm=2,
             Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold"),
         "DeadLetterQueueAlarm": _alarm(
             "Order messages in the dead-letter queue: a consumer could not process them.",
@@ -344,7 +361,7 @@ def alarms() -> dict[str, dict[str, Any]]:
             "AlarmDescription": f"Requests arrive ({slo.MIN_REQUESTS_FOR_NO_ORDERS} or more invocations in "
                                 "5 minutes) but no order was created.",
             "Metrics": [
-                _query("invocations", "AWS/Lambda", "Invocations", LAMBDA, stat="Sum", period=300),
+                _query("invocations", "AWS/Lambda", "Invocations", LAMBDA_ALIAS, stat="Sum", period=300),
                 _query("orders", names.METRICS_NAMESPACE, names.ORDERS_CREATED, CUSTOM, stat="Sum", period=300),
                 {"Id": "starved", "Label": "requests without orders", "ReturnData": True,
                  "Expression": f"IF(invocations >= {slo.MIN_REQUESTS_FOR_NO_ORDERS} AND FILL(orders, 0) == 0, 1, 0)"},
@@ -354,13 +371,19 @@ def alarms() -> dict[str, dict[str, Any]]:
     }  # fmt: skip
     rule = " OR ".join(f'ALARM("${{{logical_id}.Arn}}")' for logical_id in resources)
     resources[COMPOSITE] = {"Type": "AWS::CloudWatch::CompositeAlarm", "Properties": {
-        "AlarmName": {"Fn::Sub": "${AWS::StackName}-create-order-health"},
         "AlarmDescription": "create-order is unhealthy: any of its alarms fires. The stop condition of the "
                             "fault-injection experiments; notifies the alarm topic.",
         "AlarmRule": {"Fn::Sub": rule},
         "AlarmActions": [{"Ref": TOPIC}],
         "OKActions": [{"Ref": TOPIC}]}}  # fmt: skip
+    for logical_id, alarm in resources.items():
+        alarm["Properties"] = {"AlarmName": {"Fn::Sub": alarm_name(logical_id)}, **alarm["Properties"]}
     return resources
+
+
+def alarm_name(logical_id: str) -> str:
+    """An alarm's name (a placeholder): the environment's, so environments sharing an account never collide."""
+    return f"{PREFIX}-{logical_id}"
 
 
 def watched_metrics(alarm: dict[str, Any]) -> list[dict[str, Any]]:
@@ -378,10 +401,11 @@ def resources(facts: Facts) -> dict[str, dict[str, Any]]:
     """Everything ``python -m dashboards sync`` writes into the template, keyed by logical id."""
     generated: dict[str, dict[str, Any]] = {
         TOPIC: {"Type": "AWS::SNS::Topic", "Properties": {
-            "DisplayName": "create-order alarms"}},
+            "TopicName": {"Fn::Sub": f"{PREFIX}-alarms"},
+            "DisplayName": {"Fn::Sub": f"create-order {STAGE} alarms"}}},
         **copy.deepcopy(alarms()),
         DASHBOARD: {"Type": "AWS::CloudWatch::Dashboard", "Properties": {
-            "DashboardName": {"Fn::Sub": "${AWS::StackName}-create-order"},
+            "DashboardName": {"Fn::Sub": PREFIX},
             "DashboardBody": {"Fn::Sub": body_text(dashboard_body(facts))}}},
     }  # fmt: skip
     return generated

@@ -6,30 +6,15 @@ resolved from a deployed stack's resources and parameters, or from the local sta
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from dashboards.definition import ALARM_IDS, DASHBOARD, Facts, body_text, dashboard_body
-from loadtests.stage.template import load_template, resource
+from loadtests.stage.template import load_template, physical_name, resolve, resource
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-
-_PLACEHOLDER = re.compile(r"\$\{([^}!][^}]*)\}")
-
-
-class UnresolvedError(KeyError):
-    """A placeholder has no value: the template and the definition disagree on a name."""
-
-
-def resolve(text: str, variables: Mapping[str, str]) -> str:
-    """``Fn::Sub`` semantics: replace every ``${Name}`` and ``${Name.Attr}``; ``${!x}`` stays ``${x}``."""
-    missing = sorted({m for m in _PLACEHOLDER.findall(text) if m not in variables})
-    if missing:
-        raise UnresolvedError(f"no value for {', '.join(missing)}")
-    return _PLACEHOLDER.sub(lambda m: variables[m.group(1)], text).replace("${!", "${")
 
 
 def _alarm_arn(region: str, account: str, name: str) -> str:
@@ -63,16 +48,19 @@ def local_variables(
     """
     function = resource(template, "CreateOrderFunction")["Properties"]
     variables = {"AWS::Region": region, "AWS::AccountId": account, "AWS::StackName": stack, "StageName": stage}
-    variables |= {"CreateOrderFunction": function["FunctionName"]}
+    # Names the template gives itself, resolved with the stage's own stage name.
+    named = dict(variables)
+    variables |= {"CreateOrderFunction": physical_name(function["FunctionName"], named)}
     for logical, spec in template["Resources"].items():
         if spec["Type"] == "AWS::Logs::LogGroup":
-            variables[logical] = spec["Properties"]["LogGroupName"]
+            variables[logical] = physical_name(spec["Properties"]["LogGroupName"], named)
     for logical, name in physical.items():
         variables[logical] = name
         if template["Resources"].get(logical, {}).get("Type") == "AWS::SQS::Queue":  # its URL
             variables[f"{logical}.QueueName"] = name.rsplit("/", 1)[-1]
     for logical in ALARM_IDS:
-        variables[f"{logical}.Arn"] = _alarm_arn(region, account, logical)
+        alarm = resource(template, logical)["Properties"]["AlarmName"]
+        variables[f"{logical}.Arn"] = _alarm_arn(region, account, physical_name(alarm, named))
     return variables
 
 

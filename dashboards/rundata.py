@@ -122,17 +122,21 @@ def load_run(run_dir: Path) -> RunData:
     # The dimensions exactly as the dashboard asks for them, resolved with the stage's names.
     api = {name: resolve(value, variables) for name, value in definition.API.items()}
     function = {name: resolve(value, variables) for name, value in definition.LAMBDA.items()}
-    _api_and_lambda(data, access, api, function)
+    # Every local request reaches the function as a deployed one reaches it: through the alias.
+    alias = {name: resolve(value, variables) for name, value in definition.LAMBDA_ALIAS.items()}
+    _api_and_lambda(data, access, api, function, alias)
     for log in sorted((run_dir / "logs").glob("worker-*.log")):
         data.sourced_namespaces.add(METRICS_NAMESPACE)
-        _worker_log(data, log, variables, function, ended)
+        _worker_log(data, log, variables, alias, ended)
     for log in sorted((run_dir / "logs").glob("requests-*.jsonl")):
         _request_log(data, log, variables)
     _queues(data, run_dir, variables)
     return data
 
 
-def _api_and_lambda(data: RunData, access: list[dict[str, Any]], api: dict[str, str], function: dict[str, str]) -> None:
+def _api_and_lambda(
+    data: RunData, access: list[dict[str, Any]], api: dict[str, str], function: dict[str, str], alias: dict[str, str]
+) -> None:
     data.source("AWS/ApiGateway", "Count", "4XXError", "5XXError", "Latency", "IntegrationLatency")
     data.source("AWS/Lambda", "Invocations", "Errors", "Throttles", "ConcurrentExecutions", "Duration")
     spans = []
@@ -147,11 +151,11 @@ def _api_and_lambda(data: RunData, access: list[dict[str, Any]], api: dict[str, 
             continue  # answered by the authorizer or the front (401, 403, 413): the function never ran
         data.add("AWS/ApiGateway", "IntegrationLatency", api, ts, entry["integration_ms"])
         if outcome == "throttled":
-            data.add("AWS/Lambda", "Throttles", function, ts, 1)
+            data.add("AWS/Lambda", "Throttles", alias, ts, 1)
             continue
-        data.add("AWS/Lambda", "Throttles", function, ts, 0)
-        data.add("AWS/Lambda", "Invocations", function, ts, 1)
-        data.add("AWS/Lambda", "Errors", function, ts, float(outcome in ("error", "timeout")))
+        data.add("AWS/Lambda", "Throttles", alias, ts, 0)
+        data.add("AWS/Lambda", "Invocations", alias, ts, 1)
+        data.add("AWS/Lambda", "Errors", alias, ts, float(outcome in ("error", "timeout")))
         end = ts + entry["latency_ms"] / 1000
         spans.append((end - entry["integration_ms"] / 1000, end))
     # In flight at each start: a sweep over starts and ends.
@@ -164,7 +168,7 @@ def _api_and_lambda(data: RunData, access: list[dict[str, Any]], api: dict[str, 
 
 
 def _worker_log(
-    data: RunData, path: Path, variables: dict[str, str], function: dict[str, str], ended: dict[str, float]
+    data: RunData, path: Path, variables: dict[str, str], alias: dict[str, str], ended: dict[str, float]
 ) -> None:
     tables = {variables[k]: k for k in ("OrdersTable", "ProductsTable") if k in variables}
     data.source("AWS/DynamoDB", "ThrottledRequests", "SystemErrors")
@@ -175,7 +179,7 @@ def _worker_log(
                 if match is None:
                     continue
                 ts = ended.get(match["id"], data.started_at)
-                data.add("AWS/Lambda", "Duration", function, ts, float(match["duration"]))
+                data.add("AWS/Lambda", "Duration", alias, ts, float(match["duration"]))
                 record = {
                     "@timestamp": ts, "@type": "REPORT", "@requestId": match["id"],
                     "@duration": float(match["duration"]), "@billedDuration": float(match["billed"]),

@@ -8,6 +8,7 @@ import sys
 import threading
 
 from loadtests.stage.local import LocalStage, id_token, new_run_dir
+from loadtests.stage.samconfig import environments, parameter_overrides
 
 
 def main() -> int:
@@ -15,11 +16,23 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=0, help="gateway port (default: any free port)")
     parser.add_argument("--concurrency", type=int, default=100, help="execution environments at most")
+    parser.add_argument(
+        "--environment",
+        choices=environments(),
+        help="take the knobs (concurrency, throttle, log level) from this samconfig.toml environment; "
+        "the names stay the stage's own",
+    )
+    parser.add_argument(
+        "--throttle", action="store_true", help="throttle at the stage's rate and burst (429 THROTTLED), as API Gateway"
+    )
     args = parser.parse_args()
+    parameters = parameter_overrides(args.environment) if args.environment else {}
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    with LocalStage(new_run_dir(), concurrency=args.concurrency, port=args.port) as stage:
+    with LocalStage(
+        new_run_dir(), concurrency=args.concurrency, port=args.port, parameters=parameters, throttle=args.throttle
+    ) as stage:
         info = stage.describe()
         customer = info["customers"][0]
         token = id_token(info, customer)
@@ -32,6 +45,9 @@ def main() -> int:
         print(f"customer       {customer['username']} / {customer['password']} ({customer['customer_id']})")
         print(f"admin          {info['admin']['username']} (group order-admins)")
         print(f"run folder     {info['run_dir']}")
+        print(f"knobs          {'of ' + args.environment if args.environment else 'the template defaults'}")
+        for line in stage.knobs.banner(limit=args.concurrency, throttled=args.throttle):
+            print(line)
         print("try:")
         print(
             f"  curl -si -X POST {info['orders_url']} -H 'Content-Type: application/json' "

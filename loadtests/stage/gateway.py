@@ -1,12 +1,12 @@
 """The stage's API Gateway: a real HTTP server in front of the workers.
 
-It does what the deployed REST API does for ``POST /{stage}/orders``: checks the Cognito ID
-token (signature against the pool's JWKS, expiry, issuer, audience, ``token_use``) and answers
-401 itself, builds the v1 proxy event with the claims as strings, enforces the 10 MB payload
-limit and the 29 s integration timeout, and maps throttles and function errors as API
-Gateway would. Each error it makes itself is answered from the template's
-``GatewayResponses`` (:mod:`loadtests.stage.gateway_responses`). Every request gets one JSON
-line in the access log.
+It does what the deployed REST API does for ``POST /{stage}/orders``: throttles at the
+stage's rate and burst when given a bucket, checks the Cognito ID token (signature against
+the pool's JWKS, expiry, issuer, audience, ``token_use``) and answers 401 itself, builds the
+v1 proxy event with the claims as strings, enforces the 10 MB payload limit and the 29 s
+integration timeout, and maps throttles and function errors as API Gateway would. Each error
+it makes itself is answered from the template's ``GatewayResponses``
+(:mod:`loadtests.stage.gateway_responses`). Every request gets one JSON line in the access log.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ import jwt
 from loadtests.stage.gateway_responses import GatewayResponses
 
 if TYPE_CHECKING:
+    from loadtests.stage.throttle import TokenBucket
     from loadtests.stage.workers import WorkerPool
 
 INTEGRATION_TIMEOUT_S = 29.0
@@ -107,6 +108,8 @@ class Gateway:
     host: str = "127.0.0.1"
     """The address it listens on: loopback, or one that load generators on other hosts reach."""
     responses: GatewayResponses = field(default_factory=GatewayResponses.from_template)
+    throttle: TokenBucket | None = None
+    """The stage throttle (the template's rate and burst); ``None``: requests are never throttled here."""
     _server: ThreadingHTTPServer | None = None
     _thread: threading.Thread | None = None
     _log_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -225,8 +228,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         if url.path == f"/{gateway.stage_name}/openapi.yaml" and self.command == "GET":
             return 200, {"Content-Type": "application/yaml"}, OPENAPI.read_bytes()
-        if url.path != f"/{gateway.stage_name}{RESOURCE}" or self.command != "POST":
-            return answer("MISSING_AUTHENTICATION_TOKEN", request_id)
+        refused = self._refused(url.path, request_id, entry)
+        if refused is not None:
+            return refused
         try:
             claims = gateway.verifier.claims(self.headers.get("Authorization"))
         except AuthorizerUnavailableError as error:
@@ -254,6 +258,17 @@ class _RequestHandler(BaseHTTPRequestHandler):
             {k: str(v) for k, v in (payload.get("headers") or {}).items()},
             data,
         )
+
+    def _refused(self, path: str, request_id: str, entry: dict[str, Any]) -> tuple[int, dict[str, str], bytes] | None:
+        """API Gateway's answer before the authorizer: no such route, or the stage's throttle; else ``None``."""
+        gateway = self.owner
+        if path != f"/{gateway.stage_name}{RESOURCE}" or self.command != "POST":
+            return gateway.responses.answer("MISSING_AUTHENTICATION_TOKEN", request_id)
+        if gateway.throttle is not None and not gateway.throttle.take():
+            # A throttled request costs no token check and never reaches the function.
+            entry["throttled"] = "stage"
+            return gateway.responses.answer("THROTTLED", request_id)
+        return None
 
     def _event(self, request_id: str, url: Any, raw: bytes, claims: dict[str, Any]) -> dict[str, Any]:
         gateway = self.owner

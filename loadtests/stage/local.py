@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -15,8 +15,10 @@ from chaos.proxy import FaultProxy
 from loadtests.stage.backend import REGION, MotoBackend
 from loadtests.stage.consumer import QueueConsumer
 from loadtests.stage.gateway import Gateway, TokenVerifier
+from loadtests.stage.knobs import Knobs
 from loadtests.stage.resources import StageResources, create_resources, seed
 from loadtests.stage.template import FUNCTION, ROOT, load_template, resource
+from loadtests.stage.throttle import TokenBucket
 from loadtests.stage.workers import FunctionConfig, WorkerPool
 
 if TYPE_CHECKING:
@@ -63,6 +65,11 @@ class LocalStage:
     chaos_plan: Path | None = None
     network_faults: bool = False
     """Route the function's DynamoDB and SQS traffic through fault proxies (``proxies``)."""
+    parameters: dict[str, str] = field(default_factory=dict)
+    """Template parameter values over the defaults (e.g. an environment's from samconfig.toml): the knobs."""
+    throttle: bool = False
+    """Apply the stage throttle (the parameters' rate and burst) in front of the function."""
+    knobs: Knobs = field(default_factory=Knobs)
     proxies: dict[str, FaultProxy] = field(default_factory=dict)
     backend: MotoBackend | None = None
     resources: StageResources | None = None
@@ -86,9 +93,11 @@ class LocalStage:
         self.backend = MotoBackend(self.run_dir / "logs", host=self.host).start()
         self._use_env(self.backend.env())
         template = load_template()
-        self.resources = create_resources(template)
+        self.knobs = Knobs.from_template(template, self.parameters)
+        self.resources = create_resources(template, parameters=self.parameters)
         seed(self.resources, customers=self.customers)
         props = resource(template, FUNCTION)["Properties"]
+        name = self.resources.variables[FUNCTION]  # the template's name, with the stage's own stage name
         backend_env = self.backend.env()
         if self.network_faults:
             for service, variable in (("dynamodb", "AWS_ENDPOINT_URL_DYNAMODB"), ("sqs", "AWS_ENDPOINT_URL_SQS")):
@@ -101,7 +110,7 @@ class LocalStage:
             env={
                 **backend_env,
                 **self.resources.function_env,
-                "AWS_LAMBDA_FUNCTION_NAME": props["FunctionName"],
+                "AWS_LAMBDA_FUNCTION_NAME": name,
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(props["MemorySize"]),
                 # No X-Ray daemon locally: tracing is the one part of the stack left off.
                 "POWERTOOLS_TRACE_DISABLED": "true",
@@ -109,12 +118,17 @@ class LocalStage:
             },
             memory_mb=int(props["MemorySize"]),
             timeout_s=float(props["Timeout"]),
-            name=props["FunctionName"],
+            name=name,
             handler=props["Handler"],
             chaos_plan=str(self.chaos_plan) if self.chaos_plan else None,
         )
         (self.run_dir / "logs").mkdir(exist_ok=True)
-        self.pool = WorkerPool(function, self.run_dir / "logs", concurrency=self.concurrency)
+        self.pool = WorkerPool(function, self.run_dir / "logs", concurrency=self.knobs.concurrency(self.concurrency))
+        if self.knobs.provisioned:
+            # Provisioned concurrency: every init done before the gateway takes its first request.
+            ready = self.pool.provision(self.knobs.provisioned)
+            if ready < min(self.knobs.provisioned, self.pool.concurrency):
+                raise RuntimeError(f"provisioned concurrency: {ready} of {self.knobs.provisioned} environments started")
         control = self.backend.endpoints["cognito-idp"]
         pool_id = self.resources.user_pool_id
         verifier = TokenVerifier(
@@ -122,7 +136,10 @@ class LocalStage:
             issuer=f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}",
             audience=self.resources.client_id,
         )
-        self.gateway = Gateway(self.pool, verifier, self.run_dir / "access.log", port=self.port, host=self.host).start()
+        bucket = TokenBucket(self.knobs.rate, self.knobs.burst) if self.throttle else None
+        self.gateway = Gateway(
+            self.pool, verifier, self.run_dir / "access.log", port=self.port, host=self.host, throttle=bucket
+        ).start()
         self.consumer = QueueConsumer(
             self.resources.physical["ProcessingQueue"],
             self.run_dir / "messages.jsonl",
@@ -148,6 +165,7 @@ class LocalStage:
             "endpoints": self.backend.endpoints,
             "aws_env": self.backend.env(),
             "run_dir": str(self.run_dir),
+            "knobs": {**asdict(self.knobs), "throttle": self.throttle},
             **self.resources.to_json(),
         }
 

@@ -28,6 +28,7 @@ NOT_LOCAL = {
     "AWS::CloudWatch::Alarm": "alarms act on a deployed stage only",
     "AWS::CloudWatch::CompositeAlarm": "alarms act on a deployed stage only",
     "AWS::SNS::Topic": "the alarm topic: alarms act on a deployed stage only",
+    "AWS::SNS::Subscription": "the alarm topic's subscriber: alarms act on a deployed stage only",
 }
 CREATED = (
     "AWS::DynamoDB::Table",
@@ -79,8 +80,13 @@ class StageResources:
         }
 
 
-def create_resources(template: dict[str, Any], prefix: str = "create-order-local") -> StageResources:
-    """Create every resource of the types in ``CREATED`` as the template declares it."""
+def create_resources(
+    template: dict[str, Any], prefix: str = "create-order-local", parameters: dict[str, str] | None = None
+) -> StageResources:
+    """Create every resource of the types in ``CREATED`` as the template declares it.
+
+    ``parameters`` override the template's defaults (e.g. an environment's values).
+    """
     unknown = {r["Type"] for r in template["Resources"].values()} - set(CREATED) - set(NOT_LOCAL)
     if unknown:
         raise ValueError(f"the local stage does not know how to stand up {sorted(unknown)}")
@@ -88,9 +94,10 @@ def create_resources(template: dict[str, Any], prefix: str = "create-order-local
     _create_tables(template, prefix, created)
     _create_queues(template, prefix, created)
     _create_cognito(template, prefix, created)
-    _create_log_groups(template)
-    created.function_env = _function_env(template, created)
-    created.dashboard = _create_dashboard(template, prefix, created)
+    created.variables = _variables(template, prefix, created)
+    _create_log_groups(template, created.variables)
+    created.function_env = _function_env(template, created, parameters or {})
+    created.dashboard = _create_dashboard(template, created)
     return created
 
 
@@ -168,24 +175,28 @@ def _create_cognito(template: dict[str, Any], prefix: str, created: StageResourc
         created.physical[group_id] = name
 
 
-def _create_dashboard(template: dict[str, Any], prefix: str, created: StageResources) -> str:
-    # The same publish path as for a deployed stack, into moto's CloudWatch.
-    from dashboards.publish import local_variables, publish  # noqa: PLC0415 - keeps the stage's import light
+def _variables(template: dict[str, Any], prefix: str, created: StageResources) -> dict[str, str]:
+    # The template's names resolved with the stage's own stage name, as a deploy resolves them with its environment.
+    from dashboards.publish import local_variables  # noqa: PLC0415 - keeps the stage's import light
 
-    created.variables = local_variables(
-        template, created.physical, stack=prefix, stage=STAGE_NAME, region=REGION, account=ACCOUNT
-    )
+    return local_variables(template, created.physical, stack=prefix, stage=STAGE_NAME, region=REGION, account=ACCOUNT)
+
+
+def _create_dashboard(template: dict[str, Any], created: StageResources) -> str:
+    # The same publish path as for a deployed stack, into moto's CloudWatch.
+    from dashboards.publish import publish  # noqa: PLC0415 - keeps the stage's import light
+
     return publish(boto3.client("cloudwatch"), template, created.variables)
 
 
-def _create_log_groups(template: dict[str, Any]) -> None:
+def _create_log_groups(template: dict[str, Any], variables: dict[str, str]) -> None:
     logs = boto3.client("logs")
-    for spec in resources_of_type(template, "AWS::Logs::LogGroup").values():
-        logs.create_log_group(logGroupName=spec["Properties"]["LogGroupName"])
+    for logical_id in resources_of_type(template, "AWS::Logs::LogGroup"):
+        logs.create_log_group(logGroupName=variables[logical_id])
 
 
-def _function_env(template: dict[str, Any], created: StageResources) -> dict[str, str]:
-    defaults = parameter_defaults(template)
+def _function_env(template: dict[str, Any], created: StageResources, parameters: dict[str, str]) -> dict[str, str]:
+    defaults = parameter_defaults(template) | parameters
     env: dict[str, str] = {}
     for name, value in function_environment(template).items():
         if isinstance(value, dict) and "Fn::If" in value:

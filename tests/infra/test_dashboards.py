@@ -15,9 +15,10 @@ from moto import mock_aws
 from create_order import names
 from dashboards import catalog, definition, slo
 from dashboards import template as generated
-from dashboards.publish import UnresolvedError, publish, resolve, stack_variables
+from dashboards.publish import publish, stack_variables
 from dashboards.validate import validate_body
 from loadtests.run import load_arguments
+from loadtests.stage.template import UnresolvedError, resolve
 from tests.support.template import TEMPLATE, load_template
 
 PSEUDO = {"AWS::Region", "AWS::AccountId", "AWS::StackName"}
@@ -129,16 +130,19 @@ def _stubbed_stack() -> tuple[object, Stubber]:
                          {"ParameterKey": "StageName", "ParameterValue": "prod"}]}]},
         {"StackName": "orders-prod"},
     )  # fmt: skip
+    # Names as the template gives them for StageName=prod (a queue's physical id is its URL).
     physical = {
-        "CreateOrderFunction": ("AWS::Lambda::Function", "order-processing-create-order"),
-        "CreateOrderLogGroup": ("AWS::Logs::LogGroup", "/aws/lambda/order-processing-create-order"),
-        "OrdersTable": ("AWS::DynamoDB::Table", "orders-prod-OrdersTable-1A2B"),
-        "ProductsTable": ("AWS::DynamoDB::Table", "orders-prod-ProductsTable-3C4D"),
-        "ProcessingQueue": ("AWS::SQS::Queue", "https://sqs.eu-west-1.amazonaws.com/210987654321/orders-q"),
-        "ProcessingDLQ": ("AWS::SQS::Queue", "https://sqs.eu-west-1.amazonaws.com/210987654321/orders-dlq"),
-        **{alarm: ("AWS::CloudWatch::Alarm", f"orders-prod-{alarm}-XYZ") for alarm in definition.ALARM_IDS},
-        definition.COMPOSITE: ("AWS::CloudWatch::CompositeAlarm", "orders-prod-create-order-health"),
-    }
+        "CreateOrderFunction": ("AWS::Lambda::Function", "order-processing-create-order-prod"),
+        "CreateOrderLogGroup": ("AWS::Logs::LogGroup", "/aws/lambda/order-processing-create-order-prod"),
+        "OrdersTable": ("AWS::DynamoDB::Table", "create-order-prod-orders"),
+        "ProductsTable": ("AWS::DynamoDB::Table", "create-order-prod-products"),
+        "ProcessingQueue": ("AWS::SQS::Queue",
+                            "https://sqs.eu-west-1.amazonaws.com/210987654321/create-order-prod-processing"),
+        "ProcessingDLQ": ("AWS::SQS::Queue",
+                          "https://sqs.eu-west-1.amazonaws.com/210987654321/create-order-prod-processing-dlq"),
+        **{alarm: ("AWS::CloudWatch::Alarm", f"create-order-prod-{alarm}") for alarm in definition.ALARM_IDS},
+        definition.COMPOSITE: ("AWS::CloudWatch::CompositeAlarm", "create-order-prod-EndpointHealthAlarm"),
+    }  # fmt: skip
     summaries = [
         {"LogicalResourceId": logical, "PhysicalResourceId": name, "ResourceType": kind,
          "LastUpdatedTimestamp": "2026-01-01T00:00:00Z", "ResourceStatus": "CREATE_COMPLETE"}
@@ -158,13 +162,14 @@ def test_publish_puts_the_dashboard_with_the_stacks_own_names() -> None:
         name = publish(cloudwatch, load_template(), variables)
         stored = json.loads(cloudwatch.get_dashboard(DashboardName=name)["DashboardBody"])
     # Then it carries the stack's names, and no placeholder is left
-    assert name == "orders-prod-create-order"
+    assert name == "create-order-prod"
     text = json.dumps(stored)
     assert "${" not in text
-    assert '"orders-prod-OrdersTable-1A2B"' in text
-    assert '"orders-q"' in text
-    assert '"ApiName", "orders-prod-orders", "Stage", "prod"' in text
-    assert "SOURCE '/aws/lambda/order-processing-create-order'" in text
-    assert "arn:aws:cloudwatch:eu-west-1:210987654321:alarm:orders-prod-create-order-health" in text
-    assert "arn:aws:cloudwatch:eu-west-1:210987654321:alarm:orders-prod-ApiLatencyAlarm-XYZ" in text
+    assert '"create-order-prod-orders"' in text
+    assert '"create-order-prod-processing"' in text
+    assert '"ApiName", "create-order-prod-orders", "Stage", "prod"' in text
+    assert "SOURCE '/aws/lambda/order-processing-create-order-prod'" in text
+    assert '"Resource", "order-processing-create-order-prod:live"' in text  # the function's row reads the alias
+    assert "arn:aws:cloudwatch:eu-west-1:210987654321:alarm:create-order-prod-EndpointHealthAlarm" in text
+    assert "arn:aws:cloudwatch:eu-west-1:210987654321:alarm:create-order-prod-ApiLatencyAlarm" in text
     assert [w["type"] for w in stored["widgets"]] == [w["type"] for w in body()["widgets"]]

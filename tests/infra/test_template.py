@@ -6,11 +6,11 @@ import json
 
 import pytest
 from cfnlint.api import lint_file
-from samtranslator.translator.transform import transform
 
 from create_order import api, names
 from create_order.errors import ForbiddenError, UnauthorizedError
 from create_order.settings import OPTIONAL_ENV, REQUIRED_ENV
+from dashboards import definition
 from loadtests.stage.gateway_responses import declared_responses
 from tests.support.template import (
     FUNCTION,
@@ -22,6 +22,7 @@ from tests.support.template import (
     load_template,
     resource,
 )
+from tests.support.template import transformed as sam_transform
 
 FIS_EXTENSION_ENV = ("AWS_FIS_CONFIGURATION_LOCATION", "AWS_LAMBDA_EXEC_WRAPPER")
 
@@ -32,19 +33,9 @@ def test_cfn_lint_finds_nothing() -> None:
     assert [str(match) for match in matches] == []
 
 
-class _NoManagedPolicies:
-    """The translator's policy loader, offline: the template names no managed policy."""
-
-    def load(self) -> dict[str, str]:
-        return {}
-
-
 @pytest.fixture(scope="module")
 def transformed() -> dict:
-    template = load_template()
-    # As `sam package` leaves it: the code uploaded, CodeUri pointing at the object.
-    resource(template, FUNCTION)["Properties"]["CodeUri"] = "s3://artifacts/create-order.zip"
-    return transform(template, {}, _NoManagedPolicies())  # type: ignore[arg-type]
+    return sam_transform()
 
 
 def _of_type(template: dict, kind: str) -> dict[str, dict]:
@@ -93,14 +84,23 @@ def test_sam_transform_keeps_the_explicit_role(transformed: dict) -> None:
     [function] = _of_type(transformed, "AWS::Lambda::Function").values()
 
     assert function["Properties"]["Role"] == {"Fn::GetAtt": ["CreateOrderFunctionRole", "Arn"]}
-    # SAM adds no role (and so no managed policy) of its own: the roles are the template's
-    assert sorted(_of_type(transformed, "AWS::IAM::Role")) == ["CreateOrderFunctionRole", "FisExperimentRole"]
+    # SAM adds one role of its own, CodeDeploy's for the gradual rollout, with AWS's policy for Lambda deployments
+    roles = _of_type(transformed, "AWS::IAM::Role")
+    assert sorted(roles) == ["CodeDeployServiceRole", "CreateOrderFunctionRole", "FisExperimentRole"]
+    codedeploy = roles["CodeDeployServiceRole"]["Properties"]
+    assert codedeploy["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": ["codedeploy.amazonaws.com"]
+    }
+    assert [arn.rsplit("/", 1)[-1] for arn in codedeploy["ManagedPolicyArns"]] == ["AWSCodeDeployRoleForLambda"]
+    assert "Policies" not in codedeploy
 
 
 def test_function_is_configured_as_designed() -> None:
     properties = resource(load_template(), FUNCTION)["Properties"]
 
-    assert properties["FunctionName"] == "order-processing-create-order"
+    # DESIGN's name, suffixed with the environment (issue 17); the dashboard and alarms use the same name
+    assert properties["FunctionName"] == {"Fn::Sub": "order-processing-create-order-${StageName}"}
+    assert properties["FunctionName"] == {"Fn::Sub": definition.FUNCTION}
     assert properties["Handler"] == "create_order.handler.lambda_handler"
     assert properties["CodeUri"] == "function/"
     assert properties["Runtime"] == "python3.14"
@@ -116,7 +116,7 @@ def test_function_logs_to_its_own_group_with_a_retention() -> None:
     log_group = resource(template, "CreateOrderLogGroup")["Properties"]
 
     assert logging["LogGroup"] == {"Ref": "CreateOrderLogGroup"}
-    assert log_group["LogGroupName"] == "/aws/lambda/order-processing-create-order"
+    assert log_group["LogGroupName"] == {"Fn::Sub": "/aws/lambda/order-processing-create-order-${StageName}"}
     assert log_group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import copy
+from functools import cache
 from typing import Any
+
+from samtranslator.translator.transform import transform
 
 from loadtests.stage.template import (
     FUNCTION,
@@ -22,6 +26,7 @@ __all__ = [
     "iam_statements",
     "load_template",
     "resource",
+    "transformed",
 ]
 
 
@@ -50,3 +55,23 @@ def iam_actions_by_resource(template: dict[str, Any]) -> dict[str, set[str]]:
         for target in targets:
             allowed.setdefault(_logical_id(target), set()).update(actions)
     return allowed
+
+
+class _NoManagedPolicies:
+    """The translator's policy loader, offline: the template names no managed policy."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+@cache
+def _transformed(parameters: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    template = load_template()
+    # As `sam package` leaves it: the code uploaded, CodeUri pointing at the object.
+    resource(template, FUNCTION)["Properties"]["CodeUri"] = "s3://artifacts/create-order.zip"
+    return transform(template, dict(parameters), _NoManagedPolicies())  # type: ignore[arg-type]
+
+
+def transformed(parameters: dict[str, str] | None = None) -> dict[str, Any]:
+    """The template after the SAM transform, offline, with these parameter values (defaults for the rest)."""
+    return copy.deepcopy(_transformed(tuple(sorted((parameters or {}).items()))))

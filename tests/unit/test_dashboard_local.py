@@ -163,10 +163,13 @@ def test_the_run_is_drawn_with_every_metric_from_a_local_source(run_dir: Path) -
 def test_the_run_data_counts_what_the_sources_say(run_dir: Path) -> None:
     data = load_run(run_dir)
     variables = json.loads((run_dir / "stage.json").read_text())["variables"]
-    api = {"ApiName": f"{variables['AWS::StackName']}-orders", "Stage": "local"}
+    api = {"ApiName": "create-order-local-orders", "Stage": "local"}
     assert [v for _, v in data.series("AWS/ApiGateway", "5XXError", api)] == [0, 0, 1, 0]
-    function = {"FunctionName": variables["CreateOrderFunction"]}
-    assert len(data.series("AWS/Lambda", "Invocations", function)) == 3  # the 401 never reached the function
+    function = variables["CreateOrderFunction"]
+    alias = {"FunctionName": function, "Resource": f"{function}:{definition.ALIAS}"}
+    assert len(data.series("AWS/Lambda", "Invocations", alias)) == 3  # the 401 never reached the function
+    assert len(data.series("AWS/Lambda", "Duration", alias)) == 3
+    assert data.series("AWS/Lambda", "ConcurrentExecutions", {"FunctionName": function})  # every version's
     put = {"TableName": "local-OrdersTable", "Operation": "PutItem"}
     assert data.series("AWS/DynamoDB", "SuccessfulRequestLatency", put) == [(T0 + 1, 4.0)]  # set-up excluded
     assert data.series("AWS/DynamoDB", "ConditionalCheckFailedRequests", {"TableName": "local-OrdersTable"})
