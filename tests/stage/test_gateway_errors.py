@@ -28,7 +28,7 @@ from moto.utilities.utils import load_resource
 
 from loadtests.stage.gateway import MAX_PAYLOAD_BYTES, Gateway, TokenVerifier
 from loadtests.stage.workers import FunctionConfig, WorkerPool
-from tests.support.stage import gateway_problem
+from tests.support.stage import gateway_problem, logged_entries
 
 if TYPE_CHECKING:
     from http.client import HTTPMessage
@@ -118,7 +118,8 @@ def _declared(gateway: Gateway, response_type: str, answer: Answer, slug: str) -
 
 
 def _logged(gateway: Gateway, request_id: str) -> dict[str, Any]:
-    [entry] = [e for e in map(json.loads, gateway.access_log.read_text().splitlines()) if e["requestId"] == request_id]
+    """The request's access-log entry (written just after its answer, so waited for)."""
+    [entry] = logged_entries(gateway.access_log, lambda entry: entry["requestId"] == request_id)
     return entry
 
 

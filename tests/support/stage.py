@@ -24,7 +24,13 @@ def access_entries(
 
     An entry is written just after its answer, so a test that has its answer may not see it yet.
     """
-    access_log = Path(stage.describe()["run_dir"]) / "access.log"
+    return logged_entries(Path(stage.describe()["run_dir"]) / "access.log", match, wait_s)
+
+
+def logged_entries(
+    access_log: Path, match: Callable[[dict[str, Any]], bool], wait_s: float = 10
+) -> list[dict[str, Any]]:
+    """A gateway's access-log entries ``match`` accepts, waited for until there is one."""
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         lines = access_log.read_text().splitlines() if access_log.exists() else []
