@@ -1,0 +1,93 @@
+"""The README says what the code does: what it names and counts is read back from the code.
+
+Every path of its layout table exists; every `tox -e NAME` it tells a person to run is an
+environment of tox.ini; every alarm it names is one of the template's, and the one it calls the
+experiments' stop condition is theirs; the main job's user count in the checks table is the
+main job's own default.
+"""
+
+from __future__ import annotations
+
+import configparser
+import re
+from pathlib import Path
+
+from loadtests.run import load_arguments
+from loadtests.stage.template import load_template, resources_of_type
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text()
+
+
+def _section(title: str) -> str:
+    start = README.index(f"\n## {title}\n")
+    end = README.find("\n## ", start + 1)
+    return README[start : end if end != -1 else len(README)]
+
+
+def _layout_paths() -> list[str]:
+    """Every path the layout table's first column names.
+
+    ``a/{b,c}.py`` stands for two; a bare name after a path in the same cell is that path's sibling
+    (```loadtests/distributed.py`, `roster.py```) when there is one, else at the root.
+    """
+    paths: list[str] = []
+    for row in _section("Layout").splitlines():
+        if not row.startswith("| `"):
+            continue
+        folder = ""
+        for named in re.findall(r"`([^`]+)`", row.split("|")[1]):
+            if match := re.fullmatch(r"(.*)\{(.+)\}(.*)", named):
+                expanded = [match[1] + part + match[3] for part in match[2].split(",")]
+            else:
+                sibling = folder + named
+                expanded = [named if "/" in named or not (ROOT / sibling).exists() else sibling]
+            if "/" in named:
+                folder = named.rsplit("/", 1)[0] + "/" if not named.endswith("/") else named
+            paths.extend(expanded)
+    return paths
+
+
+def test_every_path_of_the_layout_table_exists() -> None:
+    paths = _layout_paths()
+
+    assert len(paths) > 20
+    missing = [path for path in paths if not (ROOT / path).exists()]
+    assert missing == []
+
+
+def test_every_tox_environment_the_readme_names_exists() -> None:
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(ROOT / "tox.ini")
+    environments = {section.removeprefix("testenv:") for section in tox.sections() if section.startswith("testenv:")}
+
+    named = set(re.findall(r"tox -e ([a-z][a-z-]*)", README))
+
+    assert named
+    assert named - environments == set()
+
+
+def test_every_alarm_the_readme_names_is_the_templates_and_the_stop_condition_is_the_experiments() -> None:
+    template = load_template()
+    alarms = set(resources_of_type(template, "AWS::CloudWatch::Alarm")) | set(
+        resources_of_type(template, "AWS::CloudWatch::CompositeAlarm")
+    )
+    named = set(re.findall(r"`([A-Z][A-Za-z]+Alarm)`", README))
+    stop_conditions = {
+        condition["Value"]["Fn::GetAtt"][0]
+        for experiment in resources_of_type(template, "AWS::FIS::ExperimentTemplate").values()
+        for condition in experiment["Properties"]["StopConditions"]
+    }
+
+    assert named - alarms == set()
+    [stop] = stop_conditions
+    said = set(re.findall(r"stopped by the composite `(\w+Alarm)`", README))
+    said |= set(re.findall(r"`(\w+Alarm)` \([^)]*\bis the stop condition\b", README))
+    assert said == {stop}
+
+
+def test_the_checks_table_gives_the_main_job_s_own_user_count() -> None:
+    [row] = [line for line in _section("Checks").splitlines() if line.startswith("| `tox -e unit`")]
+    [users] = re.findall(r"(\d+)-user main-job run", row)
+
+    assert int(users) == load_arguments("", "60s", 20).get_default("users")
