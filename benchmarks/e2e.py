@@ -53,6 +53,7 @@ from benchmarks.e2e_cpu import CpuMeter, bottleneck
 from benchmarks.e2e_nothing_lost import nothing_lost
 from benchmarks.e2e_rows import Options, backend_row, closed_row, drain, open_row
 from benchmarks.probe import recorded_calls
+from benchmarks.probe_env import bench_env
 from loadtests.stage.backend import SERVICE_GROUPS
 from loadtests.stage.local import LocalStage, new_run_dir
 
@@ -63,8 +64,6 @@ ROWS = ("backend", "closed", "open", "open_half")
 
 def record_calls() -> dict[str, dict[str, Any]]:
     """The PutItem and SendMessage of a warm invocation, recorded from the handler in a child process."""
-    from benchmarks.run import bench_env  # noqa: PLC0415 - run.py runs this module as a child, never the reverse
-
     return recorded_calls(bench_env(xray=False, pyc_prefix=None, write_pyc=False))
 
 
