@@ -3,7 +3,7 @@
 A ``Row`` of the table may carry a ``Target``: a comparison (``<=``, ``>=``, ``==``) of the row's
 ``value`` or ``ratio`` with a limit, either a performance target (speed, memory) or a
 correctness one (nothing lost, no failed request). ``judge`` turns the rows and the end-to-end
-bottleneck report (``benchmarks.e2e.bottleneck`` per local-stage row) into a ``Verdict``, a pure
+bottleneck report (``benchmarks.e2e_cpu.bottleneck`` per local-stage row) into a ``Verdict``, a pure
 function of its inputs:
 
 - a target that holds, holds;
@@ -32,7 +32,7 @@ Outcome = Literal["holds", "fails", "not judged"]
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {"<=": operator.le, ">=": operator.ge, "==": operator.eq}
 NOT_SATURATED = "none"
-"""``benchmarks.e2e.bottleneck``'s ``limit`` when neither one process nor the machine was saturated."""
+"""``benchmarks.e2e_cpu.bottleneck``'s ``limit`` when neither one process nor the machine was saturated."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class Row:
         ratio: ``value`` over the reference's value.
         target: the limit this row is held to, if any.
         stage_row: for a figure measured on the local stage, the end-to-end row (a key of
-            ``benchmarks.e2e``'s bottleneck report: ``backend``, ``closed``, ``open``,
+            ``benchmarks.e2e_cpu``'s bottleneck report: ``backend``, ``closed``, ``open``,
             ``open_half``) whose saturated resource limits it; None for in-process figures and
             for figures no saturation excuses.
     """
@@ -218,7 +218,7 @@ def judge(rows: Iterable[Row], bottlenecks: Mapping[str, Mapping[str, Any]], *, 
 
     Args:
         rows: the table's rows; those without a target are skipped.
-        bottlenecks: ``benchmarks.e2e``'s bottleneck report, per stage row: ``limit`` (a
+        bottlenecks: ``benchmarks.e2e_cpu``'s bottleneck report, per stage row: ``limit`` (a
             process name, ``cpu`` or ``none``) and ``verdict`` (the sentence naming it); empty
             when the stage did not run. A stage row missing from it was not shown saturated.
         smoke: a smoke run (tiny counts): performance targets are not enforced.

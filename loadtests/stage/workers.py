@@ -1,23 +1,20 @@
-"""Lambda-like execution environments: one process each, one request at a time.
+"""The worker pool: a function's Lambda-like execution environments, as the invoking side sees them.
 
-A worker is started (and the handler imported: the cold start) on first use, reused while
-warm, killed when an invocation outlives the function timeout, and capped in number like a
-concurrency limit: past it an invocation is throttled. Each invocation ends with a Lambda
-``REPORT`` line in the worker's log, next to the handler's own log and EMF lines.
+An environment (``loadtests.stage.environment``, one process each, one request at a time) is
+started on first use, reused while warm, killed when an invocation outlives the function
+timeout, and capped in number like a concurrency limit: past it an invocation is throttled.
+The pool and an environment speak in ``loadtests.stage.messages``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
-import math
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
-import traceback
 import uuid
 from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
@@ -25,32 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from loadtests.processes import wait_or_kill
-from loadtests.procfs import peak_rss_kib
+from loadtests.stage.messages import FunctionConfig, Invoke, Provision, Reply, Setup, Stop
+
+__all__ = ["FunctionConfig", "Invocation", "WorkerPool"]
 
 ROOT = Path(__file__).resolve().parents[2]
-"""The repository, on the environments' import path for this module (and chaos/)."""
-ENTRY = "import sys; from loadtests.stage.workers import environment_main; environment_main(int(sys.argv[1]))"
-"""An environment's interpreter runs only this: nothing of the harness that started it."""
-
-
-@dataclass(frozen=True)
-class FunctionConfig:
-    """What the template says about the function, as the workers need it."""
-
-    code_dir: Path
-    env: dict[str, str]
-    memory_mb: int = 256
-    timeout_s: float = 30.0
-    name: str = "order-processing-create-order"
-    handler: str = "create_order.handler.lambda_handler"
-    chaos_plan: str | None = None
-    """A fault plan (chaos/*.toml) installed in every environment, outside the handler."""
-    chaos_started_at: float | None = None
-    """Wall-clock time the plan's windows count from (default: each environment's start)."""
-
-
-PROVISION = "provision"
-"""The message that runs an environment's init ahead of its first invocation."""
+"""The repository, on the environments' import path (for ``loadtests.stage.environment`` and chaos/)."""
+ENVIRONMENT = "loadtests.stage.environment"
+"""The module an environment's interpreter runs: nothing of the harness that started it."""
 
 
 @dataclass(frozen=True)
@@ -62,102 +41,6 @@ class Invocation:
     duration_ms: float = 0.0
     init_ms: float | None = None
     worker: int = -1
-
-
-class _LambdaContext:
-    def __init__(self, request_id: str, config: dict[str, Any], started: float) -> None:
-        self.aws_request_id = request_id
-        self.function_name = config["name"]
-        self.function_version = "$LATEST"
-        self.memory_limit_in_mb = config["memory_mb"]
-        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{config['name']}"
-        self.log_group_name = f"/aws/lambda/{config['name']}"
-        self.log_stream_name = "local"
-        self._deadline = started + config["timeout_s"]
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
-def environment_main(fd: int) -> None:
-    """An environment process's entry: its pipe to the pool is ``fd``; its config comes first."""
-    conn = Connection(fd)
-    config, log_path = conn.recv()
-    _worker_main(conn, config, log_path)
-
-
-def _worker_main(conn: Connection, config: dict[str, Any], log_path: str) -> None:
-    """The execution environment's loop (runs in the worker process)."""
-    os.environ.update(config["env"])
-    sys.path.insert(0, config["code_dir"])
-    log = open(log_path, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
-    sys.stdout = sys.stderr = log
-    invocation: dict[str, str | None] = {"request_id": None}
-    if config.get("chaos_plan"):
-        # Installed before the handler is imported, so the clients it builds carry the faults;
-        # the Lambda package itself holds no chaos code.
-        from chaos.inject import FaultInjector, journal_line  # noqa: PLC0415 - only chaos runs need it
-        from chaos.plan import FaultPlan  # noqa: PLC0415
-
-        plan = FaultPlan.load(Path(config["chaos_plan"]))
-        # Each fault is journaled with the request it met, so the chaos report counts it on the faults' clock.
-        injector = FaultInjector(
-            plan,
-            started_at=config.get("chaos_started_at"),
-            journal=lambda fault: log.write(journal_line(fault, invocation["request_id"])),
-        )
-        injector.install_for_new_clients()
-    handler = None
-    while True:
-        try:
-            message = conn.recv()
-        except EOFError:
-            return
-        if message is None:
-            return
-        if message == PROVISION:
-            # Provisioned concurrency: the init runs ahead of any invocation, and is not reported
-            # on the first invocation's REPORT line (Lambda reports it on none).
-            started = time.monotonic()
-            try:
-                handler = _load_handler(config)
-            except Exception:  # noqa: BLE001 - reported to the pool, which discards the environment
-                traceback.print_exc()
-                conn.send(("error", None, 0.0, None))
-                continue
-            conn.send(("ok", None, 0.0, (time.monotonic() - started) * 1000))
-            continue
-        event, request_id = message
-        invocation["request_id"] = request_id
-        started = time.monotonic()
-        init_ms = None
-        try:
-            if handler is None:
-                handler = _load_handler(config)
-                init_ms = (time.monotonic() - started) * 1000
-                started = time.monotonic()
-            payload = handler(event, _LambdaContext(request_id, config, started))
-            outcome = "ok"
-        except Exception as exc:  # noqa: BLE001 - reported to the caller as Lambda reports a function error
-            traceback.print_exc()
-            payload = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
-            outcome = "error"
-        duration_ms = (time.monotonic() - started) * 1000
-        # The environment's own peak: getrusage's would carry the peak of the harness that started it.
-        max_mb = (peak_rss_kib() or 0) // 1024
-        init = f"\tInit Duration: {init_ms:.2f} ms" if init_ms is not None else ""
-        print(
-            f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
-            f"Billed Duration: {math.ceil(duration_ms)} ms\tMemory Size: {config['memory_mb']} MB\t"
-            f"Max Memory Used: {max_mb} MB{init}"
-        )
-        conn.send((outcome, payload, duration_ms, init_ms))
-
-
-def _load_handler(config: dict[str, Any]) -> Any:
-    """The init: import the handler's module (``module.function``) and return the function."""
-    module, _, function = config["handler"].rpartition(".")
-    return getattr(importlib.import_module(module), function)
 
 
 @dataclass
@@ -210,7 +93,7 @@ class WorkerPool:
         request_id = request_id or str(uuid.uuid4())
         invoked = time.monotonic()
         try:
-            worker.conn.send((event, request_id))
+            worker.conn.send(Invoke(event, request_id))
             if not worker.conn.poll(max(0.0, started + wait_s - invoked)):
                 if wait_s < timeout_s:
                     threading.Thread(
@@ -219,12 +102,12 @@ class WorkerPool:
                     return Invocation("gave-up", duration_ms=wait_s * 1000, worker=worker.index)
                 self._discard(worker)
                 return Invocation("timeout", duration_ms=timeout_s * 1000, worker=worker.index)
-            outcome, payload, duration_ms, init_ms = worker.conn.recv()
+            reply: Reply = worker.conn.recv()
         except (EOFError, OSError):
             self._discard(worker)
             return Invocation("error", {"errorType": "Runtime.ExitError"}, worker=worker.index)
         self._release(worker)
-        return Invocation(outcome, payload, duration_ms, init_ms, worker.index)
+        return Invocation(reply.outcome, reply.payload, reply.duration_ms, reply.init_ms, worker.index)
 
     def provision(self, count: int, timeout_s: float = 300.0) -> int:
         """Start environments (up to ``count`` in all) and run their init now, as provisioned concurrency does.
@@ -246,10 +129,12 @@ class WorkerPool:
                     batch.append(self._reserve())
             workers = [self._start(index) for index in batch]
             for worker in workers:
-                worker.conn.send(PROVISION)
+                worker.conn.send(Provision())
             for worker in workers:
                 try:
-                    ready = worker.conn.poll(max(0.0, deadline - time.monotonic())) and worker.conn.recv()[0] == "ok"
+                    ready = (
+                        worker.conn.poll(max(0.0, deadline - time.monotonic())) and worker.conn.recv().outcome == "ok"
+                    )
                 except (EOFError, OSError):
                     ready = False
                 if ready:
@@ -342,34 +227,24 @@ class WorkerPool:
             raise
 
     def _spawn(self, index: int) -> _Worker:
-        """Start one environment: a fresh interpreter running ``ENTRY``.
+        """Start one environment: a fresh interpreter running ``ENVIRONMENT``.
 
         Not a multiprocessing child: spawn imports the parent's ``__main__`` into it (for the main
         job, matplotlib and numpy: 55 MiB more in every environment and in its REPORT line's Max
         Memory Used than the function itself needs).
         """
-        config = {
-            "code_dir": str(self.function.code_dir),
-            "env": self.function.env,
-            "memory_mb": self.function.memory_mb,
-            "timeout_s": self.function.timeout_s,
-            "name": self.function.name,
-            "handler": self.function.handler,
-            "chaos_plan": self.function.chaos_plan,
-            "chaos_started_at": self.function.chaos_started_at,
-        }
-        log_path = str(self.log_dir / f"worker-{index:03d}.log")
+        log_path = self.log_dir / f"worker-{index:03d}.log"
         ours, theirs = socket.socketpair()
         with theirs:
             path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
             process = subprocess.Popen(  # noqa: S603 - our interpreter and module
-                [sys.executable, "-c", ENTRY, str(theirs.fileno())],
+                [sys.executable, "-m", ENVIRONMENT, str(theirs.fileno())],
                 pass_fds=[theirs.fileno()],
                 stdin=subprocess.DEVNULL,
                 env={**os.environ, "PYTHONPATH": path},
             )
         conn = Connection(ours.detach())
-        conn.send((config, log_path))
+        conn.send(Setup(self.function, log_path))
         worker = _Worker(index, process, conn)
         with self._cond:
             self._all.append(worker)
@@ -408,7 +283,7 @@ class WorkerPool:
             self._cond.notify_all()
         for worker in workers:
             with contextlib.suppress(Exception):
-                worker.conn.send(None)
+                worker.conn.send(Stop())
         for worker in workers:
             wait_or_kill(worker.process, 5)
             worker.conn.close()

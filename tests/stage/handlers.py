@@ -37,3 +37,19 @@ def allocate(event: dict[str, Any], context: Any) -> dict[str, Any]:
     held = b"\x01" * (int(event["mib"]) * 1024 * 1024)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {"statusCode": 200, "body": json.dumps({"held": len(held), "ru_maxrss_kib": peak})}
+
+
+def context(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The Lambda context the environment handed in, as the handler reads it."""
+    seen = {
+        name: getattr(context, name)
+        for name in (
+            "aws_request_id",
+            "function_name",
+            "function_version",
+            "memory_limit_in_mb",
+            "invoked_function_arn",
+            "log_group_name",
+        )
+    }
+    return {"statusCode": 200, "body": json.dumps(seen | {"remaining_ms": context.get_remaining_time_in_millis()})}

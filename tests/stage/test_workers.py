@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 import re
 import resource
+import socket
+import subprocess
+import sys
 import threading
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
 
+from loadtests.stage.messages import Invoke, Reply, Setup, Stop
 from loadtests.stage.workers import FunctionConfig, WorkerPool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,6 +89,7 @@ def test_an_environment_holds_the_function_and_nothing_of_the_harness_that_start
     loaded = set(json.loads(answer.payload["body"]))
     assert "tests.stage.handlers" in loaded
     harness = {"pytest", "_pytest", "boto3", "moto", "locust", "matplotlib", "numpy", "dashboards", "loadtests.run"}
+    harness |= {"tests.support", "loadtests.stage.workers", "loadtests.stage.local", "loadtests.stage.gateway"}
     assert loaded.isdisjoint(harness), sorted(loaded & harness)
 
 
@@ -202,3 +208,84 @@ def test_the_fault_plan_s_zero_is_set_before_the_first_environment_and_refused_a
 
     # Then it stays the one every environment was given
     assert workers.function.chaos_started_at == 1234.5
+
+
+def test_the_handler_gets_a_context_of_the_function_the_pool_was_given(tmp_path: Path) -> None:
+    # Given a pool for a function of 512 MB and a 4 s timeout
+    function = FunctionConfig(
+        code_dir=ROOT, env={}, memory_mb=512, timeout_s=4.0, name="orders-fn", handler="tests.stage.handlers.context"
+    )
+    workers = WorkerPool(function, tmp_path, concurrency=1)
+
+    # When it is invoked under a request id
+    try:
+        answer = workers.invoke({}, request_id="req-1")
+    finally:
+        workers.close()
+
+    # Then the context is that function's $LATEST, counting down from its timeout
+    assert answer.outcome == "ok"
+    assert answer.payload is not None
+    seen = json.loads(answer.payload["body"])
+    assert seen.pop("remaining_ms") in range(3000, 4001)
+    assert seen == {
+        "aws_request_id": "req-1",
+        "function_name": "orders-fn",
+        "function_version": "$LATEST",
+        "memory_limit_in_mb": 512,
+        "invoked_function_arn": "arn:aws:lambda:us-east-1:123456789012:function:orders-fn",
+        "log_group_name": "/aws/lambda/orders-fn",
+    }
+
+
+def _environment(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Connection]:
+    """An environment started by hand, as the pool starts one, and the pool's end of its pipe."""
+    ours, theirs = socket.socketpair()
+    with theirs:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "loadtests.stage.environment", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()],
+            cwd=ROOT,
+        )
+    conn = Connection(ours.detach())
+    function = FunctionConfig(code_dir=ROOT, env={}, timeout_s=5.0, handler="tests.stage.handlers.echo")
+    conn.send(Setup(function, tmp_path / "environment.log"))
+    return process, conn
+
+
+def test_an_environment_answers_an_invoke_with_a_reply_and_leaves_on_stop(tmp_path: Path) -> None:
+    # Given an environment set up for a function
+    process, conn = _environment(tmp_path)
+    try:
+        # When it is sent an invocation, then told to stop
+        conn.send(Invoke({}, "req-1"))
+        assert conn.poll(30)
+        reply = conn.recv()
+        conn.send(Stop())
+        code = process.wait(timeout=10)
+    finally:
+        process.kill()
+        conn.close()
+
+    # Then it answered with a Reply (its first invocation: a cold start) and ended cleanly
+    assert isinstance(reply, Reply)
+    assert reply.outcome == "ok"
+    assert reply.init_ms is not None
+    assert code == 0
+    assert "REPORT RequestId: req-1\t" in (tmp_path / "environment.log").read_text()
+
+
+def test_an_environment_refuses_a_message_it_does_not_know(tmp_path: Path) -> None:
+    # Given an environment set up for a function
+    process, conn = _environment(tmp_path)
+    try:
+        # When it is sent an untyped tuple, as the pool once sent an invocation
+        conn.send(({}, "req-1"))
+        code = process.wait(timeout=30)
+    finally:
+        process.kill()
+        conn.close()
+
+    # Then it fails, naming what it takes, rather than guess
+    assert code != 0
+    assert "an environment takes Provision, Invoke or Stop" in (tmp_path / "environment.log").read_text()
