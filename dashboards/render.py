@@ -27,7 +27,7 @@ from PIL import Image
 from dashboards.insights import run_query
 from dashboards.publish import resolved_body
 from dashboards.rundata import RunData, load_run
-from loadtests.stage.template import load_template
+from harness.template import load_template
 
 if TYPE_CHECKING:
     from pathlib import Path

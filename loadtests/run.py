@@ -39,8 +39,8 @@ from chaos.inject import read_journal
 from chaos.plan import FaultPlan
 from chaos.report import FaultClock, chaos_report
 from chaos.schedule import NetworkSchedule
-from dashboards import slo
 from dashboards.render import render_run
+from harness import slo
 from loadtests.audit import AuditReport, audit_stage
 from loadtests.gate import SloVerdict, likely_cause
 from loadtests.host import LOCUST, STAGE, CpuSample, HostLoad, cpu_sample, host_load

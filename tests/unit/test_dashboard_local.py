@@ -13,7 +13,7 @@ from dashboards.insights import QueryError, run_query
 from dashboards.publish import local_variables
 from dashboards.render import CELL_W, bucketed, draw_widget, metric_lines, render_run, statistic
 from dashboards.rundata import load_run
-from loadtests.stage.template import load_template
+from harness.template import load_template
 
 T0 = 1_800_000_000.0
 PHYSICAL = {
