@@ -23,4 +23,5 @@ class FakeLambdaContext:
     _started: float = field(default_factory=time.monotonic)
 
     def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before the timeout, never below zero."""
         return max(0, int(self.timeout_ms - (time.monotonic() - self._started) * 1000))
