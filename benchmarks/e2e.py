@@ -233,7 +233,7 @@ def percentiles(values: Iterable[float]) -> dict[str, float]:
 
 def record_calls() -> dict[str, dict[str, Any]]:
     """The PutItem and SendMessage of a warm invocation, recorded from the handler in a child process."""
-    from benchmarks.run import bench_env  # noqa: PLC0415 - run.py runs this module as a child, never the reverse
+    from benchmarks.probe_env import bench_env  # noqa: PLC0415 - needed only when recording
 
     return recorded_calls(bench_env(xray=False, pyc_prefix=None, write_pyc=False))
 
