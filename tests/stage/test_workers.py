@@ -83,7 +83,18 @@ def test_an_environment_holds_the_function_and_nothing_of_the_harness_that_start
     assert answer.payload is not None
     loaded = set(json.loads(answer.payload["body"]))
     assert "tests.stage.handlers" in loaded
-    harness = {"pytest", "_pytest", "boto3", "moto", "locust", "matplotlib", "numpy", "dashboards", "loadtests.run"}
+    harness = {
+        "pytest",
+        "_pytest",
+        "boto3",
+        "moto",
+        "locust",
+        "matplotlib",
+        "numpy",
+        "dashboards",
+        "runreport",
+        "loadtests.run",
+    }
     assert loaded.isdisjoint(harness), sorted(loaded & harness)
 
 
