@@ -25,8 +25,8 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
+from harness.lambda_context import FakeLambdaContext
 from loadtests.procfs import peak_rss_kib, rss_kib
-from loadtests.stage.lambda_context import FakeLambdaContext
 
 EVENT = Path(__file__).resolve().parents[1] / "tests" / "events" / "create_order.json"
 

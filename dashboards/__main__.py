@@ -2,15 +2,15 @@
 
 python -m dashboards sync                     # write the alarms and dashboard into template.yaml
 python -m dashboards check                    # exit 1 when template.yaml has drifted from dashboards/
-python -m dashboards render RUN_DIR           # draw a local run's dashboard into RUN_DIR/dashboard/
 python -m dashboards publish --stack NAME     # put the dashboard into an account (or --endpoint-url)
+
+A local run's picture is drawn by ``python -m runreport``.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,8 +19,6 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("sync", help="write the generated resources into template.yaml")
     commands.add_parser("check", help="fail when template.yaml differs from the definition")
-    render = commands.add_parser("render", help="draw a local run's dashboard")
-    render.add_argument("run_dir", type=Path)
     publish = commands.add_parser("publish", help="put the dashboard into an account from a deployed stack")
     publish.add_argument("--stack", required=True)
     publish.add_argument("--region", default=None)
@@ -37,12 +35,6 @@ def main(argv: list[str] | None = None) -> int:
             print("template.yaml has drifted from dashboards/: run `python -m dashboards sync`")
             return 1
         print("template.yaml matches dashboards/")
-        return 0
-    if args.command == "render":
-        from dashboards.render import render_run  # noqa: PLC0415
-
-        page = render_run(args.run_dir)
-        print(f"dashboard: {page}")
         return 0
     from dashboards.publish import publish_stack  # noqa: PLC0415
 

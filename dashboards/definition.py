@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from create_order import names
-from dashboards import slo
+from harness import slo
 
 # The placeholders, as the template's Fn::Sub resolves them.
 REGION = "${AWS::Region}"

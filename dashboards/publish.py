@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from dashboards.definition import ALARM_IDS, DASHBOARD, Facts, body_text, dashboard_body
-from loadtests.stage.template import load_template, physical_name, resolve, resource
+from harness.template import load_template, physical_name, resolve, resource
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

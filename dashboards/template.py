@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from dashboards.definition import Facts, resources
-from loadtests.stage.template import TEMPLATE, load_template
+from harness.template import TEMPLATE, load_template
 
 if TYPE_CHECKING:
     from pathlib import Path

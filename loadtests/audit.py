@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
 
+from create_order.logic import order_id_for
 from loadtests.ledger import read_ledgers
 from loadtests.roster import Roster
 
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
 API_GATEWAY_LIMIT_MS = 29_000
-_FUNCTION_DIR = Path(__file__).resolve().parents[1] / "function"
 # Counts that must be zero for the run to pass.
 INVARIANTS = (
     "lost",
@@ -156,10 +156,6 @@ class AuditReport:
 
 def derived_order_id(customer_id: str, key: str) -> str:
     """The id the function gives an order with this key (its own code, so the two never drift)."""
-    if str(_FUNCTION_DIR) not in sys.path:
-        sys.path.insert(0, str(_FUNCTION_DIR))
-    from create_order.logic import order_id_for  # noqa: PLC0415 - the Lambda package, found on its own path
-
     return order_id_for(customer_id, key)
 
 

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from dashboards import slo
+from harness import slo
 
 NAME = "create order"  # the valid traffic the SLO is measured on
 SESSION_TOKEN = "<session>"  # noqa: S105 - a marker: "use the user's own ID token"

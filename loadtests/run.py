@@ -39,8 +39,7 @@ from chaos.inject import read_journal
 from chaos.plan import FaultPlan
 from chaos.report import FaultClock, chaos_report
 from chaos.schedule import NetworkSchedule
-from dashboards import slo
-from dashboards.render import render_run
+from harness import slo
 from loadtests.audit import AuditReport, audit_stage
 from loadtests.gate import SloVerdict, likely_cause
 from loadtests.host import LOCUST, STAGE, CpuSample, HostLoad, cpu_sample, host_load
@@ -49,6 +48,7 @@ from loadtests.memory import RssSampler, memory_report
 from loadtests.processes import wait_or_kill
 from loadtests.stage.backend import free_port
 from loadtests.stage.local import LocalStage, new_run_dir
+from runreport.render import render_run
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import NoCredentialsError, NoRegionError
 
+from harness.template import ROOT
 from loadtests.remote import commands
 from loadtests.remote.errors import RemoteInputError
 from loadtests.remote.runs import SYNTHETIC_PREFIX, run_id_argument
 from loadtests.run import load_arguments
-from loadtests.stage.template import ROOT
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -21,8 +21,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import IO, Any
 
+from harness.lambda_context import FakeLambdaContext
 from loadtests.procfs import peak_rss_kib
-from loadtests.stage.lambda_context import FakeLambdaContext
 from loadtests.stage.messages import FunctionConfig, Invoke, Provision, Reply, Setup, Stop
 
 

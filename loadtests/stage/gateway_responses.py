@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from loadtests.stage.template import load_template, resource
+from harness.template import load_template, resource
 
 API = "OrdersApi"
 BODY_MEDIA_TYPE = "application/json"

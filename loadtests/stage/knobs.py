@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from loadtests.stage.template import parameter_defaults, parameter_problems
+from harness.template import parameter_defaults, parameter_problems
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -12,12 +12,12 @@ from urllib.parse import urlsplit
 import boto3
 
 from chaos.proxy import FaultProxy
+from harness.template import FUNCTION, ROOT, load_template, resource
 from loadtests.stage.backend import REGION, MotoBackend
 from loadtests.stage.consumer import QueueConsumer
 from loadtests.stage.gateway import Gateway, TokenVerifier
 from loadtests.stage.knobs import Knobs
 from loadtests.stage.resources import StageResources, create_resources, seed
-from loadtests.stage.template import FUNCTION, ROOT, load_template, resource
 from loadtests.stage.throttle import TokenBucket
 from loadtests.stage.workers import FunctionConfig, WorkerPool
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import boto3
 
+from harness.template import function_environment, parameter_defaults, resources_of_type
 from loadtests.stage.backend import ACCOUNT, REGION
 from loadtests.stage.gateway import STAGE_NAME
-from loadtests.stage.template import function_environment, parameter_defaults, resources_of_type
 
 NOT_LOCAL = {
     "AWS::Serverless::Api": "the stage's API Gateway front (gateway.py)",

@@ -10,7 +10,7 @@ import shlex
 import tomllib
 from typing import TYPE_CHECKING
 
-from loadtests.stage.template import ROOT
+from harness.template import ROOT
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from dashboards.catalog import AWS_METRICS, is_valid_stat, problems_with_metric
-from dashboards.validate import MetricRef, metrics_of, validate_body
+from tests.support.cloudwatch_body import MetricRef, metrics_of, validate_body
+from tests.support.cloudwatch_metrics import AWS_METRICS, is_valid_stat, problems_with_metric
 
 METRIC, LOG, TEXT, ALARM = 0, 1, 2, 3
 API = ["ApiName", "${AWS::StackName}-orders", "Stage", "${StageName}"]

@@ -13,12 +13,14 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from create_order import names
-from dashboards import catalog, definition, slo
+from dashboards import definition
 from dashboards import template as generated
 from dashboards.publish import publish, stack_variables
-from dashboards.validate import validate_body
+from harness import slo
+from harness.template import UnresolvedError, resolve
 from loadtests.run import load_arguments
-from loadtests.stage.template import UnresolvedError, resolve
+from tests.support import cloudwatch_metrics as catalog
+from tests.support.cloudwatch_body import validate_body
 from tests.support.template import TEMPLATE, load_template
 
 PSEUDO = {"AWS::Region", "AWS::AccountId", "AWS::StackName"}

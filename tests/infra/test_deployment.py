@@ -11,8 +11,8 @@ from cfnlint.api import lint
 from cfnlint.config import ManualArgs
 
 from dashboards import definition
+from harness.template import parameter_problems, resolve
 from loadtests.stage.samconfig import environments, parameter_overrides, stack_name
-from loadtests.stage.template import parameter_problems, resolve
 from tests.support.cloudformation import deployed
 from tests.support.template import FUNCTION, TEMPLATE, load_template, resource, transformed
 

@@ -12,8 +12,8 @@ import configparser
 import re
 from pathlib import Path
 
+from harness.template import load_template, resources_of_type
 from loadtests.run import load_arguments
-from loadtests.stage.template import load_template, resources_of_type
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()

@@ -18,9 +18,9 @@ import jwt
 import pytest
 
 from create_order.api import PROBLEM_TYPE_PREFIX
+from harness.template import function_environment, load_template, resource, resources_of_type
 from loadtests.stage.local import LocalStage, id_token
 from loadtests.stage.resources import create_resources
-from loadtests.stage.template import function_environment, load_template, resource, resources_of_type
 from tests.support.stage import access_entries, access_entry, gateway_problem
 
 

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from dashboards import definition
-from dashboards.insights import run_query
-from dashboards.rundata import load_run
+from harness.template import load_template
 from loadtests.ledger import read_ledgers
-from loadtests.stage.template import load_template
+from runreport.insights import run_query
+from runreport.rundata import load_run
 
 ROOT = Path(__file__).resolve().parents[2]
 # Timing is not under test here (a short run is mostly cold starts): the SLO is opened wide.

@@ -88,8 +88,9 @@ def test_an_environment_holds_the_function_and_nothing_of_the_harness_that_start
     assert answer.payload is not None
     loaded = set(json.loads(answer.payload["body"]))
     assert "tests.stage.handlers" in loaded
-    harness = {"pytest", "_pytest", "boto3", "moto", "locust", "matplotlib", "numpy", "dashboards", "loadtests.run"}
-    harness |= {"tests.support", "loadtests.stage.workers", "loadtests.stage.local", "loadtests.stage.gateway"}
+    harness = {"pytest", "_pytest", "boto3", "moto", "locust", "matplotlib", "numpy", "dashboards", "runreport"}
+    harness |= {"loadtests.run", "tests.support", "loadtests.stage.workers", "loadtests.stage.local"}
+    harness |= {"loadtests.stage.gateway"}
     assert loaded.isdisjoint(harness), sorted(loaded & harness)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from samtranslator.translator.transform import transform
 
-from loadtests.stage.template import (
+from harness.template import (
     FUNCTION,
     ROLE,
     TEMPLATE,

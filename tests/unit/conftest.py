@@ -21,7 +21,7 @@ from moto import mock_aws
 from create_order import handler
 from create_order.adapters.clients import build_clients
 from create_order.settings import Settings
-from tests.support.lambda_context import FakeLambdaContext
+from harness.lambda_context import FakeLambdaContext
 
 # product_id: (price, currency, active)
 CATALOG: dict[str, tuple[str, str, bool]] = {

@@ -13,9 +13,9 @@ from create_order.adapters.clients import MAX_ATTEMPTS, dependency_failure
 from create_order.adapters.dynamodb import UNPROCESSED_KEYS_ATTEMPTS, DynamoDBProductCatalog
 from create_order.errors import DependencyError
 from create_order.logic import order_id_for
+from harness.lambda_context import FakeLambdaContext
 from tests.support.events import api_event, order_body
 from tests.support.faults import CallRecorder, LostResponse, SdkFault
-from tests.support.lambda_context import FakeLambdaContext
 from tests.unit.conftest import Backend
 
 FAILURE = "urn:problem-type:create-order:dependency-failure"

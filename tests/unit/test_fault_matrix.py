@@ -14,9 +14,9 @@ import pytest
 
 from create_order.adapters.clients import MAX_ATTEMPTS
 from create_order.deadline import API_GATEWAY_TIMEOUT_S, RESPONSE_RESERVE_S
+from harness.lambda_context import FakeLambdaContext
 from tests.support.events import api_event
 from tests.support.faults import SdkFault
-from tests.support.lambda_context import FakeLambdaContext
 from tests.unit.conftest import Backend
 
 pytestmark = pytest.mark.fault

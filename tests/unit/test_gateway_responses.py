@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from harness.template import load_template, resource
 from loadtests.stage.gateway_responses import (
     NOT_EMULATED,
     SITUATIONS,
@@ -20,7 +21,6 @@ from loadtests.stage.gateway_responses import (
     coverage,
     declared_responses,
 )
-from loadtests.stage.template import load_template, resource
 
 REQUIRED = {
     "UNAUTHORIZED", "ACCESS_DENIED", "MISSING_AUTHENTICATION_TOKEN", "REQUEST_TOO_LARGE", "THROTTLED",

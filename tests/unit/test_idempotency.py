@@ -11,8 +11,8 @@ import pytest
 from moto.dynamodb.models import DynamoDBBackend
 
 from create_order import handler
+from harness.lambda_context import FakeLambdaContext
 from tests.support.events import UNSET, api_event, order_body
-from tests.support.lambda_context import FakeLambdaContext
 from tests.unit.conftest import Backend, Response
 
 DUPLICATE = "urn:problem-type:create-order:duplicate-request"

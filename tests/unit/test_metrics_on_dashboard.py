@@ -15,10 +15,10 @@ import pytest
 
 from create_order import names
 from dashboards.definition import Facts, alarms, dashboard_body, watched_metrics
-from dashboards.validate import metrics_of
+from harness.lambda_context import FakeLambdaContext
+from tests.support.cloudwatch_body import metrics_of
 from tests.support.events import api_event, order_body
 from tests.support.faults import SdkFault
-from tests.support.lambda_context import FakeLambdaContext
 from tests.support.template import load_template
 
 # CloudWatch's StandardUnit values.

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from dashboards import slo
+from harness import slo
 from loadtests.gate import OUTSIDE_SHARE, SloVerdict, likely_cause
 from loadtests.host import LOCUST, SATURATED, STAGE, HostLoad
 

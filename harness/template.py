@@ -16,7 +16,7 @@ import yaml
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "template.yaml"
 FUNCTION = "CreateOrderFunction"
 ROLE = "CreateOrderFunctionRole"

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from chaos.inject import JOURNAL_KEY
 from create_order.names import METRICS_NAMESPACE
 from dashboards import definition
-from dashboards.publish import resolve
+from harness.template import resolve
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from dashboards import catalog
+from tests.support import cloudwatch_metrics as catalog
 
 WIDGET_TYPES = frozenset({"metric", "text", "log", "alarm", "explorer"})
 METRIC_VIEWS = frozenset({"timeSeries", "singleValue", "gauge", "bar", "pie", "table"})
@@ -534,7 +534,7 @@ def validate_body(body: dict[str, Any]) -> list[str]:
     log, text, alarm and explorer widgets), metric lines with their ``.`` / ``...`` shorthand,
     rendering options, ids and the ids expressions refer to, statistics, periods, views, y-axes and
     annotations; and that every metric in an ``AWS/`` namespace is one AWS publishes with those
-    dimensions (:mod:`dashboards.catalog`).
+    dimensions (:mod:`tests.support.cloudwatch_metrics`).
 
     Args:
         body: The dashboard body, as parsed from its JSON.

@@ -24,10 +24,10 @@ mpl.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 from PIL import Image
 
-from dashboards.insights import run_query
 from dashboards.publish import resolved_body
-from dashboards.rundata import RunData, load_run
-from loadtests.stage.template import load_template
+from harness.template import load_template
+from runreport.insights import run_query
+from runreport.rundata import RunData, load_run
 
 if TYPE_CHECKING:
     from pathlib import Path
