@@ -21,7 +21,7 @@ from create_order.errors import (
     UnsupportedMediaTypeError,
     ValidationError,
 )
-from create_order.models import MAX_ITEMS, Caller, CreateOrderRequest
+from create_order.models import IDENTIFIER, Caller, CreateOrderRequest
 
 MAX_BODY_BYTES = 16 * 1024
 ADMIN_GROUP = "order-admins"
@@ -30,7 +30,6 @@ CUSTOMER_ID_CLAIM = "custom:customer_id"
 PROBLEM_TYPE_PREFIX = "urn:problem-type:create-order:"
 
 _IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e](?:[\x20-\x7e]{0,253}[\x21-\x7e])?")
-_CUSTOMER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _JSON_MEDIA_TYPE = "application/json"
 _SECURITY_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
@@ -152,33 +151,11 @@ def parse_order_request(event: Mapping[str, Any]) -> tuple[CreateOrderRequest, s
     if not isinstance(document, dict):
         problems.insert(0, FieldProblem("body", "invalid_type", "The body must be a JSON object"))
         raise ValidationError("The body must be a JSON object", problems)
-    problems.extend(_repeated_products(document))
     request, invalid = CreateOrderRequest.read(document)
     problems.extend(invalid)
     if problems or request is None:
         raise ValidationError("The request has invalid fields", problems)
     return request, key
-
-
-def _repeated_products(document: Mapping[str, Any]) -> list[FieldProblem]:
-    items = document.get("items")
-    if not isinstance(items, list) or len(items) > MAX_ITEMS:
-        return []
-    seen: set[str] = set()
-    problems = []
-    for index, item in enumerate(items):
-        product_id = item.get("product_id") if isinstance(item, dict) else None
-        if isinstance(product_id, str):
-            if product_id in seen:
-                problems.append(
-                    FieldProblem(
-                        f"items[{index}].product_id",
-                        "duplicate_product",
-                        "A product may appear once; raise its quantity instead",
-                    )
-                )
-            seen.add(product_id)
-    return problems
 
 
 def caller(event: Mapping[str, Any]) -> Caller:
@@ -195,7 +172,7 @@ def caller(event: Mapping[str, Any]) -> Caller:
     if not isinstance(subject, str) or not subject:
         raise UnauthorizedError("The token names no subject")
     customer_id = claims.get(CUSTOMER_ID_CLAIM) or subject
-    if not isinstance(customer_id, str) or not _CUSTOMER_ID.fullmatch(customer_id):
+    if not isinstance(customer_id, str) or not IDENTIFIER.fullmatch(customer_id):
         # A caller without a usable customer id may still be an admin ordering for others.
         customer_id = ""
     return Caller(subject=subject, customer_id=customer_id, is_admin=ADMIN_GROUP in _groups(claims))

@@ -1,4 +1,4 @@
-"""Domain errors. The handler maps each of them to an HTTP problem response in one place."""
+"""Domain errors. outcomes.py says how each is answered (status, problem, metric, log line)."""
 
 from __future__ import annotations
 
@@ -32,11 +32,7 @@ class FieldProblem:
 
 
 class RequestError(CreateOrderError):
-    """The request cannot be processed as sent (a 4xx); ``status`` says which."""
-
-    status = 400
-    title = "Invalid request"
-    slug = "validation-error"
+    """The request cannot be processed as sent (a 4xx; outcomes.py says which)."""
 
     def __init__(self, detail: str, errors: Sequence[FieldProblem] = ()) -> None:
         super().__init__(detail)
@@ -51,41 +47,21 @@ class ValidationError(RequestError):
 class UnauthorizedError(RequestError):
     """The caller presented no usable identity."""
 
-    status = 401
-    title = "Unauthorized"
-    slug = "unauthorized"
-
 
 class ForbiddenError(RequestError):
     """The caller may not place an order for the customer named in the body."""
-
-    status = 403
-    title = "Forbidden"
-    slug = "forbidden"
 
 
 class PayloadTooLargeError(RequestError):
     """The body is larger than the endpoint accepts."""
 
-    status = 413
-    title = "Payload too large"
-    slug = "payload-too-large"
-
 
 class UnsupportedMediaTypeError(RequestError):
     """The body is not declared as ``application/json``."""
 
-    status = 415
-    title = "Unsupported media type"
-    slug = "unsupported-media-type"
-
 
 class DuplicateRequestError(RequestError):
     """The same customer already sent this request with this ``Idempotency-Key``."""
-
-    status = 409
-    title = "Duplicate request"
-    slug = "duplicate-request"
 
     def __init__(self, order: dict[str, Any]) -> None:
         super().__init__(
@@ -96,10 +72,6 @@ class DuplicateRequestError(RequestError):
 
 class IdempotencyKeyReusedError(RequestError):
     """The customer's ``Idempotency-Key`` was already used for a different payload."""
-
-    status = 409
-    title = "Idempotency-Key reused"
-    slug = "idempotency-key-reused"
 
     def __init__(self, order_id: str) -> None:
         super().__init__(

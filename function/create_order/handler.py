@@ -1,4 +1,4 @@
-"""Lambda entry point of ``POST /orders``: parse, create, and map every outcome to HTTP here.
+"""Lambda entry point of ``POST /orders``: parse, create, and answer every outcome from one table.
 
 Settings and clients are built once per execution environment, when Lambda imports this
 module; an invalid environment fails the cold start with one log line naming the variable.
@@ -25,6 +25,7 @@ from create_order.errors import (
     RequestError,
 )
 from create_order.logic import OrderService
+from create_order.outcomes import DEPENDENCY_DETAIL, NOT_QUEUED_DETAIL, Outcome, outcome_of
 from create_order.settings import Settings
 
 if TYPE_CHECKING:
@@ -42,12 +43,6 @@ logger = Logger(service=names.SERVICE)
 metrics = Metrics(namespace=names.METRICS_NAMESPACE, service=names.SERVICE)
 # X-Ray subsegments for the handler and its SDK calls, written without the X-Ray SDK (see tracing.py).
 tracer = tracing.Tracer(service=names.SERVICE)
-
-_DEPENDENCY_DETAIL = {
-    names.PRODUCTS_TABLE: "The product catalog could not be read",
-    names.ORDERS_TABLE: "The order could not be stored",
-    names.PROCESSING_QUEUE: "The order was stored but could not be queued for processing",
-}
 
 
 class CreateOrderEndpoint:
@@ -73,50 +68,58 @@ class CreateOrderEndpoint:
             caller = api.caller(event)
             request, key = api.parse_order_request(event)
             order = self._service.create(request, caller, key)
-        except DuplicateRequestError as exc:
-            metrics.add_metric(name=names.DUPLICATE_REQUESTS, unit=MetricUnit.Count, value=1)
-            logger.info("duplicate request; order re-queued", order_id=exc.order["id"])
-            body = _problem(exc, request_id)
-            body["order"] = exc.order
-            return api.respond(409, body, problem=True, location=f"/orders/{exc.order['id']}")
-        except IdempotencyKeyReusedError as exc:
-            metrics.add_metric(name=names.IDEMPOTENCY_KEY_REUSED, unit=MetricUnit.Count, value=1)
-            logger.info("idempotency key reused with another payload", order_id=exc.order_id)
-            return api.respond(409, _problem(exc, request_id), problem=True)
-        except RequestError as exc:
-            metrics.add_metric(name=names.REJECTED_REQUESTS, unit=MetricUnit.Count, value=1)
-            logger.info(
-                "request rejected",
-                status=exc.status,
-                problem=exc.slug,
-                fields=[problem.field[:100] for problem in exc.errors[:20]],
-            )
-            return api.respond(exc.status, _problem(exc, request_id), problem=True)
-        except DependencyError as exc:
-            return _dependency_failure(exc, request_id)
-        except Exception:  # the last line of defence: a bug must still answer as a problem
-            metrics.add_metric(name=names.UNHANDLED_ERRORS, unit=MetricUnit.Count, value=1)
-            logger.exception("unhandled error")
-            body = api.problem_body(
-                None,
-                status=500,
-                title="Internal error",
-                detail="The order could not be created because of an internal error",
-                slug="internal-error",
-                request_id=request_id,
-            )
-            return api.respond(500, body, problem=True)
+        except Exception as exc:  # noqa: BLE001 - every outcome but 201, a bug too, answers from the table
+            return _answer(exc, request_id)
         _record_created(order)
         return api.respond(201, order.to_public(), problem=False, location=order.location)
 
 
-def _problem(exc: RequestError, request_id: str) -> dict[str, Any]:
-    return api.problem_body(
-        exc, status=exc.status, title=exc.title, detail=exc.detail, slug=exc.slug, request_id=request_id
+def _answer(exc: Exception, request_id: str) -> dict[str, Any]:
+    """The problem response of an outcome, counted and logged as its row of the table says."""
+    outcome = outcome_of(exc)
+    metrics.add_metric(name=outcome.metric, unit=MetricUnit.Count, value=1)
+    detail, members, fields = _particulars(exc, outcome)
+    getattr(logger, outcome.log)(outcome.message, **fields)
+    body = api.problem_body(
+        exc if isinstance(exc, RequestError) else None,
+        status=outcome.status,
+        title=outcome.title,
+        detail=detail,
+        slug=outcome.slug,
+        request_id=request_id,
     )
+    body.update(members)
+    location = f"/orders/{members['order']['id']}" if "order" in members else None
+    return api.respond(outcome.status, body, problem=True, location=location)
 
 
-def _dependency_failure(exc: DependencyError, request_id: str) -> dict[str, Any]:
+def _particulars(exc: Exception, outcome: Outcome) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """What an outcome adds to its row: the problem's detail, its own members, the log line's fields."""
+    if isinstance(exc, DependencyError):
+        _count_dependency_failure(exc)
+        order_id = {} if exc.order_id is None else {"order_id": exc.order_id}
+        fields: dict[str, Any] = {
+            "dependency": exc.dependency,
+            "error_code": exc.code,
+            "reason": exc.detail,
+            "order_id": exc.order_id,
+        }
+        detail = (
+            NOT_QUEUED_DETAIL if exc.order_id is not None else DEPENDENCY_DETAIL.get(exc.dependency, outcome.detail)
+        )
+        return f"{detail}. Retry later.", {"dependency": exc.dependency, **order_id}, fields
+    if isinstance(exc, DuplicateRequestError):
+        return exc.detail, {"order": exc.order}, {"order_id": exc.order["id"]}
+    if isinstance(exc, IdempotencyKeyReusedError):
+        return exc.detail, {}, {"order_id": exc.order_id}
+    if isinstance(exc, RequestError):
+        fields = {"status": outcome.status, "problem": outcome.slug, "fields": [p.field[:100] for p in exc.errors[:20]]}
+        return exc.detail, {}, fields
+    return outcome.detail, {}, {}
+
+
+def _count_dependency_failure(exc: DependencyError) -> None:
+    # Per dependency too: a dimension set of its own, so its own EMF document, written now.
     with single_metric(
         name=names.DEPENDENCY_FAILURES,
         unit=MetricUnit.Count,
@@ -125,31 +128,8 @@ def _dependency_failure(exc: DependencyError, request_id: str) -> dict[str, Any]
         default_dimensions={"service": names.SERVICE},
     ) as metric:
         metric.add_dimension(name=names.DEPENDENCY_DIMENSION, value=exc.dependency)
-    metrics.add_metric(name=names.DEPENDENCY_FAILURES, unit=MetricUnit.Count, value=1)
     if exc.order_id is not None:
         metrics.add_metric(name=names.ORDERS_NOT_QUEUED, unit=MetricUnit.Count, value=1)
-    logger.error(
-        "dependency failed",
-        dependency=exc.dependency,
-        error_code=exc.code,
-        reason=exc.detail,
-        order_id=exc.order_id,
-    )
-    detail = _DEPENDENCY_DETAIL.get(exc.dependency, "A dependency failed")
-    if exc.order_id is not None:
-        detail = "The order was stored but could not be queued; retry with the same Idempotency-Key"
-    body = api.problem_body(
-        None,
-        status=500,
-        title="Dependency failure",
-        detail=f"{detail}. Retry later.",
-        slug="dependency-failure",
-        request_id=request_id,
-    )
-    body["dependency"] = exc.dependency
-    if exc.order_id is not None:
-        body["order_id"] = exc.order_id
-    return api.respond(500, body, problem=True)
 
 
 # The "order created" line is also the OrderValue metric: EMF in a structured log line. Per currency

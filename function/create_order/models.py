@@ -1,10 +1,12 @@
 """The request contract (strict, written out) and the domain records the logic works on.
 
-The body is read field by field against the contract below, and every failing field is
-reported at once with the codes and sentences of the contract's first version, a strict
-pydantic model. It is written out rather than declared with a validation library because
-that library cost the function more cold start (58 ms) than a third of boto3 and its two
-clients (see BENCHMARKS.md) to check three small records; ``tests/unit/test_contract.py``
+The contract's rules are data (``RECORDS`` and the limits above it), the one source that
+openapi.yaml's request schemas are generated from (``python -m scripts.openapi sync``). The
+body is read field by field against them, and every failing field is reported at once with
+the codes and sentences of the contract's first version, a strict pydantic model (a repeated
+product, checked first, is this contract's own). It is written out rather than declared with
+a validation library because that library cost the function more cold start (58 ms) than
+a third of boto3 and its two clients (see BENCHMARKS.md) to check three small records; ``tests/unit/test_contract.py``
 holds this code to the pydantic model it replaced, example by generated example.
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from create_order.errors import FieldProblem
 
@@ -24,14 +26,26 @@ if TYPE_CHECKING:
     Reader = Callable[[Any, str, list[FieldProblem]], Any]
     """Reads one value found at a field path, appending its problems; ``_INVALID`` if any."""
 
+# ---- the rules as data: the one source of the contract ----------------------------------------
+# The readers below are built from these; ``python -m scripts.openapi sync`` writes openapi.yaml's
+# request schemas from them and the pydantic oracle in the tests takes its limits from them.
+
 MAX_ITEMS = 50
+MIN_QUANTITY = 1
 MAX_QUANTITY = 1000
 ORDER_STATUS_PENDING = "pending"
 
-IDENTIFIER_PATTERN = "^[A-Za-z0-9_-]{1,64}$"
-_IDENTIFIER = re.compile("[A-Za-z0-9_-]{1,64}")  # fullmatch: "$" alone would let a final newline in
-# Control characters (C0, DEL, C1), lone surrogates and the Unicode line/paragraph separators.
-_FORBIDDEN_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
+IDENTIFIER_MAX_LENGTH = 64
+IDENTIFIER_PATTERN = f"^[A-Za-z0-9_-]{{1,{IDENTIFIER_MAX_LENGTH}}}$"
+IDENTIFIER = re.compile(IDENTIFIER_PATTERN[1:-1])
+"""Customer and product ids; use ``fullmatch``: "$" alone would let a final newline in."""
+CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+"""A character class: C0, DEL, C1 and the Unicode line/paragraph separators."""
+SURROGATES = r"\ud800-\udfff"
+"""A character class: lone surrogates (text to Python's ``re``; never in JSON text sent as UTF-8)."""
+_FORBIDDEN_TEXT = re.compile(f"[{CONTROL_CHARACTERS}{SURROGATES}]")
+UNIQUE_ITEM_FIELD = "product_id"
+"""A product may appear once in ``items``."""
 
 ISO_3166_ALPHA_2 = frozenset(
     """
@@ -76,7 +90,7 @@ def _string(value: Any, *, constrained: bool = True) -> str:
 
 def _identifier(value: Any) -> str:
     text = _string(value)
-    if not _IDENTIFIER.fullmatch(text):
+    if not IDENTIFIER.fullmatch(text):
         raise InvalidValueError("string_pattern_mismatch", f"String should match pattern '{IDENTIFIER_PATTERN}'")
     return text
 
@@ -105,8 +119,8 @@ def _country(value: Any) -> str:
 def _quantity(value: Any) -> int:
     if type(value) is not int:  # strict: neither a bool nor a float such as 1.0
         raise InvalidValueError("int_type", "Input should be a valid integer")
-    if value < 1:
-        raise InvalidValueError("greater_than_equal", "Input should be greater than or equal to 1")
+    if value < MIN_QUANTITY:
+        raise InvalidValueError("greater_than_equal", f"Input should be greater than or equal to {MIN_QUANTITY}")
     if value > MAX_QUANTITY:
         raise InvalidValueError("less_than_equal", f"Input should be less than or equal to {MAX_QUANTITY}")
     return value
@@ -184,35 +198,82 @@ def _read_items(item: Reader, value: Any, at: str, problems: list[FieldProblem])
     return read_items if len(problems) == found else _INVALID
 
 
-_TEXT20, _TEXT100, _TEXT200 = (partial(_read_scalar, partial(_text, length)) for length in (20, 100, 200))
+def _repeated(value: Any) -> list[FieldProblem]:
+    """Every repeat of an item's UNIQUE_ITEM_FIELD, whatever else is wrong with the document."""
+    items = value.get("items") if isinstance(value, dict) else None
+    if not isinstance(items, list) or len(items) > MAX_ITEMS:
+        return []
+    seen: set[str] = set()
+    problems = []
+    for index, item in enumerate(items):
+        product_id = item.get(UNIQUE_ITEM_FIELD) if isinstance(item, dict) else None
+        if isinstance(product_id, str):
+            if product_id in seen:
+                problems.append(
+                    FieldProblem(
+                        _path(_path("items", index), UNIQUE_ITEM_FIELD),
+                        "duplicate_product",
+                        "A product may appear once; raise its quantity instead",
+                    )
+                )
+            seen.add(product_id)
+    return problems
 
-_ITEM = partial(
-    _read_record,
-    "OrderItemRequest",
-    {"product_id": (partial(_read_scalar, _identifier), True), "quantity": (partial(_read_scalar, _quantity), True)},
-)
-_ADDRESS = partial(
-    _read_record,
-    "ShippingAddress",
-    {
-        "name": (_TEXT100, True),
-        "line1": (_TEXT200, True),
-        "line2": (partial(_read_optional, _TEXT200), False),
-        "city": (_TEXT100, True),
-        "region": (partial(_read_optional, _TEXT100), False),
-        "postal_code": (_TEXT20, True),
-        "country": (partial(_read_scalar, _country), True),
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One field of the contract: its kind, whether it must be sent, and its limit.
+
+    An optional field may also be sent as null. ``max_length`` bounds a ``text``; ``record``
+    names the record a ``record`` field is, or the record of each entry of an ``items`` field.
+    """
+
+    kind: Literal["identifier", "text", "country", "quantity", "items", "record"]
+    required: bool = True
+    max_length: int = 0
+    record: str = ""
+
+
+RECORDS: dict[str, dict[str, Rule]] = {
+    "CreateOrderRequest": {
+        "customer_id": Rule("identifier"),
+        "items": Rule("items", record="OrderItemRequest"),
+        "shipping_address": Rule("record", required=False, record="ShippingAddress"),
     },
-)
-_ORDER = partial(
-    _read_record,
-    "CreateOrderRequest",
-    {
-        "customer_id": (partial(_read_scalar, _identifier), True),
-        "items": (partial(_read_items, _ITEM), True),
-        "shipping_address": (partial(_read_optional, _ADDRESS), False),
+    "OrderItemRequest": {"product_id": Rule("identifier"), "quantity": Rule("quantity")},
+    "ShippingAddress": {
+        "name": Rule("text", max_length=100),
+        "line1": Rule("text", max_length=200),
+        "line2": Rule("text", required=False, max_length=200),
+        "city": Rule("text", max_length=100),
+        "region": Rule("text", required=False, max_length=100),
+        "postal_code": Rule("text", max_length=20),
+        "country": Rule("country"),
     },
-)
+}
+"""The request's records, field by field in the contract's order; the body is a CreateOrderRequest."""
+
+_SCALARS: dict[str, Callable[[Any], Any]] = {"identifier": _identifier, "country": _country, "quantity": _quantity}
+
+
+def _reader(rule: Rule) -> Reader:
+    if rule.kind == "text":
+        read: Reader = partial(_read_scalar, partial(_text, rule.max_length))
+    elif rule.kind == "items":
+        read = partial(_read_items, _record_reader(rule.record))
+    elif rule.kind == "record":
+        read = _record_reader(rule.record)
+    else:
+        read = partial(_read_scalar, _SCALARS[rule.kind])
+    return read if rule.required else partial(_read_optional, read)
+
+
+def _record_reader(title: str) -> Reader:
+    fields = {name: (_reader(rule), rule.required) for name, rule in RECORDS[title].items()}
+    return partial(_read_record, title, fields)
+
+
+_ORDER = _record_reader("CreateOrderRequest")
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,9 +296,9 @@ class CreateOrderRequest:
     @classmethod
     def read(cls, document: Any) -> tuple[CreateOrderRequest | None, list[FieldProblem]]:
         """The request, or ``None`` and every problem of the document (field paths as sent)."""
-        problems: list[FieldProblem] = []
+        problems = _repeated(document)
         values = _ORDER(document, "", problems)
-        if values is _INVALID:
+        if values is _INVALID or problems:
             return None, problems
         address = values["shipping_address"]
         return cls(

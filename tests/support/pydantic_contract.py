@@ -2,20 +2,32 @@
 
 Not used by the function. ``tests/unit/test_contract.py`` holds the written-out contract of
 ``create_order.models`` to this model (field paths, codes and sentences) on generated documents.
+Only the constants (limits, patterns, countries) come from ``create_order.models``; the rules
+that use them are this module's own, so the two stay independent implementations.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
 
-from create_order.models import ISO_3166_ALPHA_2
+from create_order.models import (
+    CONTROL_CHARACTERS,
+    IDENTIFIER_PATTERN,
+    ISO_3166_ALPHA_2,
+    MAX_ITEMS,
+    MAX_QUANTITY,
+    MIN_QUANTITY,
+    RECORDS,
+    SURROGATES,
+    UNIQUE_ITEM_FIELD,
+)
 
-_FORBIDDEN_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u2028\u2029]")
+_FORBIDDEN_TEXT = re.compile(f"[{CONTROL_CHARACTERS}{SURROGATES}]")
 
 
 def _plain_text(value: str) -> str:
@@ -32,10 +44,14 @@ def _country(value: str) -> str:
     return value
 
 
-Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-Text20 = Annotated[str, StringConstraints(min_length=1, max_length=20), AfterValidator(_plain_text)]
-Text100 = Annotated[str, StringConstraints(min_length=1, max_length=100), AfterValidator(_plain_text)]
-Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_plain_text)]
+def _text(field: str) -> Any:
+    """The address field's text, as long as the contract's table allows."""
+    max_length = RECORDS["ShippingAddress"][field].max_length
+    return Annotated[str, StringConstraints(min_length=1, max_length=max_length), AfterValidator(_plain_text)]
+
+
+Name, Line1, Line2, City, Region, PostalCode = map(_text, ("name", "line1", "line2", "city", "region", "postal_code"))
+Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 
 _STRICT = ConfigDict(extra="forbid", strict=True, frozen=True, hide_input_in_errors=True)
 
@@ -44,18 +60,18 @@ class OrderItemRequest(BaseModel):
     model_config = _STRICT
 
     product_id: Identifier
-    quantity: Annotated[int, Field(ge=1, le=1000)]
+    quantity: Annotated[int, Field(ge=MIN_QUANTITY, le=MAX_QUANTITY)]
 
 
 class ShippingAddress(BaseModel):
     model_config = _STRICT
 
-    name: Text100
-    line1: Text200
-    line2: Text200 | None = None
-    city: Text100
-    region: Text100 | None = None
-    postal_code: Text20
+    name: Name
+    line1: Line1
+    line2: Line2 | None = None
+    city: City
+    region: Region | None = None
+    postal_code: PostalCode
     country: Annotated[str, AfterValidator(_country)]
 
 
@@ -63,20 +79,40 @@ class CreateOrderRequest(BaseModel):
     model_config = _STRICT
 
     customer_id: Identifier
-    items: Annotated[list[OrderItemRequest], Field(min_length=1, max_length=50)]
+    items: Annotated[list[OrderItemRequest], Field(min_length=1, max_length=MAX_ITEMS)]
     shipping_address: ShippingAddress | None = None
 
 
 def problems(document: object) -> list[tuple[str, str, str]]:
-    """(field path, code, sentence) of every error, as the API reported them; [] if valid."""
+    """(field path, code, sentence) of every error, as the API reported them; [] if valid.
+
+    Repeated products come first: the API checked them before the model, in its own step.
+    """
+    found = _repeats(document)
     try:
         CreateOrderRequest.model_validate(document, strict=True)
     except PydanticValidationError as exc:
-        return [
+        return found + [
             (_path(error["loc"]), error["type"], error["msg"])
             for error in exc.errors(include_url=False, include_input=False, include_context=False)
         ]
-    return []
+    return found
+
+
+def _repeats(document: object) -> list[tuple[str, str, str]]:
+    items = document.get("items") if isinstance(document, dict) else None
+    if not isinstance(items, list) or len(items) > MAX_ITEMS:
+        return []  # too many: the list is refused as a whole, its entries are not looked at
+    ids = [item.get(UNIQUE_ITEM_FIELD) if isinstance(item, dict) else None for item in items]
+    return [
+        (
+            f"items[{index}].{UNIQUE_ITEM_FIELD}",
+            "duplicate_product",
+            "A product may appear once; raise its quantity instead",
+        )
+        for index, product_id in enumerate(ids)
+        if isinstance(product_id, str) and product_id in ids[:index]
+    ]
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

@@ -100,6 +100,7 @@ def ours(document: object) -> list[tuple[str, str, str]]:
 @example(document={"customer_id": "cust\n", "items": [{"product_id": "P-100\n", "quantity": True}]})
 @example(document={"customer_id": "c", "items": [{"product_id": 1}] * (MAX_ITEMS + 1)})
 @example(document={"customer_id": None, "items": [], "shipping_address": {}})
+@example(document={"customer_id": "c\n", "items": [{"product_id": "P", "quantity": 0}, {"product_id": "P"}]})
 def test_every_document_gets_the_problems_the_first_contract_gave(document: object) -> None:
     assert ours(document) == pydantic_contract.problems(document)
 
@@ -144,6 +145,10 @@ def test_a_valid_document_reads_into_the_request_the_first_contract_gave(
             ("customer_id", "string_pattern_mismatch"),
         ),
         ([], ("body", "model_type")),
+        (
+            {"customer_id": "c", "items": [{"product_id": "P", "quantity": 1}, {"product_id": "P", "quantity": 2}]},
+            ("items[1].product_id", "duplicate_product"),
+        ),
     ],
 )
 def test_the_strict_rules_the_oracle_agrees_on(document: object, expected: tuple[str, str]) -> None:

@@ -1,7 +1,9 @@
 """openapi.yaml describes the API the function implements: a test fails when the two disagree.
 
-The document is a valid OpenAPI 3.0 description; its request schema accepts exactly the bodies
-the function's contract (models.py) accepts, over the same generated documents that hold the
+The document is a valid OpenAPI 3.0 description; its request schemas are the ones
+``python -m scripts.openapi sync`` generates from the function's contract (models.py); they
+accept exactly the bodies the contract accepts (bar a repeated product, which OpenAPI 3.0
+cannot express), over the same generated documents that hold the
 contract to its first pydantic version; its limits are the function's constants; every status
 the function answers is documented, and the 201 and problem bodies it writes conform.
 """
@@ -21,8 +23,9 @@ from hypothesis import strategies as st
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate as validate_spec
 
-from create_order import api, errors, models
+from create_order import api, models, outcomes
 from loadtests.stage.gateway_responses import declared_responses
+from scripts import openapi as generated
 from tests.unit.test_contract import VALID, address_fields, documents, quantities, texts
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,9 +57,54 @@ def _dialect_neutral(value: Any) -> bool:
     return True
 
 
+def _repeats_a_product(value: Any) -> bool:
+    """A repeated product_id: the one rule of the contract OpenAPI 3.0 cannot express."""
+    items = value.get("items") if isinstance(value, dict) else None
+    if not isinstance(items, list):
+        return False
+    ids = [
+        item.get("product_id") for item in items if isinstance(item, dict) and isinstance(item.get("product_id"), str)
+    ]
+    return len(ids) != len(set(ids))
+
+
 def test_the_document_is_valid_openapi_3() -> None:
     validate_spec(DOCUMENT)
     assert DOCUMENT["openapi"].startswith("3.0")
+
+
+def test_the_request_schemas_are_what_the_contract_generates() -> None:
+    assert not generated.drift(), "openapi.yaml has drifted: run `python -m scripts.openapi sync`"
+
+
+def test_a_limit_changed_in_the_contract_only_is_drift(monkeypatch) -> None:
+    monkeypatch.setattr(models, "MAX_QUANTITY", models.MAX_QUANTITY + 1)
+
+    assert generated.drift()
+
+
+def test_a_hand_edit_inside_the_generated_schemas_is_drift(tmp_path: Path) -> None:
+    copy = tmp_path / "openapi.yaml"
+    copy.write_text((ROOT / "openapi.yaml").read_text().replace("maxLength: 200", "maxLength: 250", 1))
+
+    assert generated.drift(copy)
+
+
+def test_sync_rewrites_a_drifted_document_and_then_is_still(tmp_path: Path) -> None:
+    copy = tmp_path / "openapi.yaml"
+    copy.write_text((ROOT / "openapi.yaml").read_text().replace("maxItems: 50", "maxItems: 5", 1))
+
+    assert generated.sync(copy)
+    assert copy.read_text() == (ROOT / "openapi.yaml").read_text()
+    assert not generated.sync(copy)
+
+
+def test_a_document_without_its_generated_block_is_refused(tmp_path: Path) -> None:
+    copy = tmp_path / "openapi.yaml"
+    copy.write_text((ROOT / "openapi.yaml").read_text().replace(generated.END, ""))
+
+    with pytest.raises(ValueError, match="exactly one generated block"):
+        generated.drift(copy)
 
 
 _DELETE = object()
@@ -86,7 +134,7 @@ one_change = st.builds(_changed, st.sampled_from(_PLACES), texts | quantities | 
 @settings(max_examples=1500, deadline=None)
 @given(documents | one_change)
 def test_the_request_schema_accepts_exactly_what_the_function_accepts(document: Any) -> None:
-    if not _dialect_neutral(document):
+    if not _dialect_neutral(document) or _repeats_a_product(document):
         return
     request, problems = models.CreateOrderRequest.read(document)
     assert REQUEST.is_valid(document) == (request is not None and not problems), (document, problems)
@@ -109,8 +157,10 @@ def test_the_documents_limits_are_the_functions_constants() -> None:
     address = SCHEMAS["ShippingAddress"]["properties"]
     assert SCHEMAS["Identifier"]["pattern"] == models.IDENTIFIER_PATTERN
     assert request["items"]["maxItems"] == models.MAX_ITEMS
-    assert item["quantity"]["maximum"] == models.MAX_QUANTITY
+    assert SCHEMAS["Quantity"] == {"type": "integer", "minimum": models.MIN_QUANTITY, "maximum": models.MAX_QUANTITY}
+    assert item["quantity"] == {"$ref": "#/components/schemas/Quantity"}
     assert address["country"]["enum"] == sorted(models.ISO_3166_ALPHA_2)
+    assert request["items"]["description"] == "A product_id may appear once."
     assert "16384 bytes" in OPERATION["requestBody"]["description"]
     assert api.MAX_BODY_BYTES == 16384
 
@@ -126,9 +176,7 @@ def test_the_idempotency_key_rule_is_the_functions(key: str) -> None:
 
 
 def test_every_status_the_function_answers_is_documented() -> None:
-    answered = {201, 500} | {
-        cls.status for cls in vars(errors).values() if isinstance(cls, type) and hasattr(cls, "status")
-    }
+    answered = {201} | {outcome.status for outcome in outcomes.OUTCOMES.values()}
     gateway = {declared.status for declared in declared_responses().values()}  # API Gateway's own answers
     assert set(map(int, OPERATION["responses"])) == answered | gateway
 
