@@ -9,6 +9,7 @@ from cfnlint.api import lint_file
 
 from create_order import api, names
 from create_order.errors import ForbiddenError, UnauthorizedError
+from create_order.outcomes import OUTCOMES
 from create_order.settings import OPTIONAL_ENV, REQUIRED_ENV
 from dashboards import definition
 from loadtests.stage.gateway_responses import declared_responses
@@ -76,8 +77,8 @@ def test_gateway_problem_types_tell_the_refusals_apart_and_from_the_functions() 
 
     refusals = {slug(t) for t in ("UNAUTHORIZED", "ACCESS_DENIED", "MISSING_AUTHENTICATION_TOKEN")}
     assert refusals == {"unauthorized", "access-denied", "route-not-found"}
-    assert ForbiddenError.slug not in refusals  # the function's "not your customer" is its own type
-    assert slug("UNAUTHORIZED") == UnauthorizedError.slug  # one meaning, one type, whichever layer refuses
+    assert OUTCOMES[ForbiddenError].slug not in refusals  # the function's "not your customer" is its own type
+    assert slug("UNAUTHORIZED") == OUTCOMES[UnauthorizedError].slug  # one meaning, one type, whichever layer refuses
 
 
 def test_sam_transform_keeps_the_explicit_role(transformed: dict) -> None:
