@@ -88,7 +88,8 @@ def _acknowledgement(request: Any) -> dict[str, Any]:
 def json_response(request: Any, status: int, body: dict[str, Any], *, request_id: str) -> AWSResponse:
     """An AWS JSON-protocol answer to ``request``, as a ``before-send`` hook returns one."""
     headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": request_id}
-    return AWSResponse(request.url, status, headers, _Body(json.dumps(body).encode()))
+    # botocore-stubs asks for HTTPHeaders; AWSResponse wraps any mapping in a HeadersDict.
+    return AWSResponse(request.url, status, headers, _Body(json.dumps(body).encode()))  # type: ignore[arg-type]
 
 
 class FaultInjector:
@@ -117,7 +118,7 @@ class FaultInjector:
 
     def __call__(self, request: Any, event_name: str = "", **_: Any) -> AWSResponse | None:
         """The ``before-send`` hook."""
-        _, service, operation = ([*event_name.split("."), "", "", ""])[:3]
+        service, operation = ([*event_name.split("."), "", "", ""])[1:3]
         elapsed = self._clock() - self._started_at
         with self._lock:
             self.attempts[f"{service}.{operation}"] += 1

@@ -9,7 +9,7 @@ import copy
 import re
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import yaml
 
@@ -36,7 +36,8 @@ def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[st
     elif isinstance(node, yaml.SequenceNode):
         value = loader.construct_sequence(node, deep=True)
     else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+        # YAML has three kinds of node: what is neither a scalar nor a sequence is a mapping.
+        value = loader.construct_mapping(cast("yaml.MappingNode", node), deep=True)
     return {name: value}
 
 
@@ -45,7 +46,8 @@ _CloudFormationLoader.add_multi_constructor("!", _intrinsic)
 
 @cache
 def _load(path: Path) -> dict[str, Any]:
-    return yaml.load(path.read_text(), Loader=_CloudFormationLoader)  # noqa: S506 - a SafeLoader subclass
+    template: dict[str, Any] = yaml.load(path.read_text(), Loader=_CloudFormationLoader)  # noqa: S506 - a SafeLoader subclass
+    return template
 
 
 def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
@@ -55,7 +57,8 @@ def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
 
 def resource(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
     """One resource of the template by logical id."""
-    return template["Resources"][logical_id]
+    found: dict[str, Any] = template["Resources"][logical_id]
+    return found
 
 
 def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -65,7 +68,8 @@ def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str
 
 def function_environment(template: dict[str, Any]) -> dict[str, Any]:
     """The function's environment variables, as written (intrinsics unresolved)."""
-    return resource(template, FUNCTION)["Properties"]["Environment"]["Variables"]
+    variables: dict[str, Any] = resource(template, FUNCTION)["Properties"]["Environment"]["Variables"]
+    return variables
 
 
 def parameter_defaults(template: dict[str, Any]) -> dict[str, Any]:

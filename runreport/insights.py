@@ -15,7 +15,10 @@ import operator
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 _BIN = re.compile(r"^bin\((\d+)([smh])\)$")
 _AGGREGATE = re.compile(r"^(count|sum|avg|min|max|pct)\((.*)\)(?:\s+as\s+(\w+))?$", re.IGNORECASE)
@@ -39,7 +42,9 @@ class Result:
 
 
 def _split(query: str) -> list[str]:
-    parts, current, quote = [], [], ""
+    parts: list[str] = []
+    current: list[str] = []
+    quote = ""
     for char in query:
         if quote:
             quote = "" if char == quote else quote
@@ -86,7 +91,7 @@ def _evaluate(node: ast.expr, record: dict[str, Any]) -> Any:  # noqa: PLR0911 -
     raise QueryError(f"unsupported in a local query: {ast.unparse(node)}")
 
 
-_AGGREGATES = {
+_AGGREGATES: dict[str, Callable[[list[Any]], Any]] = {
     "sum": sum,
     "avg": lambda present: sum(present) / len(present),
     "min": min,
@@ -135,8 +140,8 @@ def _stats(spec: str, rows: list[dict[str, Any]], bin_override_s: int | None) ->
         groups[tuple(key)].append(row)
     columns = [*keys, *(o[0] for o in outputs)]
     result = []
-    for key, members in groups.items():
-        out = dict(zip(keys, key, strict=True))
+    for group_key, members in groups.items():
+        out = dict(zip(keys, group_key, strict=True))
         for alias, function, node, extra in outputs:
             values = [1 if node is None else _evaluate(node, m) for m in members]
             out[alias] = _aggregate(function, values, extra)
@@ -148,7 +153,9 @@ def _stats(spec: str, rows: list[dict[str, Any]], bin_override_s: int | None) ->
 
 
 def _commas(text: str) -> list[str]:
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in text:
         depth += char == "("
         depth -= char == ")"

@@ -30,6 +30,7 @@ from runreport.insights import run_query
 from runreport.rundata import RunData, load_run
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from matplotlib.axes import Axes
@@ -46,7 +47,7 @@ def local_period(span_s: float) -> int:
     return next((p for p in PERIODS if span_s / p <= MAX_POINTS), PERIODS[-1])
 
 
-_STATISTICS = {
+_STATISTICS: dict[str, Callable[[list[float]], float]] = {
     "Sum": sum,
     "Average": lambda values: sum(values) / len(values),
     "Maximum": max,
@@ -78,10 +79,10 @@ def bucketed(
             buckets.setdefault(int((ts - start) // period), []).append(value)
     xs, ys = [], []
     for index in sorted(buckets):
-        value = statistic(stat, buckets[index])
-        if value is not None:
+        aggregated = statistic(stat, buckets[index])
+        if aggregated is not None:
             xs.append(index * period + period / 2)
-            ys.append(value)
+            ys.append(aggregated)
     return xs, ys
 
 
@@ -122,7 +123,8 @@ def _search(options: dict[str, Any], data: RunData) -> list[Line]:
     if match is None:
         raise ValueError(f"the local renderer does not evaluate {options['expression']!r}")
     namespace, *dimension_names = match.group(1).split(",")
-    name, stat = match.group(2), match.group(3)
+    name: str = match.group(2)
+    stat: str = match.group(3)
     label = options.get("label", name)
     reason = data.no_source(namespace, name)
     found = [

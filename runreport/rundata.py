@@ -32,7 +32,7 @@ from dashboards import definition
 from harness.template import resolve
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
     from pathlib import Path
 
 MetricKey = tuple[str, str, frozenset[tuple[str, str]]]
@@ -215,7 +215,7 @@ def _emf(data: RunData, entry: dict[str, Any]) -> None:
                     data.add(directive["Namespace"], metric["Name"], dims, ts, float(value))
 
 
-def _injected(data: RunData, fault: dict[str, Any], tables: dict[str, str]) -> None:
+def _injected(data: RunData, fault: dict[str, Any], tables: Mapping[str, str]) -> None:
     if fault["service"] != "dynamodb" or fault["target"] not in tables:
         return
     dims = {"TableName": fault["target"], "Operation": fault["operation"]}
@@ -278,4 +278,4 @@ def _queues(data: RunData, run_dir: Path, variables: dict[str, str]) -> None:
         now = sample["ts"]
         waiting = [sent for sent, received in messages if sent <= now < received]
         age = now - min(waiting) if waiting else 0.0
-        data.add("AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": queue}, now, round(age, 3))
+        data.add("AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": sample["queue"]}, now, round(age, 3))
