@@ -28,9 +28,17 @@ ROLLING_S = 5.0
 class Breach(Protocol):
     """A broken invariant as the audit reports it (``loadtests.audit.Breach``)."""
 
-    invariant: str
-    request_id: str | None
-    ts: float | None
+    @property
+    def invariant(self) -> str:
+        """The invariant broken."""
+
+    @property
+    def request_id(self) -> str | None:
+        """The request it concerns, if any."""
+
+    @property
+    def ts(self) -> float | None:
+        """When it happened, as epoch seconds."""
 
 
 @dataclass

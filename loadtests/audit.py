@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
@@ -46,6 +46,14 @@ EXAMPLES_KEPT = 5
 """Breaches of one invariant kept in ``examples`` and in audit.json (all are counted)."""
 NOT_CHECKED_WITHOUT_QUEUE = ("unqueued (invariants 2 and 4)", "orphaned (invariant 2)")
 _REJECTING_OPS = ("bad", "intrude")
+
+
+class _Where(TypedDict):
+    """The request a breach concerns, as :class:`Breach`'s keyword arguments."""
+
+    request: str
+    request_id: str | None
+    ts: float | None
 
 
 @dataclass(frozen=True)
@@ -220,7 +228,11 @@ def _check_responses(
     told: set[str] = set()
     created: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for attempt in attempts:
-        where = {"request": request_name(attempt), "request_id": attempt.get("request_id"), "ts": answered_at(attempt)}
+        where: _Where = {
+            "request": request_name(attempt),
+            "request_id": attempt.get("request_id"),
+            "ts": answered_at(attempt),
+        }
         status = attempt["status"]
         if attempt["latency_ms"] >= API_GATEWAY_LIMIT_MS:
             report.note(Breach("late", f"answered after {attempt['latency_ms']:.0f} ms (status {status})", **where))
@@ -271,7 +283,7 @@ def _check_logical_requests(
         if order_id not in by_id:
             continue
         last = max(tries, key=answered_at)
-        where = {"request": request_name(last), "request_id": last.get("request_id"), "ts": answered_at(last)}
+        where: _Where = {"request": request_name(last), "request_id": last.get("request_id"), "ts": answered_at(last)}
         if op in _REJECTING_OPS:
             detail = f"rejected with {last['status']}, yet order {order_id} is stored"
             report.note(Breach("stored_on_rejection", detail, **where))

@@ -46,7 +46,7 @@ _state: dict[str, Any] = {}
 _customer_counter = itertools.count()
 
 
-@events.init_command_line_parser.add_listener
+@events.init_command_line_parser.add_listener  # type: ignore[untyped-decorator]  # locust's EventHook.add_listener is unannotated
 def _arguments(parser: Any) -> None:
     group = parser.add_argument_group("create-order")
     group.add_argument("--stage-file", default="", help="stage.json of a local stage run")
@@ -64,7 +64,7 @@ def _arguments(parser: Any) -> None:
     group.add_argument("--verdict-file", default="", help="where the SLO gate writes its verdict (JSON)")
 
 
-@events.init.add_listener
+@events.init.add_listener  # type: ignore[untyped-decorator]  # locust's EventHook.add_listener is unannotated
 def _init(environment: Environment, **_: Any) -> None:
     options = environment.parsed_options
     if options is None:
@@ -112,7 +112,7 @@ def _take_part(part: dict[str, Any], ledger_dir: Path, *, shipping: bool = False
     return ledger
 
 
-@events.quitting.add_listener
+@events.quitting.add_listener  # type: ignore[untyped-decorator]  # locust's EventHook.add_listener is unannotated
 def _slo_gate(environment: Environment, **_: Any) -> None:
     if "ledger" in _state:
         _state["ledger"].close()
@@ -225,8 +225,13 @@ class OrdersUser(FastHttpUser):
             sent["Authorization"] = token
         started = time.monotonic()
         record = Attempt(op, name, customer_id or self.customer_id, key, attempt, 0, expected, 0.0)
+        # FastHttpSession.post takes bytes too (its docstring: "String/bytes"); its annotation says str or dict.
         with self.client.post(
-            "/orders", data=body, headers=sent, name=stat_name or f"{op}: {name}", catch_response=True
+            "/orders",
+            data=body,  # type: ignore[arg-type]
+            headers=sent,
+            name=stat_name or f"{op}: {name}",
+            catch_response=True,
         ) as response:
             record.latency_ms = round((time.monotonic() - started) * 1000, 2)
             record.status = response.status_code or 0
@@ -362,7 +367,7 @@ if os.environ.get("LOAD_SHAPE"):
 
         def tick(self) -> tuple[int, float] | None:
             """Users and spawn rate of the stage the run is in; None ends the run."""
-            elapsed = self.get_run_time()
+            elapsed = self.get_run_time()  # type: ignore[no-untyped-call]  # locust's LoadTestShape.get_run_time is unannotated
             for stage in self.stages:
                 if elapsed < stage.until_s:
                     return stage.users, stage.spawn_rate

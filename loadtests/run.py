@@ -282,8 +282,9 @@ def main(argv: list[str] | None = None) -> int:
             stage.pool.count_faults_from(started_at)
         schedule = NetworkSchedule(plan, stage.proxies, started_at).start() if plan and plan.network else None
         pool = stage.pool
-        sampling = pool is not None and args.rss_sample_s > 0
-        sampler = RssSampler(lambda: pool.pids, run_dir / "memory.jsonl", args.rss_sample_s) if sampling else None
+        sampler = None
+        if pool is not None and args.rss_sample_s > 0:
+            sampler = RssSampler(lambda: pool.pids, run_dir / "memory.jsonl", args.rss_sample_s)
         if sampler is not None:
             sampler.start()
         window = SloWindow(stage)

@@ -16,6 +16,8 @@ from loadtests.stage.resources import product_item
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from mypy_boto3_dynamodb.type_defs import PutTypeDef, TransactWriteItemTypeDef
+
 Catalog = dict[str, tuple[str, str, bool]]
 """product_id -> (price, currency, active): the local stage's ``CATALOG`` shape."""
 FIELDS = ("price", "currency", "active")
@@ -78,11 +80,10 @@ def seed_products(table: str, catalog: Catalog, *, overwrite: bool) -> int:
         existing = existing_products(dynamodb, table, ids)
         if existing:
             raise CatalogConflictError(table, existing)
-    condition = {} if overwrite else {"ConditionExpression": "attribute_not_exists(product_id)"}
     written = 0
     for start in range(0, len(ids), TRANSACTION_ITEMS):
         batch = ids[start : start + TRANSACTION_ITEMS]
-        puts = [{"Put": {"TableName": table, "Item": product_item(p, *catalog[p]), **condition}} for p in batch]
+        puts = [_put(table, p, catalog[p], overwrite=overwrite) for p in batch]
         try:
             dynamodb.transact_write_items(TransactItems=puts)
         except dynamodb.exceptions.TransactionCanceledException as exc:
@@ -129,3 +130,11 @@ def read_catalog(table: str) -> dict[str, dict[str, Any]]:
 def orderable(catalog: dict[str, dict[str, Any]]) -> list[str]:
     """The products a customer of the scenarios orders: active, priced in USD (as the locustfile picks them)."""
     return sorted(p for p, spec in catalog.items() if spec["active"] and spec["currency"] == "USD")
+
+
+def _put(table: str, product_id: str, entry: tuple[str, str, bool], *, overwrite: bool) -> TransactWriteItemTypeDef:
+    """One product's put in a batch's transaction; without ``overwrite``, on condition that it is absent."""
+    put: PutTypeDef = {"TableName": table, "Item": product_item(product_id, *entry)}
+    if not overwrite:
+        put["ConditionExpression"] = "attribute_not_exists(product_id)"
+    return {"Put": put}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from botocore.exceptions import NoCredentialsError, NoRegionError
 
@@ -20,6 +20,14 @@ from loadtests.run import load_arguments
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+
+class _RunIdOptions(TypedDict):
+    """``--run-id``'s options, the same in every subcommand."""
+
+    type: Callable[[str], str]
+    metavar: str
+
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, list[str]], int]] = {
     "seed": commands.seed,
@@ -44,7 +52,7 @@ def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--stack", required=True, help="the deployed stack's name")
     common.add_argument("--reports", type=Path, default=ROOT / "reports", help="run folders: REPORTS/STACK/RUN_ID/")
-    run_id = {"type": run_id_argument, "metavar": "RUN_ID"}
+    run_id: _RunIdOptions = {"type": run_id_argument, "metavar": "RUN_ID"}
 
     seed = subcommands.add_parser("seed", parents=[common], help="seed the products table from a catalog file")
     seed.add_argument(

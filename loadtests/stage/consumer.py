@@ -22,7 +22,10 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from pathlib import Path
+
+    from mypy_boto3_sqs.type_defs import MessageAttributeValueOutputTypeDef, MessageTypeDef
 
 
 @dataclass
@@ -96,10 +99,12 @@ class QueueConsumer:
                         Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
                     )
 
-    def _write(self, out: Any, messages: list[dict[str, Any]]) -> None:
+    def _write(self, out: Any, messages: Sequence[MessageTypeDef]) -> None:
         now = time.time()
         lines = []
         for message in messages:
+            attributes: dict[str, MessageAttributeValueOutputTypeDef] = message.get("MessageAttributes", {})
+            event_type = attributes["event_type"].get("StringValue") if "event_type" in attributes else None
             try:
                 body = json.loads(message["Body"], parse_float=Decimal)
             except ValueError:
@@ -111,7 +116,7 @@ class QueueConsumer:
                         "message_id": message["MessageId"],
                         "order_id": body.get("order_id"),
                         "total": str(body.get("total")),
-                        "event_type": message.get("MessageAttributes", {}).get("event_type", {}).get("StringValue"),
+                        "event_type": event_type,
                         "receive_count": int(message.get("Attributes", {}).get("ApproximateReceiveCount", 1)),
                         "sent_ts": int(message.get("Attributes", {}).get("SentTimestamp", 0)) / 1000,
                     }

@@ -32,7 +32,8 @@ from typing import TYPE_CHECKING, Any
 import moto.server
 from moto.core.utils import camelcase_to_underscores, unix_time_millis
 from moto.dynamodb.models import DynamoDBBackend
-from moto.server import DomainDispatcherApplication, main
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.server import main
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
 from moto.sqs.models import Message, Queue
 
@@ -86,7 +87,8 @@ class QueueAttributes(Mapping[str, Any]):
         self._names = [
             *queue.BASE_ATTRIBUTES,
             *(queue.FIFO_ATTRIBUTES if queue.fifo_queue else ()),
-            *(queue.KMS_ATTRIBUTES if queue.kms_master_key_id else ()),
+            # moto sets kms_master_key_id from the queue's attributes, undeclared (moto's own read ignores it too).
+            *(queue.KMS_ATTRIBUTES if queue.kms_master_key_id else ()),  # type: ignore[attr-defined]
         ]
 
     def __getitem__(self, name: str) -> Any:
@@ -112,7 +114,7 @@ def _visible_messages(queue: Queue) -> list[Message]:
     return [m for m in queue._messages if now > m.visible_at and not now < m.delayed_until]
 
 
-def _delete_message(queue: Queue, receipt_handle: str) -> None:
+def _delete_message(self: Queue, receipt_handle: str) -> None:
     """Moto's ``Queue.delete_message``, under the queue's lock and without rebuilding the list.
 
     moto rebuilds ``_messages`` without the message (a pass over every message, after another
@@ -121,16 +123,17 @@ def _delete_message(queue: Queue, receipt_handle: str) -> None:
     SQS has and the harness exists to rule out; and two deletes at once can put back each
     other's message. Here the one message is taken out of the list in place, under that lock.
     """
-    if receipt_handle in queue.deleted_messages:
+    if receipt_handle in self.deleted_messages:
         return  # already deleted: as moto, gracefully
-    with queue._messages_lock:
-        messages = queue._messages
+    with self._messages_lock:
+        messages = self._messages
         found = next((i for i, m in enumerate(messages) if m.had_receipt_handle(receipt_handle)), None)
         if found is None:
             raise ReceiptHandleIsInvalid
         message = messages.pop(found)
-    queue.pending_messages.discard(message)
-    queue.deleted_messages.update(message.all_receipt_handles)
+    self.pending_messages.discard(message)
+    # moto types the handles as str | None (a message's before it is received); moto's own delete ignores it too.
+    self.deleted_messages.update(message.all_receipt_handles)  # type: ignore[arg-type]
 
 
 def make_queues_fast() -> None:
@@ -289,13 +292,18 @@ def _wrap_dispatcher(log_path: str | None, max_concurrent: int) -> None:
                 app = self._routes[key] = super().get_application(environ)
             return app
 
-    moto.server.DomainDispatcherApplication = Dispatcher  # type: ignore[misc]
+    # moto.server imports the class without re-exporting it; its main() reads it from there.
+    moto.server.DomainDispatcherApplication = Dispatcher  # type: ignore[attr-defined]
     # One line per request on stderr cost moto ~4 % of its time; RequestLog keeps the useful part.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # moto's server ends on SIGTERM through sys.exit: flush the log on the way out.
     import atexit  # noqa: PLC0415
 
-    atexit.register(lambda: [log.flush() for log in logs])
+    def flush_logs() -> None:
+        for log in logs:
+            log.flush()
+
+    atexit.register(flush_logs)
 
 
 def _option(arguments: list[str], name: str) -> str | None:

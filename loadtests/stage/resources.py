@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from harness.template import function_environment, parameter_defaults, resources_of_type
 from loadtests.stage.backend import ACCOUNT, REGION
 from loadtests.stage.gateway import STAGE_NAME
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
 
 NOT_LOCAL = {
     "AWS::Serverless::Api": "the stage's API Gateway front (gateway.py)",
@@ -116,6 +119,15 @@ def _create_tables(template: dict[str, Any], prefix: str, created: StageResource
         created.physical[logical_id] = name
 
 
+_QUEUE_ATTRIBUTES: tuple[QueueAttributeNameType, ...] = (
+    "VisibilityTimeout",
+    "MessageRetentionPeriod",
+    "SqsManagedSseEnabled",
+    "DelaySeconds",
+)
+"""The queue's properties in the template that are also its attributes, as written."""
+
+
 def _create_queues(template: dict[str, Any], prefix: str, created: StageResources) -> None:
     sqs = boto3.client("sqs")
     queues = resources_of_type(template, "AWS::SQS::Queue")
@@ -123,9 +135,9 @@ def _create_queues(template: dict[str, Any], prefix: str, created: StageResource
     ordered = sorted(queues, key=lambda lid: "RedrivePolicy" in queues[lid]["Properties"])
     for logical_id in ordered:
         props = queues[logical_id]["Properties"]
-        attributes = {
+        attributes: dict[QueueAttributeNameType, str] = {
             key: str(props[key]).lower() if isinstance(props[key], bool) else str(props[key])
-            for key in ("VisibilityTimeout", "MessageRetentionPeriod", "SqsManagedSseEnabled", "DelaySeconds")
+            for key in _QUEUE_ATTRIBUTES
             if key in props
         }
         if "RedrivePolicy" in props:
