@@ -16,6 +16,8 @@ import boto3
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from mypy_boto3_dynamodb.type_defs import ScanInputTypeDef
+
     from loadtests.stage.local import LocalStage
 
 
@@ -32,7 +34,8 @@ def statuses(access_log: Path, since: float = 0.0, until: float = math.inf) -> C
 
 def _count_items(table: str) -> int:
     dynamodb = boto3.client("dynamodb")
-    count, page = 0, {"TableName": table, "Select": "COUNT"}
+    count = 0
+    page: ScanInputTypeDef = {"TableName": table, "Select": "COUNT"}
     while True:
         answer = dynamodb.scan(**page)
         count += answer["Count"]

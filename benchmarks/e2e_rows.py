@@ -76,6 +76,7 @@ class Child:
 
     def __init__(self, command: list[str], log: Path) -> None:
         self._log = log.open("ab")
+        self._command = command
         self.process = subprocess.Popen(  # noqa: S603 - our interpreter, our module
             command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log, text=True,
         )  # fmt: skip
@@ -88,7 +89,7 @@ class Child:
         ready, _, _ = select.select([stdout], [], [], timeout_s)
         text = stdout.readline() if ready else ""
         if not text:
-            raise RuntimeError(f"{self.process.args[2]} said nothing within {timeout_s:.0f} s (see {self._log.name})")
+            raise RuntimeError(f"{self._command[2]} said nothing within {timeout_s:.0f} s (see {self._log.name})")
         return text.strip()
 
     def go(self) -> None:

@@ -41,7 +41,7 @@ class ValidOrders(base.CustomerUser):
     wait_time = constant(0)
 
 
-@events.init_command_line_parser.add_listener
+@events.init_command_line_parser.add_listener  # type: ignore[untyped-decorator]  # locust's EventHook.add_listener is unannotated
 def _arguments(parser: Any) -> None:
     group = parser.add_argument_group("benchmark window")
     group.add_argument("--control-dir", default="", help="where spawned / go / result.json are exchanged")
@@ -49,7 +49,7 @@ def _arguments(parser: Any) -> None:
     group.add_argument("--warmup-max-s", type=float, default=60.0, help="start measuring by then without a go")
 
 
-@events.spawning_complete.add_listener
+@events.spawning_complete.add_listener  # type: ignore[untyped-decorator]  # locust's EventHook.add_listener is unannotated
 def _spawned(user_count: int, **_: Any) -> None:
     environment = _environment.get("env")
     if environment is not None and environment.parsed_options is not None:
@@ -60,12 +60,12 @@ def _spawned(user_count: int, **_: Any) -> None:
 _environment: dict[str, Environment] = {}
 
 
-@events.init.add_listener
+@events.init.add_listener  # type: ignore[untyped-decorator]  # locust's EventHook.add_listener is unannotated
 def _init(environment: Environment, **_: Any) -> None:
     _environment["env"] = environment
 
 
-@events.test_start.add_listener
+@events.test_start.add_listener  # type: ignore[untyped-decorator]  # locust's EventHook.add_listener is unannotated
 def _start(environment: Environment, **_: Any) -> None:
     if environment.parsed_options is not None and environment.parsed_options.control_dir:
         gevent.spawn(_window, environment)

@@ -63,7 +63,7 @@ def create_order() -> tuple[dict[str, Any], int]:
     products_table = os.environ["PRODUCTS_TABLE"]
     found = dynamodb.batch_get_item(RequestItems={products_table: {"Keys": keys}})["Responses"][products_table]
     prices = {p["product_id"]: Decimal(str(p["price"])) for p in found}
-    lines = [
+    lines: list[dict[str, Any]] = [
         {"product_id": i.product_id, "quantity": i.quantity, "line_total": prices[i.product_id] * i.quantity}
         for i in request.items
     ]
