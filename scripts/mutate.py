@@ -16,19 +16,33 @@ its target. mutmut's configuration is ``[tool.mutmut]`` in pyproject.toml.
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import sys
 from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Any
 
 import mutmut.__main__
 import mutmut.mutation.file_mutation
+from mutmut.configuration import config
 from mutmut.mutation.data import SourceFileMutationData
 from mutmut.mutation.diff_apply import get_diff_for_mutant
+from mutmut.runners.harness import PytestRunner
+from mutmut.state import state
 from mutmut.stats import status_by_exit_code
 from mutmut.utils import format_utils
 from mutmut.utils.file_utils import walk_mutatable_files
+from mutmut.workers.isolation import ForkRunner
 
+from scripts.mutant_lines import MutatedFile, choose_tests
 from scripts.mutation_score import module_path, mutant_globs, report, tally_files
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+LINES_RUN = Path("mutants/mutmut-lines-run.json")
+"""The lines of each mutated file that each test ran in the stats run (``_instrument_the_stats_run``)."""
 
 
 def _teach_mutmut_the_package_roots() -> None:
@@ -45,6 +59,138 @@ def _teach_mutmut_the_package_roots() -> None:
         if module.get_mutant_name is not original:
             raise RuntimeError(f"mutmut has changed: {module.__name__}.get_mutant_name is not the one patched")
         module.get_mutant_name = get_mutant_name
+
+
+class _StatsPlugin:
+    """A pytest plugin for mutmut's stats run: each test's whole cost, and the lines it runs.
+
+    mutmut orders a mutant's tests by the time they took in the stats run, so that the
+    cheapest runs first and ``-x`` stops at the first kill, and it sets each mutant's time limit
+    from their sum; but it counts only the call phase. Here a test's setup (the moto backend,
+    the clients) is much of its cost: counted, the cheapest test to kill a mutant runs first,
+    and a survivor's time limit is the time its tests take, not a fraction of it.
+
+    Each test's lines are recorded under its own coverage context (its node id).
+    """
+
+    def __init__(self, coverage: Any) -> None:
+        self._coverage = coverage
+
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        self._coverage.switch_context(nodeid)
+
+    @staticmethod
+    def pytest_runtest_makereport(item: Any, call: Any) -> None:
+        if call.when in {"setup", "teardown"}:
+            state().duration_by_test[item.nodeid] += call.duration
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _save_lines_run(data: Any) -> None:
+    """Each mutated file's lines run per test, with the file's hash (merged into what earlier stats runs kept)."""
+    kept = _load_lines_run()
+    for measured in data.measured_files():
+        path = Path(measured).resolve().relative_to(Path.cwd().resolve()).as_posix()
+        entry = kept.get(path)
+        sha = _sha256(Path(path))
+        if entry is None or entry["sha256"] != sha:
+            entry = kept[path] = {"sha256": sha, "tests": {}}
+        tests: dict[str, set[int]] = {}
+        for line, contexts in data.contexts_by_lineno(measured).items():
+            for context in contexts:
+                if context:
+                    tests.setdefault(context, set()).add(line)
+        entry["tests"].update({test: sorted(lines) for test, lines in tests.items()})
+    LINES_RUN.write_text(json.dumps(kept))
+
+
+def _load_lines_run() -> dict[str, Any]:
+    try:
+        return dict(json.loads(LINES_RUN.read_text()))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return {}
+
+
+def _instrument_the_stats_run() -> None:
+    """Make mutmut's stats run (``PytestRunner.run_stats``) count each test's setup, and record its lines."""
+    original = PytestRunner.run_stats
+    if getattr(original, "_instrumented", False):
+        return
+
+    def run_stats(self: PytestRunner, *, tests: Iterable[str]) -> int:
+        import coverage  # noqa: PLC0415 (mutmut's own dependency, in the mutate env only)
+
+        mutated = [f"{Path.cwd() / 'mutants' / path}{'/*' if path.is_dir() else ''}" for path in config().source_paths]
+        cov = coverage.Coverage(data_file=None, include=mutated, config_file=False)
+        execute = self.execute_pytest
+
+        def execute_pytest(params: list[str], **kwargs: Any) -> int:
+            kwargs["plugins"] = [*kwargs.get("plugins", []), _StatsPlugin(cov)]
+            return execute(params, **kwargs)
+
+        self.execute_pytest = execute_pytest  # type: ignore[method-assign]
+        cov.start()
+        try:
+            return original(self, tests=tests)
+        finally:
+            cov.stop()
+            del self.execute_pytest
+            _save_lines_run(cov.get_data())
+
+    run_stats._instrumented = True  # type: ignore[attr-defined]
+    PytestRunner.run_stats = run_stats  # type: ignore[method-assign]
+
+
+class _TestsByStatement:
+    """For each mutant, the tests of its function that ran the statement it changes (``scripts/mutant_lines.py``)."""
+
+    def __init__(self) -> None:
+        self._lines_run = _load_lines_run()
+        self._files: dict[str, tuple[MutatedFile, dict[str, list[int]]] | None] = {}
+        self._paths = {
+            ".".join(module_path(PurePath(path.with_suffix(""))).parts): (Path("mutants") / path).as_posix()
+            for path in walk_mutatable_files()
+        }
+
+    def _file(self, mutant_name: str) -> tuple[MutatedFile, dict[str, list[int]]] | None:
+        module = format_utils.mangled_name_from_mutant_name(mutant_name).rpartition(".")[0]
+        path = self._paths.get(module)
+        if path is None:
+            return None
+        if path not in self._files:
+            entry = self._lines_run.get(path)
+            fresh = entry is not None and entry["sha256"] == _sha256(Path(path))
+            self._files[path] = (MutatedFile(Path(path).read_text()), entry["tests"]) if fresh else None
+        return self._files[path]
+
+    def select(self, mutant_name: str, tests: list[str]) -> list[str]:
+        found = self._file(mutant_name)
+        if found is None:
+            return tests
+        mutated, lines_run_by_test = found
+        statement = mutated.changed_statement(mutant_name.rpartition(".")[2])
+        return choose_tests(statement, tests, lines_run_by_test, state().duration_by_test)
+
+
+def _run_only_the_tests_of_the_changed_statement() -> None:
+    """Make mutmut give each mutant only the tests that ran the statement it changes."""
+    original = ForkRunner.submit
+    if getattr(original, "_by_statement", False):
+        return
+    selection: list[_TestsByStatement] = []
+
+    def submit(
+        self: ForkRunner, mutant_name: str, tests: list[str], cpu_time_limit: int, estimated_time: float
+    ) -> None:
+        if not selection:
+            selection.append(_TestsByStatement())
+        original(self, mutant_name, selection[0].select(mutant_name, tests), cpu_time_limit, estimated_time)
+
+    submit._by_statement = True  # type: ignore[attr-defined]
+    ForkRunner.submit = submit  # type: ignore[method-assign]
 
 
 def _verdicts() -> dict[str, list[str]]:
@@ -85,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     _teach_mutmut_the_package_roots()
+    _instrument_the_stats_run()
+    _run_only_the_tests_of_the_changed_statement()
     if not args.report_only:
         options = ["--max-children", str(args.max_children)]
         mutmut.__main__.cli.main(["run", *options, *mutant_globs(args.targets)], standalone_mode=False)
