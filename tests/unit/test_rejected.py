@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.support.events import UNSET, api_event, order_body
+from tests.support.lambda_context import FakeLambdaContext
 from tests.unit.conftest import Backend
 
 PROBLEM = "urn:problem-type:create-order:"
@@ -584,6 +585,33 @@ def test_rejection_is_counted_and_logged_without_the_body(invoke, output) -> Non
     assert "RejectedRequests" in written.metric_names()
     assert "request rejected" in written.messages()
     assert secret not in json.dumps(written.logs)
+
+
+def test_a_rejection_is_logged_with_its_status_problem_and_first_20_fields_cut_to_100_characters(
+    invoke, output
+) -> None:
+    # Given a body with 25 unknown fields, each named with 154 characters
+    names = [f"k{i:03d}" + "x" * 150 for i in range(25)]
+
+    response = invoke(api_event(order_body(**dict.fromkeys(names, 1))))
+
+    assert response.status == 400
+    written = output()
+    assert written.metric_values("RejectedRequests") == [[1.0]]
+    [line] = [log for log in written.logs if log["message"] == "request rejected"]
+    assert (line["status"], line["problem"]) == (400, "validation-error")
+    assert line["fields"] == [name[:100] for name in names[:20]]
+
+
+def test_a_request_without_an_api_gateway_request_id_is_answered_under_lambdas(invoke) -> None:
+    event = api_event(order_body(customer_id="bad id"))
+    del event["requestContext"]["requestId"]
+    context = FakeLambdaContext()
+
+    response = invoke(event, context)
+
+    assert response.status == 400
+    assert response.body["request_id"] == context.aws_request_id
 
 
 def test_body_is_checked_only_after_the_caller(invoke) -> None:
