@@ -1,6 +1,6 @@
 """Mutation testing (``tox -e mutate``, not in CI): mutmut over the function and the audit, then the scores.
 
-usage: python -m scripts.mutate [--max-children N] [--report-only] [--survivors] [TARGET ...]
+usage: python -m scripts.mutate [--max-children N] [--all-tests] [--report-only] [--survivors] [TARGET ...]
 
 A TARGET is a source path (``function/create_order``, ``function/create_order/api.py``,
 ``loadtests/audit.py``) or a mutmut mutant name or glob (``create_order.api.*``,
@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import sys
+from collections import Counter
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -193,6 +194,66 @@ def _run_only_the_tests_of_the_changed_statement() -> None:
     ForkRunner.submit = submit  # type: ignore[method-assign]
 
 
+class _FirstFailure:
+    """A pytest plugin for a mutant's run: the test that killed it, appended to ``KILLERS`` as ``function<TAB>test``."""
+
+    def __init__(self, function: str, killers: Path) -> None:
+        self._function = function
+        self._killers = killers
+        self._recorded = False
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        if report.failed and not self._recorded:
+            self._recorded = True
+            line = f"{self._function}\t{report.nodeid}\n".encode()
+            descriptor = os.open(self._killers, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(descriptor, line)  # one short write: whole lines, whatever the other workers append
+            finally:
+                os.close(descriptor)
+
+
+def _killers_of(function: str, killers: Path) -> Counter[str]:
+    """How many of ``function``'s mutants each test has killed so far in this run."""
+    try:
+        text = killers.read_text()
+    except FileNotFoundError:
+        return Counter()
+    return Counter(test for name, _, test in (line.partition("\t") for line in text.splitlines()) if name == function)
+
+
+def _try_the_killers_first() -> None:
+    """Make each mutant's run start with the tests that killed its function's other mutants.
+
+    mutmut runs a mutant's tests cheapest first and stops at the first failure. A test that
+    killed one mutant of a function is the likeliest to kill the next (they change the same
+    code), so those run first, the most successful first; then the others, cheapest first.
+    Only the order changes: a mutant is killed if any of its tests fails, survives if none does.
+    """
+    original = PytestRunner.run_tests
+    if getattr(original, "_killers_first", False):
+        return
+    killers = (Path("mutants") / "mutmut-killers.tsv").resolve()
+
+    def run_tests(self: PytestRunner, *, mutant_name: str | None, tests: Iterable[str]) -> int:
+        if mutant_name is None:
+            return original(self, mutant_name=mutant_name, tests=tests)
+        function = format_utils.mangled_name_from_mutant_name(mutant_name)
+        kills = _killers_of(function, killers)
+        ordered = [test for _, test in sorted(enumerate(tests), key=lambda pair: (-kills[pair[1]], pair[0]))]
+        execute = self.execute_pytest
+
+        def execute_pytest(params: list[str], **kwargs: Any) -> int:
+            kwargs["plugins"] = [*kwargs.get("plugins", []), _FirstFailure(function, killers)]
+            return execute(params, **kwargs)
+
+        self.execute_pytest = execute_pytest  # type: ignore[method-assign]
+        return original(self, mutant_name=mutant_name, tests=ordered)
+
+    run_tests._killers_first = True  # type: ignore[attr-defined]
+    PytestRunner.run_tests = run_tests  # type: ignore[method-assign]
+
+
 def _verdicts() -> dict[str, list[str]]:
     """Each mutated file's verdicts as mutmut stored them in ``mutants/``."""
     verdicts = {}
@@ -226,13 +287,20 @@ def main(argv: list[str] | None = None) -> int:
         default=2 * (os.cpu_count() or 1),
         help="parallel test runs (default: twice the cores: the tests spend much of their time in botocore's backoff)",
     )
+    parser.add_argument(
+        "--all-tests",
+        action="store_true",
+        help="give each mutant every test of its function, as mutmut does (to check a survivor against them all)",
+    )
     parser.add_argument("--report-only", action="store_true", help="print the stored scores without running")
     parser.add_argument("--survivors", action="store_true", help="also print the diff of every surviving mutant")
     args = parser.parse_args(argv)
 
     _teach_mutmut_the_package_roots()
     _instrument_the_stats_run()
-    _run_only_the_tests_of_the_changed_statement()
+    if not args.all_tests:
+        _run_only_the_tests_of_the_changed_statement()
+    _try_the_killers_first()
     if not args.report_only:
         options = ["--max-children", str(args.max_children)]
         mutmut.__main__.cli.main(["run", *options, *mutant_globs(args.targets)], standalone_mode=False)
