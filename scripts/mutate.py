@@ -222,13 +222,19 @@ def _killers_of(function: str, killers: Path) -> Counter[str]:
     return Counter(test for name, _, test in (line.partition("\t") for line in text.splitlines()) if name == function)
 
 
+FIRST_BATCH = 8
+"""How many of a mutant's tests run in a first pytest session of their own (``_try_the_killers_first``)."""
+
+
 def _try_the_killers_first() -> None:
     """Make each mutant's run start with the tests that killed its function's other mutants.
 
     mutmut runs a mutant's tests cheapest first and stops at the first failure. A test that
     killed one mutant of a function is the likeliest to kill the next (they change the same
     code), so those run first, the most successful first; then the others, cheapest first.
-    Only the order changes: a mutant is killed if any of its tests fails, survives if none does.
+    Those first ``FIRST_BATCH`` tests run in a pytest session of their own, so that a kill does
+    not pay for collecting the rest. Only the order changes: a mutant is killed if any of its
+    tests fails, survives if none does.
     """
     original = PytestRunner.run_tests
     if getattr(original, "_killers_first", False):
@@ -248,7 +254,13 @@ def _try_the_killers_first() -> None:
             return execute(params, **kwargs)
 
         self.execute_pytest = execute_pytest  # type: ignore[method-assign]
-        return original(self, mutant_name=mutant_name, tests=ordered)
+        # pytest collects every test it is given before it runs the first (~1 ms each, 0.2-0.3 s
+        # for a function's 200): the likeliest killers go alone first, the rest only if they pass.
+        first, rest = ordered[:FIRST_BATCH], ordered[FIRST_BATCH:]
+        exit_code = original(self, mutant_name=mutant_name, tests=first)
+        if exit_code != 0 or not rest:
+            return exit_code
+        return original(self, mutant_name=mutant_name, tests=rest)
 
     run_tests._killers_first = True  # type: ignore[attr-defined]
     PytestRunner.run_tests = run_tests  # type: ignore[method-assign]
