@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from tests.support import shared_loader
+
 for _name, _value in {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "testing",
@@ -19,3 +21,7 @@ for _name in (
     "AWS_ENDPOINT_URL_SQS",
 ):
     os.environ.pop(_name, None)
+
+# Before any test module's import builds clients (the handler's does): botocore's models are
+# parsed once per test process, not once per test (tests/support/shared_loader.py).
+shared_loader.install()

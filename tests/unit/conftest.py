@@ -162,6 +162,10 @@ class Output:
     def messages(self) -> list[str]:
         return [record["message"] for record in self.logs]
 
+    def metric_values(self, name: str) -> list[Any]:
+        """Each value written for metric ``name``, one per EMF blob that carries it (Powertools writes a list)."""
+        return [blob[name] for blob in self.emf if name in blob]
+
 
 @pytest.fixture
 def output(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[[], Output]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 from botocore.exceptions import ClientError
 
-from create_order import deadline
+from create_order import deadline, handler
 from create_order.adapters import dynamodb
 from create_order.adapters.clients import MAX_ATTEMPTS, dependency_failure
 from create_order.adapters.dynamodb import UNPROCESSED_KEYS_ATTEMPTS, DynamoDBProductCatalog
@@ -396,6 +397,16 @@ def test_a_call_without_time_for_one_attempt_is_refused_naming_its_dependency(
     assert failure["reason"] == f"Not enough time left in this request to call {refused}"
 
 
+def test_an_endpoint_built_without_clients_makes_its_own(backend: Backend) -> None:
+    # As the handler's import does in Lambda: the clients come from the environment
+    endpoint = handler.build_endpoint(backend.settings)
+
+    result = endpoint.handle(api_event(), FakeLambdaContext())
+
+    assert result["statusCode"] == 201
+    assert [order["id"] for order in backend.orders()] == [json.loads(result["body"])["id"]]
+
+
 def test_unhandled_bug_is_a_500_problem_without_a_stack_trace(backend: Backend, invoke, output, monkeypatch) -> None:
     from create_order import logic
 
@@ -403,10 +414,21 @@ def test_unhandled_bug_is_a_500_problem_without_a_stack_trace(backend: Backend, 
         raise ZeroDivisionError("bug")
 
     monkeypatch.setattr(logic, "request_hash", broken)
+    event = api_event()
 
-    response = invoke(api_event())
+    response = invoke(event)
 
     assert response.status == 500
-    assert response.body["type"] == "urn:problem-type:create-order:internal-error"
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.body == {
+        "type": "urn:problem-type:create-order:internal-error",
+        "title": "Internal error",
+        "status": 500,
+        "detail": "The order could not be created because of an internal error",
+        "request_id": event["requestContext"]["requestId"],
+    }
     assert "ZeroDivisionError" not in response.raw
-    assert "UnhandledErrors" in output().metric_names()
+    written = output()
+    assert written.metric_values("UnhandledErrors") == [[1.0]]
+    [line] = [log for log in written.logs if log["message"] == "unhandled error"]
+    assert line["level"] == "ERROR"

@@ -41,6 +41,33 @@ def test_repeat_with_same_key_and_payload_is_409_with_the_existing_order(backend
     assert "DuplicateRequests" in output().metric_names()
 
 
+def test_a_duplicate_is_a_problem_for_this_request_counted_once_and_logged_with_its_order(
+    backend: Backend, invoke, output
+) -> None:
+    first = invoke(api_event())
+    event = api_event()
+
+    repeat = invoke(event)
+
+    assert repeat.headers["Content-Type"] == "application/problem+json"
+    assert repeat.body["request_id"] == event["requestContext"]["requestId"]
+    written = output()
+    assert written.metric_values("DuplicateRequests") == [[1.0]]
+    [line] = [log for log in written.logs if log["message"] == "duplicate request; order re-queued"]
+    assert line["order_id"] == first.body["id"]
+
+
+def test_a_reused_key_is_a_problem_for_this_request_counted_once(backend: Backend, invoke, output) -> None:
+    invoke(api_event())
+    event = api_event(order_body(items=[{"product_id": "P-200", "quantity": 1}]))
+
+    reuse = invoke(event)
+
+    assert reuse.headers["Content-Type"] == "application/problem+json"
+    assert reuse.body["request_id"] == event["requestContext"]["requestId"]
+    assert output().metric_values("IdempotencyKeyReused") == [[1.0]]
+
+
 def test_a_repeat_shows_the_order_as_it_is_stored_now(backend: Backend, invoke) -> None:
     # Given an order created with a key, which the processing service has moved on since
     first = invoke(api_event())

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from tests.support.events import UNSET, api_event, order_body
+from tests.support.lambda_context import FakeLambdaContext
 from tests.unit.conftest import Backend
 
 PROBLEM = "urn:problem-type:create-order:"
@@ -163,7 +164,60 @@ def test_body_that_is_not_an_object_is_400(backend: Backend, invoke, raw: str) -
     response = invoke(api_event(raw_body=raw))
 
     assert_problem(response, 400, "validation-error")
-    assert response.body["errors"][0]["code"] == "invalid_type"
+    assert response.body["detail"] == "The body must be a JSON object"
+    assert response.body["errors"] == [
+        {"field": "body", "code": "invalid_type", "detail": "The body must be a JSON object"}
+    ]
+
+
+def test_a_body_that_is_not_json_is_named_as_such(invoke) -> None:
+    response = invoke(api_event(raw_body="{"))
+
+    assert_problem(response, 400, "validation-error")
+    assert response.body["detail"] == "The body is not valid JSON"
+
+
+def test_a_body_with_invalid_fields_says_so(invoke) -> None:
+    response = invoke(api_event(order_body(customer_id="bad id")))
+
+    assert response.body["detail"] == "The request has invalid fields"
+
+
+@pytest.mark.parametrize("raw", ["{", "[]"], ids=["not-json", "not-an-object"])
+def test_the_bodys_problem_comes_before_the_idempotency_keys(invoke, raw: str) -> None:
+    response = invoke(api_event(raw_body=raw, headers={"Idempotency-Key": " leading"}))
+
+    assert [error["field"] for error in response.body["errors"]] == ["body", "Idempotency-Key"]
+
+
+def test_an_empty_top_level_field_name_is_reported_as_the_body(invoke) -> None:
+    response = invoke(api_event(order_body(**{"": 1})))
+
+    assert response.status == 400
+    assert [error["field"] for error in response.body["errors"]] == ["body"]
+
+
+def test_fifty_items_are_not_too_many(invoke) -> None:
+    items = [{"product_id": f"P-X{i}", "quantity": 1} for i in range(50)]
+
+    response = invoke(api_event(order_body(items=items)))
+
+    # Refused for the unknown products, not for their number
+    assert response.status == 400
+    assert {error["code"] for error in response.body["errors"]} == {"unknown_product"}
+
+
+def test_a_country_that_is_not_text_is_simply_not_a_country(invoke) -> None:
+    # A lone surrogate (valid JSON, not valid text): the country's own problem, not a text one
+    raw = json.dumps(order_body()).replace('"country": "US"', '"country": "U\\ud800"')
+    assert '"U\\ud800"' in raw
+
+    response = invoke(api_event(raw_body=raw))
+
+    assert response.status == 400
+    assert [(error["field"], error["code"]) for error in response.body["errors"]] == [
+        ("shipping_address.country", "invalid_country")
+    ]
 
 
 @pytest.mark.parametrize(
@@ -545,6 +599,11 @@ def test_base64_with_characters_outside_its_alphabet_is_400(invoke) -> None:
         "application/x-www-form-urlencoded",
         "application/json-patch+json",
         "application/json; charset=latin-1",
+        # Each parameter on its own, split at every ";" and at the first "=" only
+        "application/json;format=flowed;charset=latin-1",
+        "application/json; charset=utf-8=x",
+        # Quotes are stripped, nothing else
+        'application/json; charset="utf-8X"',
     ],
 )
 def test_body_not_declared_as_json_is_415(backend: Backend, invoke, content_type) -> None:
@@ -555,7 +614,17 @@ def test_body_not_declared_as_json_is_415(backend: Backend, invoke, content_type
         assert response.body["detail"] == "Send the body as application/json (Content-Type is missing)"
     elif "charset" not in content_type:
         assert response.body["detail"] == "Send the body as application/json"
+    else:
+        assert response.body["detail"] == "The JSON body must be encoded as UTF-8"
     assert_nothing_stored(backend)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json; charset=utf8", 'application/json; charset="UTF-8"', "application/json;charset=utf-8"],
+)
+def test_json_declared_as_utf8_in_any_usual_spelling_is_accepted(invoke, content_type: str) -> None:
+    assert invoke(api_event(headers={"Content-Type": content_type})).status == 201
 
 
 def test_a_header_sent_with_two_different_values_is_400(backend: Backend, invoke) -> None:
@@ -584,6 +653,33 @@ def test_rejection_is_counted_and_logged_without_the_body(invoke, output) -> Non
     assert "RejectedRequests" in written.metric_names()
     assert "request rejected" in written.messages()
     assert secret not in json.dumps(written.logs)
+
+
+def test_a_rejection_is_logged_with_its_status_problem_and_first_20_fields_cut_to_100_characters(
+    invoke, output
+) -> None:
+    # Given a body with 25 unknown fields, each named with 154 characters
+    names = [f"k{i:03d}" + "x" * 150 for i in range(25)]
+
+    response = invoke(api_event(order_body(**dict.fromkeys(names, 1))))
+
+    assert response.status == 400
+    written = output()
+    assert written.metric_values("RejectedRequests") == [[1.0]]
+    [line] = [log for log in written.logs if log["message"] == "request rejected"]
+    assert (line["status"], line["problem"]) == (400, "validation-error")
+    assert line["fields"] == [name[:100] for name in names[:20]]
+
+
+def test_a_request_without_an_api_gateway_request_id_is_answered_under_lambdas(invoke) -> None:
+    event = api_event(order_body(customer_id="bad id"))
+    del event["requestContext"]["requestId"]
+    context = FakeLambdaContext()
+
+    response = invoke(event, context)
+
+    assert response.status == 400
+    assert response.body["request_id"] == context.aws_request_id
 
 
 def test_body_is_checked_only_after_the_caller(invoke) -> None:
