@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from harness.lambda_context import FakeLambdaContext
 from tests.support.events import UNSET, api_event, order_body
-from tests.support.lambda_context import FakeLambdaContext
 from tests.unit.conftest import Backend
 
 PROBLEM = "urn:problem-type:create-order:"
