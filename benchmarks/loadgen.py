@@ -15,31 +15,24 @@ import os
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 from loadtests.ledger import read_ledgers
 from loadtests.processes import wait_or_kill
+from loadtests.procfs import cpu_s
 from loadtests.run import LOCUSTFILE, load_arguments, locust_commands
 from loadtests.stage.local import LocalStage, new_run_dir
 
 BUSY_SHARE = 0.8
 """How busy a worker core may run: Locust warns at 90 %, and its timings suffer before that."""
-TICKS_PER_S = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time of one process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS_PER_S
 
 
 def _follow(pid: int, last: list[float], stop: threading.Event) -> None:
     """Keep the process's latest CPU time in ``last[0]`` until it exits."""
     while not stop.is_set():
-        try:
-            last[0] = cpu_seconds(pid)
-        except (FileNotFoundError, ProcessLookupError):
+        seconds = cpu_s(pid)
+        if seconds is None:
             return
+        last[0] = seconds
         stop.wait(0.2)
 
 
