@@ -175,6 +175,12 @@ class WorkerPool:
         return self._count
 
     @property
+    def busy(self) -> int:
+        """Execution environments alive and not idle: running (or starting for) an invocation."""
+        with self._cond:
+            return self._count - len(self._idle)
+
+    @property
     def started(self) -> int:
         """Execution environments started so far (cold starts)."""
         return self._spawned

@@ -28,7 +28,7 @@ from moto.utilities.utils import load_resource
 
 from loadtests.stage.gateway import MAX_PAYLOAD_BYTES, Gateway, TokenVerifier
 from loadtests.stage.workers import FunctionConfig, WorkerPool
-from tests.support.stage import gateway_problem, logged_entries
+from tests.support.stage import gateway_problem, logged_entries, until_busy
 
 if TYPE_CHECKING:
     from http.client import HTTPMessage
@@ -163,7 +163,7 @@ def test_a_busy_function_is_the_declared_429(front: Gateway) -> None:
     assert _order(front, {})[0] == 200
     busy = threading.Thread(target=_order, args=(front, {"sleep": 1.0}))
     busy.start()
-    time.sleep(0.3)
+    until_busy(front.pool, 1)
     try:
         # When another request arrives
         answer = _order(front, {})

@@ -16,6 +16,7 @@ import pytest
 
 from loadtests.stage.messages import Invoke, Reply, Setup, Stop
 from loadtests.stage.workers import FunctionConfig, WorkerPool
+from tests.support.stage import until_busy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,7 +103,7 @@ def test_invocation_past_the_concurrency_limit_is_throttled(tmp_path: Path) -> N
         workers.invoke({})  # warm it
         busy = threading.Thread(target=lambda: results.setdefault("busy", workers.invoke({"sleep": 1})))
         busy.start()
-        threading.Event().wait(0.3)  # the busy invocation has its environment by now
+        until_busy(workers, 1)  # the busy invocation has its environment
 
         # When another invocation arrives
         throttled = workers.invoke({})

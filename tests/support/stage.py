@@ -15,6 +15,16 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from loadtests.stage.local import LocalStage
+    from loadtests.stage.workers import WorkerPool
+
+
+def until_busy(pool: WorkerPool, count: int, wait_s: float = 10) -> None:
+    """Wait until ``count`` of the pool's environments are busy (an invocation has its environment)."""
+    deadline = time.monotonic() + wait_s
+    while pool.busy < count:
+        if time.monotonic() > deadline:
+            pytest.fail(f"{count} environments were not busy within {wait_s:g} s")
+        time.sleep(0.01)
 
 
 def access_entries(
