@@ -64,3 +64,9 @@ def test_admin_group_given_as_a_list_may_order_for_others(backend: Backend, invo
     claims = {"sub": "s", "custom:customer_id": "cust-alice", "cognito:groups": ["support", "order-admins"]}
 
     assert invoke(api_event(order_body(customer_id="cust-bob"), claims=claims)).status == 201
+
+
+def test_a_customer_claim_that_is_not_text_is_unusable(backend: Backend, invoke) -> None:
+    claims = {"sub": "s", "custom:customer_id": 42}
+
+    assert invoke(api_event(order_body(customer_id="s"), claims=claims)).status == 403

@@ -11,8 +11,10 @@ from decimal import Decimal
 
 import pytest
 
+from create_order import handler
 from create_order.logic import ORDER_ID_NAMESPACE
 from tests.support.events import UNSET, api_event, order_body
+from tests.support.lambda_context import FakeLambdaContext
 from tests.unit.conftest import Backend, create_backend, make_invoke
 
 RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
@@ -248,3 +250,14 @@ def test_the_stored_item_is_the_order_attribute_by_attribute(backend: Backend, i
         "shipping_address": order["shipping_address"],
         "idempotency_key": event["headers"]["Idempotency-Key"],
     }
+
+
+def test_the_answer_is_text_not_base64(backend: Backend) -> None:
+    lambda_handler = handler.instrument(
+        handler.build_endpoint(backend.settings, clients=(backend.dynamodb, backend.sqs))
+    )
+
+    result = lambda_handler(api_event(), FakeLambdaContext())
+
+    assert result["statusCode"] == 201
+    assert result["isBase64Encoded"] is False
