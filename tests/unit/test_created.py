@@ -13,8 +13,8 @@ import pytest
 
 from create_order import handler
 from create_order.logic import ORDER_ID_NAMESPACE
+from harness.lambda_context import FakeLambdaContext
 from tests.support.events import UNSET, api_event, order_body
-from tests.support.lambda_context import FakeLambdaContext
 from tests.unit.conftest import Backend, create_backend, make_invoke
 
 RFC3339_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
