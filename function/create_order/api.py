@@ -175,7 +175,7 @@ def caller(event: Mapping[str, Any]) -> Caller:
     if not isinstance(customer_id, str) or not IDENTIFIER.fullmatch(customer_id):
         # A caller without a usable customer id may still be an admin ordering for others.
         customer_id = ""
-    return Caller(subject=subject, customer_id=customer_id, is_admin=ADMIN_GROUP in _groups(claims))
+    return Caller(customer_id=customer_id, is_admin=ADMIN_GROUP in _groups(claims))
 
 
 def _groups(claims: Mapping[str, Any]) -> set[str]:
