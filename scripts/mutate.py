@@ -56,10 +56,12 @@ def _teach_mutmut_the_package_roots() -> None:
         return original(Path(module_path(PurePath(relative_source_path))), mutant_method_name)
 
     get_mutant_name._package_roots = True  # type: ignore[attr-defined]
+    # Each module that imported the name holds its own reference (file_mutation does not re-export it).
     for module in (format_utils, mutmut.__main__, mutmut.mutation.file_mutation):
-        if module.get_mutant_name is not original:
+        names = vars(module)
+        if names.get("get_mutant_name") is not original:
             raise RuntimeError(f"mutmut has changed: {module.__name__}.get_mutant_name is not the one patched")
-        module.get_mutant_name = get_mutant_name
+        names["get_mutant_name"] = get_mutant_name
 
 
 class _StatsPlugin:
@@ -163,8 +165,10 @@ class _TestsByStatement:
             return None
         if path not in self._files:
             entry = self._lines_run.get(path)
-            fresh = entry is not None and entry["sha256"] == _sha256(Path(path))
-            self._files[path] = (MutatedFile(Path(path).read_text()), entry["tests"]) if fresh else None
+            if entry is not None and entry["sha256"] == _sha256(Path(path)):
+                self._files[path] = (MutatedFile(Path(path).read_text()), entry["tests"])
+            else:
+                self._files[path] = None  # not in the stats, or changed since: mutmut's own selection
         return self._files[path]
 
     def select(self, mutant_name: str, tests: list[str]) -> list[str]:

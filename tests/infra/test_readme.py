@@ -3,13 +3,14 @@
 Every path of its layout table exists; every `tox -e NAME` it tells a person to run is an
 environment of tox.ini; every alarm it names is one of the template's, and the one it calls the
 experiments' stop condition is theirs; the main job's user count in the checks table is the
-main job's own default.
+main job's own default; the folders the type check is said to cover are mypy's packages.
 """
 
 from __future__ import annotations
 
 import configparser
 import re
+import tomllib
 from pathlib import Path
 
 from harness.template import load_template, resources_of_type
@@ -91,3 +92,13 @@ def test_the_checks_table_gives_the_main_job_s_own_user_count() -> None:
     [users] = re.findall(r"(\d+)-user main-job run", row)
 
     assert int(users) == load_arguments("", "60s", 20).get_default("users")
+
+
+def test_the_checks_table_names_the_folders_mypy_checks() -> None:
+    [row] = [line for line in _section("Checks").splitlines() if line.startswith("| `tox -e type`")]
+    named = set(re.findall(r"`([a-z_]+)/`", row))
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mypy"]["packages"]
+    # The function's package is found under mypy_path (function/); the harness's at the root.
+    folders = {"function" if package == "create_order" else package for package in packages}
+
+    assert named == folders
