@@ -81,7 +81,6 @@ def _queue_url(env: Mapping[str, str], name: str) -> str:
         parts.scheme not in ("https", "http")
         or not parts.hostname
         or len(path) != 2
-        or not path[0]
         or not _QUEUE_NAME.fullmatch(path[1])
         or parts.query
         or parts.fragment

@@ -227,16 +227,19 @@ class Tracer:
         return cast("HandlerT", traced)
 
     def instrument_client(self, client: Any) -> None:
-        """Write a subsegment for each call ``client`` makes during a traced invocation (once per client)."""
+        """Write a subsegment for each call ``client`` makes during a traced invocation.
+
+        Instrumenting a client again adds hooks that change nothing: a call's subsegment lives in
+        the call's context, where the last ``start`` opens it and the first answer closes it.
+        """
         if not self.enabled:
             return
-        hooks = _ClientHooks(self, str(client.meta.service_model.service_id), client.meta.region_name or "")
+        hooks = _ClientHooks(self, str(client.meta.service_model.service_id), client.meta.region_name)
         events = client.meta.events
-        tag = f"create-order-tracing-{id(self)}"
-        events.register("before-parameter-build", hooks.start, unique_id=f"{tag}-start")
-        events.register("before-call", hooks.propagate, unique_id=f"{tag}-propagate")
-        events.register("after-call", hooks.answered, unique_id=f"{tag}-answered")
-        events.register("after-call-error", hooks.failed, unique_id=f"{tag}-failed")
+        events.register("before-parameter-build", hooks.start)
+        events.register("before-call", hooks.propagate)
+        events.register("after-call", hooks.answered)
+        events.register("after-call-error", hooks.failed)
 
     @property
     def current(self) -> _Invocation | None:

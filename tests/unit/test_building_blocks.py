@@ -6,6 +6,7 @@ import ast
 import time
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given, settings
@@ -112,6 +113,47 @@ def test_retry_is_vetoed_when_it_could_outlive_the_deadline() -> None:
         deadline.finish(token)
     # ... while with time to spare the decision is left to botocore's standard retries
     assert clients._veto_retry_past_deadline(attempts=1) is None
+
+
+NOW = 1000.0
+
+
+@pytest.fixture
+def stopped_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deadline's monotonic clock stands at ``NOW``: a deadline's time left is exact."""
+    monkeypatch.setattr(deadline, "time", SimpleNamespace(monotonic=lambda: NOW))
+
+
+@pytest.mark.parametrize(
+    ("left_s", "attempts", "retry"),
+    [
+        (5.0, 1, True),  # the first backoff (up to 1 s) and one more attempt (4 s) just fit
+        (4.5, 1, False),
+        (6.0, 2, True),  # the second backoff is up to 2 s
+        (5.5, 2, False),
+        (24.0, 6, True),  # a backoff is never more than 20 s
+        (23.5, 6, False),
+    ],
+)
+@pytest.mark.usefixtures("stopped_clock")
+def test_a_retry_goes_ahead_only_with_time_for_its_backoff_and_one_attempt(
+    left_s: float, attempts: int, retry: bool
+) -> None:
+    token = deadline.start(deadline.Deadline(NOW + left_s))
+    try:
+        decision = clients._veto_retry_past_deadline(attempts=attempts)
+    finally:
+        deadline.finish(token)
+
+    assert decision is (None if retry else False)
+
+
+@pytest.mark.parametrize(("remaining_ms", "budget_s"), [(10_000, 8.0), (6_500, 4.5), (900_000, 27.0)])
+@pytest.mark.usefixtures("stopped_clock")
+def test_an_invocations_budget_is_its_time_left_within_api_gateways_limit_less_the_reserve(
+    remaining_ms: int, budget_s: float
+) -> None:
+    assert deadline.Deadline.for_invocation(remaining_ms).remaining() == budget_s
 
 
 def test_invocation_deadline_stays_inside_api_gateways_limit() -> None:

@@ -155,3 +155,13 @@ def test_the_strict_rules_the_oracle_agrees_on(document: object, expected: tuple
     # Pinned by hand too, so a change to the oracle and the code together does not pass unseen.
     assert [problem[:2] for problem in ours(document)] == [expected]
     assert [problem[:2] for problem in pydantic_contract.problems(document)] == [expected]
+
+
+def test_a_document_whose_only_problem_is_a_repeated_product_reads_into_no_request() -> None:
+    # Every field keeps its rule; only the second line names the first one's product again
+    document = {**VALID, "items": [{"product_id": "P-100", "quantity": 2}, {"product_id": "P-100", "quantity": 1}]}
+
+    request, problems = CreateOrderRequest.read(document)
+
+    assert request is None
+    assert [(problem.field, problem.code) for problem in problems] == [("items[1].product_id", "duplicate_product")]

@@ -407,6 +407,27 @@ def test_an_endpoint_built_without_clients_makes_its_own(backend: Backend) -> No
     assert [order["id"] for order in backend.orders()] == [json.loads(result["body"])["id"]]
 
 
+def test_a_dependency_without_a_sentence_of_its_own_answers_with_the_rows(
+    backend: Backend, invoke, output, monkeypatch
+) -> None:
+    from create_order import logic
+
+    # Given a failure of a dependency the outcome table has no sentence for
+    def fails(*_args, **_kwargs):
+        raise DependencyError("FraudCheck", "FraudCheck failed (Timeout)", code="Timeout")
+
+    monkeypatch.setattr(logic, "request_hash", fails)
+
+    response = invoke(api_event())
+
+    # Then it answers as a dependency failure, naming it, with the dependency row's own detail
+    assert response.status == 500
+    assert response.body["type"] == FAILURE
+    assert response.body["dependency"] == "FraudCheck"
+    assert response.body["detail"] == "A dependency failed. Retry later."
+    assert dependency_failures(output) == ["FraudCheck"]
+
+
 def test_unhandled_bug_is_a_500_problem_without_a_stack_trace(backend: Backend, invoke, output, monkeypatch) -> None:
     from create_order import logic
 

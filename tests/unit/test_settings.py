@@ -37,30 +37,53 @@ def test_fifo_queue_is_recognised_by_its_url() -> None:
     assert settings.fifo_queue
 
 
+MISSING = "is missing or empty"
+NOT_A_TABLE = "is not a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)"
+NOT_A_QUEUE = "is not an SQS queue URL (https://host/<account>/<queue-name>)"
+NOT_A_LEVEL = "is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
+QUEUE_URL = VALID["PROCESSING_QUEUE_URL"]
+
+
 @pytest.mark.parametrize(
-    ("variable", "value"),
+    ("variable", "value", "reason"),
     [
-        ("ORDERS_TABLE", None),
-        ("ORDERS_TABLE", ""),
-        ("ORDERS_TABLE", "or"),
-        ("PRODUCTS_TABLE", "products table"),
-        ("PROCESSING_QUEUE_URL", None),
-        ("PROCESSING_QUEUE_URL", "order-processing"),
-        ("PROCESSING_QUEUE_URL", "ftp://sqs.example/123/q"),
-        ("PROCESSING_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/q"),
-        ("PROCESSING_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/123/bad name"),
-        ("LOG_LEVEL", "LOUD"),
+        ("ORDERS_TABLE", None, MISSING),
+        ("ORDERS_TABLE", "", MISSING),
+        ("PRODUCTS_TABLE", "  ", MISSING),
+        ("ORDERS_TABLE", "or", NOT_A_TABLE),
+        ("PRODUCTS_TABLE", "products table", NOT_A_TABLE),
+        ("PROCESSING_QUEUE_URL", None, MISSING),
+        ("PROCESSING_QUEUE_URL", "order-processing", NOT_A_QUEUE),
+        ("PROCESSING_QUEUE_URL", "ftp://sqs.example/123/q", NOT_A_QUEUE),
+        ("PROCESSING_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/q", NOT_A_QUEUE),
+        ("PROCESSING_QUEUE_URL", "https://sqs.eu-west-1.amazonaws.com/123/bad name", NOT_A_QUEUE),
+        ("PROCESSING_QUEUE_URL", QUEUE_URL + "?Action=SendMessage", NOT_A_QUEUE),
+        ("PROCESSING_QUEUE_URL", QUEUE_URL + "#fragment", NOT_A_QUEUE),
+        ("LOG_LEVEL", "LOUD", NOT_A_LEVEL),
     ],
 )
-def test_bad_variable_is_named(variable: str, value: str | None) -> None:
+def test_bad_variable_is_named_with_what_is_wrong(variable: str, value: str | None, reason: str) -> None:
     env = {**VALID, variable: value}
     env = {k: v for k, v in env.items() if v is not None}
 
     with pytest.raises(ConfigurationError) as caught:
         Settings.from_env(env)
 
-    assert caught.value.variable == variable
-    assert variable in str(caught.value)
+    assert (caught.value.variable, caught.value.reason) == (variable, reason)
+    assert str(caught.value) == f"environment variable {variable} {reason}"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:5000/123456789012/order-processing",  # the local stage's moto server: plain HTTP
+        "https://sqs.eu-west-1.amazonaws.com/123456789012/X",  # a queue name may be one character
+        "https://sqs.eu-west-1.amazonaws.com/123456789012/order-processing/",
+        "https://sqs.eu-west-1.amazonaws.com/123456789012/order-processing.fifo",
+    ],
+)
+def test_queue_urls_of_sqs_and_of_the_local_stage_are_accepted(url: str) -> None:
+    assert Settings.from_env({**VALID, "PROCESSING_QUEUE_URL": url}).queue_url == url
 
 
 def test_invalid_environment_is_logged_once_with_the_variable_and_the_reason(output) -> None:

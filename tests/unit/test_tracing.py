@@ -255,6 +255,27 @@ def test_sampled_invocation_writes_the_handler_and_each_sdk_call(
 
 
 @pytest.mark.usefixtures("sampled")
+def test_a_client_instrumented_twice_still_writes_one_subsegment_per_call(
+    backend: Backend, tracer: tracing.Tracer, traced_invoke: Invoke, daemon: Daemon, wire: Wire
+) -> None:
+    # Given clients the tracer has instrumented a second time
+    for client in (backend.dynamodb, backend.sqs):
+        tracer.instrument_client(client)
+
+    # When an order is posted
+    response = traced_invoke(api_event(headers={"Idempotency-Key": "trace-twice"}))
+
+    # Then each call is one subsegment, and its request names that one as its parent
+    assert response.status == 201
+    trace = daemon.invocation()
+    assert trace.operations() == list(ORDER_CALLS)
+    assert daemon.silent()
+    for operation in ORDER_CALLS:
+        parent = trace.call(operation)["id"]
+        assert wire.trace_headers[operation] == [f"Root={ROOT};Parent={parent};Sampled=1;{LINEAGE}"]
+
+
+@pytest.mark.usefixtures("sampled")
 def test_only_the_first_invocation_is_a_cold_start(traced_invoke: Invoke, daemon: Daemon) -> None:
     first = traced_invoke(api_event(headers={"Idempotency-Key": "trace-1"}))
     first_trace = daemon.invocation()
