@@ -407,17 +407,24 @@ def audit_run(run_dir: Path, orders_table: str, queues: Sequence[str] = ()) -> A
     return report
 
 
-def audit_ledgers(ledger_dir: Path, orders: list[dict[str, Any]], messages: list[dict[str, Any]] | None) -> AuditReport:
+def audit_ledgers(
+    ledger_dir: Path,
+    orders: list[dict[str, Any]],
+    messages: list[dict[str, Any]] | None,
+    attempts: list[dict[str, Any]] | None = None,
+) -> AuditReport:
     """:func:`audit` over a ledger folder: one process's, or every worker's of a distributed run.
 
-    A distributed run's roster names each worker and its customers; a worker whose ledger did
-    not fully reach the master makes the audit incomplete (it fails, naming the worker), and
-    its customers' requests are unknown rather than lost or fine.
+    ``attempts`` are the folder's ledgers when the caller has read them already
+    (:func:`read_ledgers`); otherwise they are read here. A distributed run's roster names each
+    worker and its customers; a worker whose ledger did not fully reach the master makes the
+    audit incomplete (it fails, naming the worker), and its customers' requests are unknown
+    rather than lost or fine.
     """
     roster = Roster.load(ledger_dir)
     incomplete = roster.incomplete if roster is not None else []
     unknown = frozenset(customer for entry in incomplete for customer in entry.customers)
-    report = audit(read_ledgers(ledger_dir), orders, messages, unknown)
+    report = audit(read_ledgers(ledger_dir) if attempts is None else attempts, orders, messages, unknown)
     report.incomplete_workers = [
         f"worker {entry.index} ({entry.client_id}): {entry.lines} ledger lines arrived, "
         + ("it never sent its end" if entry.recorded is None else f"it recorded {entry.recorded}")
