@@ -4,8 +4,9 @@ It does what the deployed REST API does for ``POST /{stage}/orders``: throttles 
 stage's rate and burst when given a bucket, checks the Cognito ID token (signature against
 the pool's JWKS, expiry, issuer, audience, ``token_use``) and answers 401 itself, builds the
 v1 proxy event with the claims as strings, enforces the 10 MB payload limit and the 29 s
-integration timeout, and maps throttles and function errors as API Gateway would. Each error
-it makes itself is answered from the template's ``GatewayResponses``
+integration timeout, and maps Lambda's refusals and function errors as API Gateway would (a
+function out of concurrency is an integration failure, not a 429). Each error it makes itself
+is answered from the template's ``GatewayResponses``
 (:mod:`loadtests.stage.gateway_responses`). Every request gets one JSON line in the access log.
 """
 
@@ -245,7 +246,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
         if invocation.init_ms is not None:
             entry["init_ms"] = round(invocation.init_ms, 2)
         if invocation.outcome == "throttled":
-            return answer("THROTTLED", request_id)
+            # Lambda refused the invocation (429 TooManyRequestsException: the function's concurrency is
+            # exhausted). A REST API's Lambda proxy integration does not pass that on as a 429: the request
+            # fails as INTEGRATION_FAILURE, "Internal server error" (500 when nothing is declared for the
+            # type; the declared answer when it is: here the template's 502). THROTTLED is the stage's own
+            # rate and burst only (``_refused``).
+            return answer("INTEGRATION_FAILURE", request_id)
         if invocation.outcome in ("gave-up", "timeout"):
             return answer("INTEGRATION_TIMEOUT", request_id)
         payload = invocation.payload

@@ -1,9 +1,9 @@
 """Every error the stage's gateway makes itself is the template's declared problem document.
 
 Each situation is brought about for real — no token, a wrong route, a body API Gateway cannot
-frame or will not take, a busy function, a slow one, a crashed one, an unreachable key set, a
-defect in the stage — on a gateway in front of real worker processes, verifying real RS256
-tokens against a JWKS served over HTTP. Each answer is checked as a client sees it
+frame or will not take, a function out of concurrency, a slow one, a crashed one, an unreachable
+key set, a defect in the stage — on a gateway in front of real worker processes, verifying real
+RS256 tokens against a JWKS served over HTTP. Each answer is checked as a client sees it
 (``application/problem+json``, the function's security headers, the request id of
 ``x-amzn-RequestId``) and byte for byte against the template's declaration rendered for that
 request: one source for the bodies.
@@ -158,20 +158,31 @@ def test_a_length_that_is_not_a_number_falls_back_to_the_declared_default_4xx(fr
     assert front.responses.declaration("BAD_REQUEST_BODY") == ("DEFAULT_4XX", front.responses.declared["DEFAULT_4XX"])
 
 
-def test_a_busy_function_is_the_declared_429(front: Gateway) -> None:
-    # Given the only environment busy for a second
+def test_a_function_out_of_concurrency_is_the_declared_integration_failure_not_a_429(front: Gateway) -> None:
+    # Given the function's only environment busy for a second (its concurrency, 1, exhausted)
     assert _order(front, {})[0] == 200
     busy = threading.Thread(target=_order, args=(front, {"sleep": 1.0}))
     busy.start()
     until_busy(front.pool, 1)
     try:
-        # When another request arrives
+        # When another request arrives, and Lambda refuses to invoke the function for it (its 429)
         answer = _order(front, {})
     finally:
         busy.join()
 
-    problem = _declared(front, "THROTTLED", answer, "throttled")
-    assert _logged(front, problem["request_id"])["integration"] == "throttled"
+    # Then API Gateway does not pass Lambda's 429 on: a REST API's Lambda proxy integration answers
+    # a refused invocation as INTEGRATION_FAILURE ("Internal server error"; 500 when nothing is
+    # declared for it), here the template's declaration of it: the 502 integration-failure problem.
+    # (AWS Lambda's "Handling Lambda errors with an API Gateway API"; deployed access logs show
+    # INTEGRATION_FAILURE with "Execution failed due to configuration error: Rate Exceeded.")
+    status, headers, _ = answer
+    assert status != 429
+    assert headers["x-amzn-ErrorType"] == "InternalServerErrorException"
+    problem = _declared(front, "INTEGRATION_FAILURE", answer, "integration-failure")
+    assert problem["status"] == 502
+    entry = _logged(front, problem["request_id"])
+    assert entry["integration"] == "throttled"  # the cause stays in the stage's access log
+    assert front.pool.started == 1  # no environment was started for it
 
 
 def test_a_function_past_its_timeout_is_the_declared_504(front: Gateway) -> None:
