@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from loadtests.host import SATURATED, CpuSample, cpu_sample  # SATURATED: a process at it is at its GIL's limit
-from loadtests.procfs import cpu_s
+from loadtests.readings import cpu_s, thread_cpu_s
 from loadtests.stage.backend import SERVICE_GROUPS
 
 if TYPE_CHECKING:
@@ -51,8 +51,9 @@ class CpuMeter:
         groups |= {"workers": pool.pids, "load generator": list(self.load)}
         processes = cpu_sample(groups)
         consumer = harness = 0.0
+        threads = thread_cpu_s()  # Linux only: elsewhere the gateway's figure holds the other two
         for thread in threading.enumerate():
-            seconds = cpu_s(thread=thread.native_id) or 0.0
+            seconds = threads.get(thread.native_id or 0, 0.0)
             if thread.name.startswith("consumer-") or thread.name == "queue-depths":
                 consumer += seconds
             elif thread is threading.main_thread():

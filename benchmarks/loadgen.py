@@ -3,7 +3,7 @@
     python -m benchmarks.loadgen [--users 100] [--run-time 30s]
 
 Runs the local stage, a Locust master and one worker with the main job's own commands and
-scenarios, reads the worker's CPU time from /proc while it runs, and prints a table: requests
+scenarios, reads the worker's CPU time to its end as it is reaped, and prints a table: requests
 sent, the worker's CPU per request, the requests each user sends per second (the scenarios'
 pacing and retries), and from those the users one worker process (one core) and one 2-core
 worker host (two processes) sustain at 80 % busy. A benchmark, not a test: nothing is judged.
@@ -14,26 +14,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 
 from loadtests.ledger import read_ledgers
-from loadtests.processes import wait_or_kill
-from loadtests.procfs import cpu_s
+from loadtests.readings import reap
 from loadtests.run import LOCUSTFILE, load_arguments, locust_commands
 from loadtests.stage.local import LocalStage, new_run_dir
 
 BUSY_SHARE = 0.8
 """How busy a worker core may run: Locust warns at 90 %, and its timings suffer before that."""
-
-
-def _follow(pid: int, last: list[float], stop: threading.Event) -> None:
-    """Keep the process's latest CPU time in ``last[0]`` until it exits."""
-    while not stop.is_set():
-        seconds = cpu_s(pid)
-        if seconds is None:
-            return
-        last[0] = seconds
-        stop.wait(0.2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,25 +36,20 @@ def main(argv: list[str] | None = None) -> int:
         env = {**os.environ, "PYTHONPATH": str(LOCUSTFILE.parents[1])}
         master_command, worker_command = commands
         worker = subprocess.Popen(worker_command, env=env)  # noqa: S603 - our interpreter
-        last, stop = [0.0], threading.Event()
-        follower = threading.Thread(target=_follow, args=(worker.pid, last, stop), daemon=True)
-        follower.start()
         try:
             subprocess.run(master_command, env=env, check=False, capture_output=True)  # noqa: S603
         finally:
-            wait_or_kill(worker, 60)
-            stop.set()
-            follower.join()
+            _, worker_cpu_s = reap(worker, 60)
     requests = len(read_ledgers(run_dir / "ledger"))
     seconds = float(args.run_time.removesuffix("s"))
-    per_request_ms = last[0] * 1000 / requests if requests else float("nan")
+    per_request_ms = worker_cpu_s * 1000 / requests if requests else float("nan")
     per_user = requests / (args.users * seconds)
     per_core = BUSY_SHARE * 1000 / per_request_ms / per_user if requests else 0
     rows = [
         ("users", f"{args.users}"),
         ("run time", f"{seconds:g} s"),
         ("requests sent (ledger)", f"{requests}"),
-        ("worker CPU", f"{last[0]:.2f} s"),
+        ("worker CPU", f"{worker_cpu_s:.2f} s"),
         ("worker CPU per request", f"{per_request_ms:.2f} ms"),
         ("requests per user per second", f"{per_user:.2f}"),
         (f"users per worker process (one core at {BUSY_SHARE:.0%})", f"{per_core:.0f}"),

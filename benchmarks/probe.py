@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from harness.lambda_context import FakeLambdaContext
-from loadtests.procfs import peak_rss_kib, rss_kib
+from loadtests.readings import own_peak_rss_kib, own_rss_kib
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -180,7 +180,7 @@ def _memory(invoke: Any, invocations: int) -> dict[str, Any]:
     net.sort()
     blocks.sort()
     gc.collect()
-    rss_start = rss_kib()
+    rss_start = own_rss_kib()
     for _ in range(invocations):
         invoke()
     gc.collect()
@@ -189,9 +189,9 @@ def _memory(invoke: Any, invocations: int) -> dict[str, Any]:
         "net_bytes": net[len(net) // 2],
         "kept_blocks": blocks[len(blocks) // 2],
         "rss_start_kib": rss_start,
-        "rss_end_kib": rss_kib(),
-        # Its own peak (VmHWM): getrusage's would be its starter's whenever the starter was larger.
-        "max_rss_kib": peak_rss_kib(),
+        "rss_end_kib": own_rss_kib(),
+        # Its own peak (Linux: VmHWM; getrusage's would be its starter's whenever the starter was larger).
+        "max_rss_kib": own_peak_rss_kib(),
     }
 
 

@@ -1,7 +1,7 @@
-"""The execution environments' memory over a run: RSS sampled from /proc, and whether it stayed flat.
+"""The execution environments' memory over a run: RSS sampled (``loadtests.readings``), and whether it stayed flat.
 
 A sampler thread writes one JSON line per interval to ``memory.jsonl`` in the run folder
-(``{"t": seconds from the start, "rss_kib": {pid: VmRSS}}``); ``memory_report`` turns the samples
+(``{"t": seconds from the start, "rss_kib": {pid: RSS in KiB}}``); ``memory_report`` turns the samples
 into each environment's RSS at its first sample once it has lived the settling time (its init
 and first invocations behind it, wherever in the run it started) and at its last one. An
 environment is flat when it grew by at most ``limit_mib`` between the two.
@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from loadtests.procfs import rss_kib
+from loadtests.readings import rss_kib
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable

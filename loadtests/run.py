@@ -31,7 +31,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +45,7 @@ from loadtests.gate import SloVerdict, likely_cause
 from loadtests.host import LOCUST, STAGE, CpuSample, HostLoad, cpu_sample, host_load
 from loadtests.ledger import read_ledgers
 from loadtests.memory import RssSampler, memory_report
-from loadtests.processes import wait_or_kill
+from loadtests.readings import reap
 from loadtests.stage.backend import free_port
 from loadtests.stage.local import LocalStage, new_run_dir
 from runreport.render import render_run
@@ -133,30 +133,33 @@ def _master(lead: list[str], bind: str, port: int, workers: int, wait_s: int) ->
     ]  # fmt: skip
 
 
-def run_locust(commands: list[list[str]], shape: str | None, on_exit: Callable[[list[int]], None] | None = None) -> int:
+def run_locust(
+    commands: list[list[str]], shape: str | None, on_exit: Callable[[dict[int, float]], None] | None = None
+) -> int:
     """Run the first command to its end, with the others (workers) beside it; its exit code.
 
-    ``on_exit`` gets every Locust process's pid once the first has exited and before any is
-    reaped, while /proc still holds each one's CPU time to its end.
+    ``on_exit`` gets every Locust process's CPU seconds to its end, by pid, once all have exited:
+    each read as it is reaped (a worker still running 60 s after the first has exited is killed).
     """
     env = {**os.environ, "PYTHONPATH": str(LOCUSTFILE.parents[1])}
     if shape:
         env["LOAD_SHAPE"] = shape
     first, *workers = commands
     helpers = [subprocess.Popen(command, env=env) for command in workers]  # noqa: S603 - our interpreter
+    cpu: dict[int, float] = {}
     try:
         with subprocess.Popen(first, env=env) as lead:  # noqa: S603
             try:
-                os.waitid(os.P_PID, lead.pid, os.WEXITED | os.WNOWAIT)  # exited, not yet reaped
-                if on_exit is not None:
-                    on_exit([lead.pid, *(helper.pid for helper in helpers)])
-                return lead.wait()
+                exit_code, cpu[lead.pid] = reap(lead)
             except BaseException:
                 lead.kill()
                 raise
     finally:
         for helper in helpers:
-            wait_or_kill(helper, 60)
+            _, cpu[helper.pid] = reap(helper, 60)
+    if on_exit is not None:
+        on_exit(cpu)
+    return exit_code
 
 
 def _stage_pids(stage: LocalStage) -> list[int]:
@@ -183,9 +186,10 @@ class SloWindow:
         self.start = cpu_sample({STAGE: _stage_pids(self.stage)})
         self.started_before = _cold_starts(self.stage)
 
-    def close(self, locust: list[int]) -> None:
-        """The window's end: Locust's processes (``locust``) have exited and are not yet reaped."""
-        self.end = cpu_sample({STAGE: _stage_pids(self.stage), LOCUST: locust})
+    def close(self, locust: dict[int, float]) -> None:
+        """The window's end: Locust's processes have exited; ``locust`` holds each one's CPU seconds to its end."""
+        end = cpu_sample({STAGE: _stage_pids(self.stage)})
+        self.end = replace(end, groups={**end.groups, LOCUST: locust})
         self.started_after = _cold_starts(self.stage)
 
     @property

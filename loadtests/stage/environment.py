@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.lambda_context import FakeLambdaContext
-from loadtests.procfs import peak_rss_kib
+from loadtests.readings import own_peak_rss_kib
 from loadtests.stage.messages import FunctionConfig, Invoke, Provision, Reply, Setup, Stop
 
 
@@ -86,8 +86,8 @@ def serve(conn: Connection, function: FunctionConfig, log_path: Path) -> None:
             payload = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
             outcome = "error"
         duration_ms = (time.monotonic() - started) * 1000
-        # The environment's own peak: getrusage's would carry the peak of the harness that started it.
-        max_mb = (peak_rss_kib() or 0) // 1024
+        # The environment's own peak: on Linux getrusage's would carry the peak of the harness that started it.
+        max_mb = (own_peak_rss_kib() or 0) // 1024
         init = f"\tInit Duration: {init_ms:.2f} ms" if init_ms is not None else ""
         print(
             f"REPORT RequestId: {message.request_id}\tDuration: {duration_ms:.2f} ms\t"

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from typing import Any
+
+from loadtests.readings import rusage_peak_kib
 
 
 def echo(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -33,10 +34,9 @@ def proxy(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def allocate(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """Hold ``event["mib"]`` MiB, written (so resident), for the invocation; report getrusage's peak."""
+    """Hold ``event["mib"]`` MiB, written (so resident), for the invocation; report getrusage's peak (KiB)."""
     held = b"\x01" * (int(event["mib"]) * 1024 * 1024)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"statusCode": 200, "body": json.dumps({"held": len(held), "ru_maxrss_kib": peak})}
+    return {"statusCode": 200, "body": json.dumps({"held": len(held), "ru_maxrss_kib": rusage_peak_kib()})}
 
 
 def context(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -37,8 +37,8 @@ def _main_job(*arguments: str) -> tuple[Path, dict[str, Any]]:
 
 
 def test_main_job_at_100_users_holds_every_invariant_and_every_scenario_gets_its_statuses() -> None:
-    # When the main job runs briefly at its full 100 users, the environments' RSS sampled from
-    # /proc (not judged: no environment of a 20 s run has settled)
+    # When the main job runs briefly at its full 100 users, the environments' RSS sampled
+    # (not judged: no environment of a 20 s run has settled)
     sampled = ["--rss-sample-s", "2", "--rss-settle-s", "0", "--rss-growth-mib", "1000"]
     run_dir, audit = _main_job("--users", "100", "--spawn-rate", "50", "--run-time", "20s", *sampled)
 

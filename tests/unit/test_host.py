@@ -1,4 +1,4 @@
-"""The host meter: CPU of the machine and of groups of processes, read from /proc, over a window."""
+"""The host meter: CPU of the machine and of groups of processes, read through loadtests.readings, over a window."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from loadtests.host import OTHER, CpuSample, HostLoad, cpu_sample, host_load
-from loadtests.procfs import cpu_s
+from loadtests.readings import cpu_s
 
 # Spins until its stdin closes, at most 10 s whatever happens: bounded even if the test dies.
 SPIN = """
@@ -119,7 +119,7 @@ def test_a_process_started_in_the_window_counts_from_zero_and_one_there_from_its
 
 
 def test_groups_that_account_for_more_than_the_machine_leave_other_at_zero_not_negative() -> None:
-    # /proc's per-process and per-core clocks round differently: the groups may exceed the machine by a tick
+    # The per-process and per-core clocks round differently: the groups may exceed the machine by a tick
     load = HostLoad(10.0, 2, 19.9, {"stage": 20.0})
 
     assert load.other_s == 0.0

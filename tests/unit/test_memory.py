@@ -1,4 +1,4 @@
-"""The soak's memory watch: RSS read from /proc, sampled into memory.jsonl, judged flat or not."""
+"""The soak's memory watch: RSS read through loadtests.readings, sampled into memory.jsonl, judged flat or not."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 
 from loadtests import soak
 from loadtests.memory import RssSampler, memory_report
-from loadtests.procfs import rss_kib
+from loadtests.readings import rss_kib
 
 GROW = """
 import sys
@@ -41,7 +41,7 @@ def _grow(process: subprocess.Popen[str], mib: int) -> None:
     assert process.stdout.readline() == "ok\n"
 
 
-def test_rss_is_read_from_proc_and_is_none_for_a_process_that_is_gone(child: subprocess.Popen[str]) -> None:
+def test_rss_is_read_in_kib_and_is_none_for_a_process_that_is_gone(child: subprocess.Popen[str]) -> None:
     before = rss_kib(child.pid)
     _grow(child, 64)
     after = rss_kib(child.pid)
