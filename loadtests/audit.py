@@ -1,6 +1,6 @@
 """The post-run audit: the client's ledger against the orders table and the queue's messages.
 
-It proves the invariants of DESIGN.md §3 request by request and prints lost, duplicated and
+It proves the invariants of docs/contract.md §3 request by request and prints lost, duplicated and
 orphaned counts (and the rest); any non-zero count fails the run. Each breach names the
 request it concerns (operation, customer, key, attempt, the gateway's request id), so a person
 can find it in the function's logs; ``audit`` is a pure function of its three inputs.
