@@ -14,20 +14,28 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 from loadtests.ledger import read_ledgers
 from loadtests.readings import reap
 from loadtests.run import LOCUSTFILE, load_arguments, locust_commands
 from loadtests.stage.local import LocalStage, new_run_dir
 
+if TYPE_CHECKING:
+    import argparse
+
 BUSY_SHARE = 0.8
 """How busy a worker core may run: Locust warns at 90 %, and its timings suffer before that."""
 
 
+def parser() -> argparse.ArgumentParser:
+    """The runners' shared options, with this measurement's run time and spawn rate."""
+    return load_arguments(__doc__.splitlines()[0], "30s", 50)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the measurement and print its table."""
-    parser = load_arguments(__doc__.splitlines()[0], "30s", 50)
-    args = parser.parse_args(["--processes", "1", *(argv if argv is not None else sys.argv[1:])])
+    args = parser().parse_args(["--processes", "1", *(argv if argv is not None else sys.argv[1:])])
     run_dir = new_run_dir("loadgen")
     with LocalStage(run_dir, customers=args.users) as stage:
         commands = locust_commands(

@@ -204,20 +204,25 @@ def row_json(row: Row, verdict: Verdict) -> dict[str, Any]:
     }
 
 
+def parser() -> argparse.ArgumentParser:
+    """The suite's options: counts, the end-to-end rows, where the JSON goes, the smoke run."""
+    options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    options.add_argument("--cold-runs", type=int, default=15)
+    options.add_argument("--invocations", type=int, default=5000)
+    options.add_argument("--memory-invocations", type=int, default=10_000)
+    options.add_argument("--no-e2e", action="store_true", help="skip the local stage rows (about 3 minutes)")
+    options.add_argument("--json", type=Path, default=None)
+    options.add_argument("--smoke", action="store_true", help="tiny counts: checks the suite runs, measures nothing")
+    return options
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every benchmark, print the table and the verdict, write the JSON.
 
     Returns:
         The verdict's exit code: 0 when no target failed the run, else 1.
     """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cold-runs", type=int, default=15)
-    parser.add_argument("--invocations", type=int, default=5000)
-    parser.add_argument("--memory-invocations", type=int, default=10_000)
-    parser.add_argument("--no-e2e", action="store_true", help="skip the local stage rows (about 3 minutes)")
-    parser.add_argument("--json", type=Path, default=None)
-    parser.add_argument("--smoke", action="store_true", help="tiny counts: checks the suite runs, measures nothing")
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     if args.smoke:
         args.cold_runs, args.invocations, args.memory_invocations = 1, 20, 30
     rows: list[Row] = []

@@ -13,17 +13,22 @@ import argparse
 import sys
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run one command; its exit code."""
-    parser = argparse.ArgumentParser(prog="python -m dashboards", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+def parser() -> argparse.ArgumentParser:
+    """The commands and their options."""
+    options = argparse.ArgumentParser(prog="python -m dashboards", description=__doc__.splitlines()[0])
+    commands = options.add_subparsers(dest="command", required=True)
     commands.add_parser("sync", help="write the generated resources into template.yaml")
     commands.add_parser("check", help="fail when template.yaml differs from the definition")
     publish = commands.add_parser("publish", help="put the dashboard into an account from a deployed stack")
     publish.add_argument("--stack", required=True)
     publish.add_argument("--region", default=None)
     publish.add_argument("--endpoint-url", default=None, help="e.g. a local moto server")
-    args = parser.parse_args(argv)
+    return options
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; its exit code."""
+    args = parser().parse_args(argv)
 
     if args.command in ("sync", "check"):
         from dashboards import template  # noqa: PLC0415 - each command loads only what it needs

@@ -1,6 +1,6 @@
 """The post-run audit: the client's ledger against the orders table and the queue's messages.
 
-It proves the invariants of DESIGN.md §3 request by request and prints lost, duplicated and
+It proves the invariants of docs/contract.md §3 request by request and prints lost, duplicated and
 orphaned counts (and the rest); any non-zero count fails the run. Each breach names the
 request it concerns (operation, customer, key, attempt, the gateway's request id), so a person
 can find it in the function's logs; ``audit`` is a pure function of its three inputs.
@@ -438,11 +438,16 @@ def audit_stage(run_dir: Path, physical: Mapping[str, str]) -> AuditReport:
     return audit_run(run_dir, physical["OrdersTable"], [physical["ProcessingQueue"], physical["ProcessingDLQ"]])
 
 
+def parser() -> argparse.ArgumentParser:
+    """The audit command's options: the stage file of a run whose stage is still up."""
+    options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    options.add_argument("--stage-file", type=Path, required=True)
+    return options
+
+
 def main(argv: list[str] | None = None) -> int:
     """Audit a finished run against a stage that is still up (``--stage-file``), as the main job does."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stage-file", type=Path, required=True)
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     stage = json.loads(args.stage_file.read_text())
     os.environ.update(stage["aws_env"])
     report = audit_stage(args.stage_file.parent, stage["physical"])

@@ -78,15 +78,21 @@ def load_arguments(description: str, run_time: str, spawn_rate: float) -> argpar
     return parser
 
 
-def _arguments(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
-    parser = load_arguments(__doc__.splitlines()[0], "60s", 20)
-    parser.add_argument("--concurrency", type=int, default=100, help="execution environments at most")
-    parser.add_argument("--stage-host", default="127.0.0.1", help="the address the stage listens on")
-    parser.add_argument("--chaos", default=None, help="a fault plan: a TOML path or a name in chaos/plans/")
-    parser.add_argument("--rss-sample-s", type=float, default=0, help="sample the environments' RSS (0: off)")
-    parser.add_argument("--rss-settle-s", type=float, default=60, help="growth counts from this age on")
-    parser.add_argument("--rss-growth-mib", type=float, default=5, help="RSS growth per environment at most")
-    args, extra = parser.parse_known_args(argv)
+def parser() -> argparse.ArgumentParser:
+    """The main job's options: the runners' shared ones, the stage's, chaos and the RSS watch."""
+    options = load_arguments(__doc__.splitlines()[0], "60s", 20)
+    options.add_argument("--concurrency", type=int, default=100, help="execution environments at most")
+    options.add_argument("--stage-host", default="127.0.0.1", help="the address the stage listens on")
+    options.add_argument("--chaos", default=None, help="a fault plan: a TOML path or a name in chaos/plans/")
+    options.add_argument("--rss-sample-s", type=float, default=0, help="sample the environments' RSS (0: off)")
+    options.add_argument("--rss-settle-s", type=float, default=60, help="growth counts from this age on")
+    options.add_argument("--rss-growth-mib", type=float, default=5, help="RSS growth per environment at most")
+    return options
+
+
+def arguments(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
+    """The main job's options from ``argv``, and the ones it does not know, which go to Locust."""
+    args, extra = parser().parse_known_args(argv)
     if args.chaos:
         path = Path(args.chaos)
         args.chaos = path if path.suffix == ".toml" else PLANS / f"{args.chaos}.toml"
@@ -266,7 +272,7 @@ def _write_timeline(run_dir: Path, started_at: float, plan: FaultPlan | None) ->
 
 def main(argv: list[str] | None = None) -> int:
     """Run the stage, Locust headless against it, drain the queue, audit; return the exit code."""
-    args, extra = _arguments(argv)
+    args, extra = arguments(argv)
     if args.role == "worker":
         return _work(args, extra)
     run_dir = new_run_dir("chaos" if args.chaos else "load")

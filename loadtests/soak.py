@@ -20,9 +20,14 @@ DEFAULTS = ["--run-time", "10m", "--rss-sample-s", "15", "--slo-error-ratio", "0
 """The soak's own defaults; an option given on the command line comes later and wins."""
 
 
+def command_line(argv: list[str] | None = None) -> list[str]:
+    """The main job's arguments for a soak: the soak's defaults, then the given options (else the process's)."""
+    return [*DEFAULTS, *(sys.argv[1:] if argv is None else argv)]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the main job with the soak's defaults under the given options; its exit code."""
-    return run.main([*DEFAULTS, *(sys.argv[1:] if argv is None else argv)])
+    return run.main(command_line(argv))
 
 
 if __name__ == "__main__":

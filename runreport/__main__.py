@@ -12,11 +12,16 @@ from pathlib import Path
 from runreport.render import render_run
 
 
+def parser() -> argparse.ArgumentParser:
+    """The command's one argument: the run folder."""
+    options = argparse.ArgumentParser(prog="python -m runreport", description=__doc__.splitlines()[0])
+    options.add_argument("run_dir", type=Path)
+    return options
+
+
 def main(argv: list[str] | None = None) -> int:
     """Draw the run's dashboard; its exit code."""
-    parser = argparse.ArgumentParser(prog="python -m runreport", description=__doc__.splitlines()[0])
-    parser.add_argument("run_dir", type=Path)
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     page = render_run(args.run_dir)
     print(f"dashboard: {page}")
     return 0

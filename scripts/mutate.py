@@ -15,7 +15,6 @@ its target. mutmut's configuration is ``[tool.mutmut]`` in pyproject.toml.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -38,6 +37,7 @@ from mutmut.utils.file_utils import walk_mutatable_files
 from mutmut.workers.isolation import ForkRunner
 
 from scripts.mutant_lines import MutatedFile, choose_tests
+from scripts.mutate_cli import parser
 from scripts.mutation_score import module_path, mutant_globs, report, tally_files
 
 if TYPE_CHECKING:
@@ -310,24 +310,7 @@ def _print_survivors() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run mutmut (unless ``--report-only``), then print the scores."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "targets", nargs="*", help="source paths or mutant names/globs (default: every unchecked mutant)"
-    )
-    parser.add_argument(
-        "--max-children",
-        type=int,
-        default=2 * (os.cpu_count() or 1),
-        help="parallel test runs (default: twice the cores: the tests spend much of their time in botocore's backoff)",
-    )
-    parser.add_argument(
-        "--all-tests",
-        action="store_true",
-        help="give each mutant every test of its function, as mutmut does (to check a survivor against them all)",
-    )
-    parser.add_argument("--report-only", action="store_true", help="print the stored scores without running")
-    parser.add_argument("--survivors", action="store_true", help="also print the diff of every surviving mutant")
-    args = parser.parse_args(argv)
+    args = parser(__doc__.splitlines()[0]).parse_args(argv)
 
     _teach_mutmut_the_package_roots()
     _instrument_the_stats_run()

@@ -120,11 +120,16 @@ def sync(path: Path = OPENAPI) -> bool:
     return changed
 
 
+def parser() -> argparse.ArgumentParser:
+    """The command: ``sync`` or ``check``."""
+    options = argparse.ArgumentParser(prog="python -m scripts.openapi", description=__doc__.splitlines()[0])
+    options.add_argument("command", choices=("sync", "check"))
+    return options
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; its exit code."""
-    parser = argparse.ArgumentParser(prog="python -m scripts.openapi", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("sync", "check"))
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     if args.command == "sync":
         print("openapi.yaml updated" if sync() else "openapi.yaml already in step")
         return 0

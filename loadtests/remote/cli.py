@@ -84,12 +84,22 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def arguments(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
+    """The subcommand and its options from ``argv``; what ``run`` does not know goes to Locust, elsewhere it is refused.
+
+    Raises:
+        SystemExit: argparse's exit 2, usage and the error on stderr.
+    """
+    options = parser()
+    args, extra = options.parse_known_args(argv)
+    if extra and args.command != "run":
+        options.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args, extra
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one subcommand; its exit status, or 2 with one line naming what was refused."""
-    arguments = parser()
-    args, extra = arguments.parse_known_args(argv)
-    if extra and args.command != "run":
-        arguments.error(f"unrecognized arguments: {' '.join(extra)}")
+    args, extra = arguments(argv)
     try:
         return COMMANDS[args.command](args, extra)
     except (RemoteInputError, NoCredentialsError, NoRegionError) as exc:

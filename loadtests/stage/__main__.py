@@ -11,21 +11,26 @@ from loadtests.stage.local import LocalStage, id_token, new_run_dir
 from loadtests.stage.samconfig import environments, parameter_overrides
 
 
-def main() -> int:
-    """Start the stage, print its URL and Cognito settings and a curl line, wait for a signal."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, default=0, help="gateway port (default: any free port)")
-    parser.add_argument("--concurrency", type=int, default=100, help="execution environments at most")
-    parser.add_argument(
+def parser() -> argparse.ArgumentParser:
+    """The stage's options: its port, its concurrency, an environment's knobs, the stage throttle."""
+    options = argparse.ArgumentParser(description=__doc__)
+    options.add_argument("--port", type=int, default=0, help="gateway port (default: any free port)")
+    options.add_argument("--concurrency", type=int, default=100, help="execution environments at most")
+    options.add_argument(
         "--environment",
         choices=environments(),
         help="take the knobs (concurrency, throttle, log level) from this samconfig.toml environment; "
         "the names stay the stage's own",
     )
-    parser.add_argument(
+    options.add_argument(
         "--throttle", action="store_true", help="throttle at the stage's rate and burst (429 THROTTLED), as API Gateway"
     )
-    args = parser.parse_args()
+    return options
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start the stage, print its URL and Cognito settings and a curl line, wait for a signal."""
+    args = parser().parse_args(argv)
     parameters = parameter_overrides(args.environment) if args.environment else {}
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

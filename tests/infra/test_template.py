@@ -99,7 +99,8 @@ def test_sam_transform_keeps_the_explicit_role(transformed: dict) -> None:
 def test_function_is_configured_as_designed() -> None:
     properties = resource(load_template(), FUNCTION)["Properties"]
 
-    # DESIGN's name, suffixed with the environment (issue 17); the dashboard and alarms use the same name
+    # The contract's name (docs/contract.md §1), suffixed with the environment (issue 17); the dashboard and
+    # alarms use the same name
     assert properties["FunctionName"] == {"Fn::Sub": "order-processing-create-order-${StageName}"}
     assert properties["FunctionName"] == {"Fn::Sub": definition.FUNCTION}
     assert properties["Handler"] == "create_order.handler.lambda_handler"

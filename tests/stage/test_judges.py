@@ -1,7 +1,7 @@
 """The harness's judges shown failing end to end: the audit on tampered evidence, the SLO gate, the chaos verdict.
 
 Each runs the main job's own parts against the local stage; a judge never shown failing proves
-nothing (DESIGN.md §3). The passing run is tests/stage/test_main_job.py.
+nothing (docs/contract.md §3). The passing run is tests/stage/test_main_job.py.
 """
 
 from __future__ import annotations

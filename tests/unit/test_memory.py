@@ -127,9 +127,9 @@ def test_the_soak_runs_the_main_job_for_ten_minutes_with_memory_watched_and_opti
 
     assert soak.main(["--run-time", "2m"]) == 0
 
-    args, _ = soak.run._arguments(seen[0])
+    args, _ = soak.run.arguments(seen[0])
     assert args.run_time == "2m"
     assert args.rss_sample_s == 15
     assert args.slo_error_ratio == 0
     assert args.users == 100
-    assert soak.run._arguments(soak.DEFAULTS)[0].run_time == "10m"
+    assert soak.run.arguments(soak.DEFAULTS)[0].run_time == "10m"
