@@ -39,6 +39,18 @@ def allocate(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"statusCode": 200, "body": json.dumps({"held": len(held), "ru_maxrss_kib": rusage_peak_kib()})}
 
 
+_KEPT: list[bytes] = []
+"""What ``leak`` keeps: it lives as long as the environment."""
+
+
+def leak(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Allocate ``event["kib"]`` KiB, written (so resident); keep it for good when ``event["keep"]`` (a leak)."""
+    block = b"\x01" * (int(event["kib"]) * 1024)
+    if event.get("keep"):
+        _KEPT.append(block)
+    return {"statusCode": 200, "body": json.dumps({"kept_kib": sum(map(len, _KEPT)) // 1024})}
+
+
 def context(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """The Lambda context the environment handed in, as the handler reads it."""
     seen = {

@@ -1,4 +1,5 @@
-"""The harness's judges shown failing end to end: the audit on tampered evidence, the SLO gate, the chaos verdict.
+"""The harness's judges shown failing end to end: the audit on tampered evidence, the SLO gate, the chaos verdict,
+the memory judge on a leak.
 
 Each runs the main job's own parts against the local stage; a judge never shown failing proves
 nothing (docs/contract.md §3). The passing run is tests/stage/test_main_job.py.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -16,10 +18,14 @@ from typing import Any
 
 import boto3
 
+from loadtests import run
 from loadtests.audit import derived_order_id, read_messages
 from loadtests.ledger import read_ledgers
+from loadtests.memory import RssSampler
 from loadtests.run import load_arguments, locust_commands, run_locust
 from loadtests.stage.local import LocalStage
+from loadtests.stage.workers import FunctionConfig, WorkerPool
+from tests.stage.test_main_job import MEMORY_LEG
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -190,3 +196,63 @@ end_s = 8
     audit = json.loads((run_dir / "audit.json").read_text())
     assert audit["unqueued"] == lossy["breaches"]["unqueued"]
     assert audit["lost"] == audit["orphaned"] == audit["duplicated"] == 0
+
+
+LEAK_KIB = 128
+LEAKS = 32
+"""A leak of 128 KiB an invocation, 32 invocations: 4 MiB, twice the main job's limit."""
+
+
+def _until_settled(samples: Path, pids: set[int], settle_s: float, wait_s: float) -> None:
+    """Wait until every one of ``pids`` has a sample ``settle_s`` or more after its first (as the judge counts)."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        first: dict[int, float] = {}
+        settled: set[int] = set()
+        for line in samples.read_text().splitlines() if samples.exists() else []:
+            sample = json.loads(line)
+            for pid in map(int, sample["rss_kib"]):
+                if sample["t"] - first.setdefault(pid, sample["t"]) >= settle_s:
+                    settled.add(pid)
+        if pids <= settled:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"environments {sorted(pids)} not sampled {settle_s:g} s into their lives within {wait_s:g} s")
+
+
+def test_the_memory_judge_fails_an_environment_that_keeps_memory_per_invocation(tmp_path: Path) -> None:
+    # Given the main job's memory leg (its options, parsed by the main job) watching two warm
+    # environments whose handler allocates 128 KiB an invocation: one keeps it, one lets it go
+    args, _ = run._arguments(MEMORY_LEG)
+    function = FunctionConfig(code_dir=ROOT, env={}, timeout_s=5.0, handler="tests.stage.handlers.leak")
+    (tmp_path / "leaky").mkdir()
+    (tmp_path / "healthy").mkdir()
+    leaky = WorkerPool(function, tmp_path / "leaky", concurrency=1)
+    healthy = WorkerPool(function, tmp_path / "healthy", concurrency=1)
+    sampler = RssSampler(lambda: [*leaky.pids, *healthy.pids], tmp_path / "memory.jsonl", args.rss_sample_s)
+    try:
+        for workers, keep in ((leaky, True), (healthy, False)):
+            assert workers.invoke({"kib": LEAK_KIB, "keep": keep}).outcome == "ok"  # the init behind it
+        [leaky_pid], [healthy_pid] = leaky.pids, healthy.pids
+        sampler.start()
+        try:
+            _until_settled(sampler.path, {leaky_pid, healthy_pid}, args.rss_settle_s, args.rss_settle_s + 30)
+
+            # When each is invoked 32 times more, once settled (sampled as the main job samples)
+            for _ in range(LEAKS):
+                assert leaky.invoke({"kib": LEAK_KIB, "keep": True}).outcome == "ok"
+                assert healthy.invoke({"kib": LEAK_KIB, "keep": False}).outcome == "ok"
+        finally:
+            sampler.stop()
+    finally:
+        leaky.close()
+        healthy.close()
+
+    # Then the main job's memory verdict fails the run, on the environment that kept its memory alone
+    assert run._memory_verdict(tmp_path, sampler.path, args) is False
+    memory = json.loads((tmp_path / "memory.json").read_text())
+    assert (memory["limit_mib"], memory["flat"]) == (2, False)
+    growth = {env["pid"]: env["growth_mib"] for env in memory["environments"]}
+    assert set(growth) == {leaky_pid, healthy_pid}
+    assert growth[leaky_pid] >= 0.9 * LEAKS * LEAK_KIB / 1024 > memory["limit_mib"]
+    assert growth[healthy_pid] <= memory["limit_mib"]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -153,18 +155,50 @@ def test_function_error_is_reported_not_raised(tmp_path: Path) -> None:
     assert "RuntimeError: boom" in (tmp_path / "worker-001.log").read_text()
 
 
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a running process (a reaped one is gone; a zombie would still be alive here)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _command_line(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
+
+
 def test_close_stops_every_environment(tmp_path: Path) -> None:
-    import os
-
+    # Given a pool with two environments started: one provisioned, one more because the first was busy
     workers = pool(tmp_path, concurrency=2)
-    workers.invoke({})
-    pids = workers.pids
+    pids: list[int] = []
+    try:
+        assert workers.provision(1) == 1
+        busy = threading.Thread(target=workers.invoke, args=({"sleep": 1},))
+        busy.start()
+        until_busy(workers, 1)
+        assert workers.invoke({}).init_ms is not None  # a cold start: the second environment
+        busy.join()
+        pids = workers.pids
 
-    workers.close()
+        # ... each one a live environment process this pool started
+        assert workers.started == workers.size == 2
+        assert len(set(pids)) == 2
+        for pid in pids:
+            assert _alive(pid)
+            assert _command_line(pid)[1:3] == ["-m", "loadtests.stage.environment"]
 
-    for pid in pids:
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)
+        # When the pool is closed
+        workers.close()
+
+        # Then every one of them is gone (and reaped: no zombie is left either)
+        assert [pid for pid in pids if _alive(pid)] == []
+        assert workers.pids == []
+    finally:
+        workers.close()
+        for pid in pids:  # a broken close must not leave our processes behind
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
 
 
 def test_provisioned_environments_are_initialised_before_any_invocation(tmp_path: Path) -> None:
