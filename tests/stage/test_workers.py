@@ -13,6 +13,7 @@ import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+import psutil
 import pytest
 
 from loadtests.readings import rusage_peak_kib
@@ -165,7 +166,7 @@ def _alive(pid: int) -> bool:
 
 
 def _command_line(pid: int) -> list[str]:
-    return Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")[:-1]
+    return psutil.Process(pid).cmdline()
 
 
 def test_close_stops_every_environment(tmp_path: Path) -> None:
