@@ -225,12 +225,36 @@ class OrdersUser(FastHttpUser):
             sent["Authorization"] = token
         started = time.monotonic()
         record = Attempt(op, name, customer_id or self.customer_id, key, attempt, 0, expected, 0.0)
+        try:
+            self._post(record, body, sent, stat_name or f"{op}: {name}", retryable=retryable, started=started)
+        except gevent.GreenletExit:
+            # Locust stopped this user mid-request (the web UI's Stop; no stop timeout): the order
+            # may have been stored, so the ledger still names the request, its answer unknown.
+            record.latency_ms = round((time.monotonic() - started) * 1000, 2)
+            record.error = "stopped before its answer"
+            record.final = True
+            _state["ledger"].record(record)
+            raise
+        _state["ledger"].record(record)
+        return record
+
+    def _post(
+        self,
+        record: Attempt,
+        body: bytes | str,
+        sent: dict[str, str],
+        stat_name: str,
+        *,
+        retryable: bool,
+        started: float,
+    ) -> None:
+        """POST and fill ``record`` from the answer, telling Locust whether it was expected."""
         # FastHttpSession.post takes bytes too (its docstring: "String/bytes"); its annotation says str or dict.
         with self.client.post(
             "/orders",
             data=body,  # type: ignore[arg-type]
             headers=sent,
-            name=stat_name or f"{op}: {name}",
+            name=stat_name,
             catch_response=True,
         ) as response:
             record.latency_ms = round((time.monotonic() - started) * 1000, 2)
@@ -243,13 +267,11 @@ class OrdersUser(FastHttpUser):
             record.problem_type = data.get("type") if isinstance(data, dict) else None
             if record.status == 0:
                 record.error = str(response.error)[:200]
-            record.final = not (retryable and attempt < MAX_TRIES and _transient(record.status))
+            record.final = not (retryable and record.attempt < MAX_TRIES and _transient(record.status))
             if record.ok:
                 response.success()
             else:
-                response.failure(f"expected {expected}, got {record.status}")
-        _state["ledger"].record(record)
-        return record
+                response.failure(f"expected {record.expected}, got {record.status}")
 
     def send_until_final(self, op: str, name: str, body: str, **kwargs: Any) -> Attempt:
         """:meth:`send`, tried again with the same key after a throttle, 5xx or lost connection."""

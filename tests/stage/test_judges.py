@@ -223,7 +223,7 @@ def _until_settled(samples: Path, pids: set[int], settle_s: float, wait_s: float
 def test_the_memory_judge_fails_an_environment_that_keeps_memory_per_invocation(tmp_path: Path) -> None:
     # Given the main job's memory leg (its options, parsed by the main job) watching two warm
     # environments whose handler allocates 128 KiB an invocation: one keeps it, one lets it go
-    args, _ = run._arguments(MEMORY_LEG)
+    args, _ = run.arguments(MEMORY_LEG)
     function = FunctionConfig(code_dir=ROOT, env={}, timeout_s=5.0, handler="tests.stage.handlers.leak")
     (tmp_path / "leaky").mkdir()
     (tmp_path / "healthy").mkdir()
