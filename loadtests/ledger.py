@@ -17,6 +17,13 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+STOPPED = "stopped before its answer"
+"""The error of an attempt whose user Locust stopped mid-request: sent or not, its answer unknown.
+
+The audit counts its key (an order it may have stored is accounted for) and judges no status of it.
+"""
+
+
 @dataclass
 class Attempt:
     """One request as the client saw it."""

@@ -28,7 +28,7 @@ from locust import FastHttpUser, LoadTestShape, between, events, task
 
 from loadtests.distributed import LedgerCollector, LedgerShipper
 from loadtests.gate import SloVerdict
-from loadtests.ledger import Attempt, Ledger
+from loadtests.ledger import STOPPED, Attempt, Ledger
 from loadtests.shapes import SHAPES, Stage
 
 if TYPE_CHECKING:
@@ -231,7 +231,7 @@ class OrdersUser(FastHttpUser):
             # Locust stopped this user mid-request (the web UI's Stop; no stop timeout): the order
             # may have been stored, so the ledger still names the request, its answer unknown.
             record.latency_ms = round((time.monotonic() - started) * 1000, 2)
-            record.error = "stopped before its answer"
+            record.error = STOPPED
             record.final = True
             _state["ledger"].record(record)
             raise

@@ -31,7 +31,7 @@ from loadtests.audit import (
     read_messages,
 )
 from loadtests.audit import main as audit_main
-from loadtests.ledger import Attempt, Ledger
+from loadtests.ledger import STOPPED, Attempt, Ledger
 
 CUSTOMER = "cust-001"
 SENT = 1_795_946_400.0  # 2026-11-29T10:00:00Z, when the orders below were created
@@ -472,6 +472,25 @@ def test_a_valid_order_given_up_on_after_no_answer_or_a_throttle_is_not_a_wrong_
     report = audit(attempts, [], [])
 
     assert report.passed is True
+
+
+def test_a_request_whose_user_was_stopped_in_flight_has_no_status_to_judge_and_accounts_for_its_order() -> None:
+    # Given an intruder and a valid order whose users Locust stopped mid-request: the order was stored and queued
+    stopped = [_attempt(0, op="intrude", key="intr-9", expected=[403]), _attempt(0, key="key-1")]
+    for attempt in stopped:
+        attempt["error"] = STOPPED
+
+    report = audit(stopped, [_order()], [_message(_order()["id"])])
+
+    # Then neither is a wrong status, and the order answers a request of the ledger
+    assert report.passed is True, report.table()
+
+
+def test_a_rejected_request_with_no_answer_for_another_reason_is_still_a_wrong_status() -> None:
+    attempt = _attempt(0, op="intrude", key="intr-9", expected=[403])
+    attempt["error"] = "connection reset"
+
+    _only(audit([attempt], [], []), "wrong_status")
 
 
 def test_every_logical_request_is_judged_after_one_that_stored_nothing() -> None:
