@@ -168,9 +168,9 @@ def closed_row(stage: LocalStage, meter: CpuMeter, options: Options, run_dir: Pa
     pool = stage.pool
     if pool is None:
         raise RuntimeError("the stage is not running")
-    # Provisioned concurrency, one environment per user: the inits (~0.6 s of CPU each) run
-    # now, not inside the measured window, where a hundred of them would take a core for half
-    # a minute from the two this machine has.
+    # Provisioned concurrency, one environment per user: the inits run now, not inside the
+    # measured window, where a hundred of them would take CPU from the two cores this machine
+    # has (BENCHMARKS.md, T12).
     began = time.monotonic()
     provisioned = pool.provision(options.users)
     provision_s = time.monotonic() - began

@@ -109,7 +109,7 @@ def warm_cpu(invocations: int, scratch: Path, rounds: int = WARM_ROUNDS) -> list
                 _, out = _probe("warm", variant, env, "--invocations", str(invocations))
                 values.append(json.loads(out)["cpu_us"])
         measured = {variant: round(statistics.median(values), 1) for variant, values in samples.items()}
-        # The naive baseline is ~13x the floor: one probe with fewer invocations places it well enough.
+        # The naive baseline is far above the floor (BENCHMARKS.md, T1): fewer invocations place it well enough.
         _, out = _probe("warm", "naive", env, "--invocations", str(max(1, invocations // 5)))
         measured["naive"] = json.loads(out)["cpu_us"]
         label = f"warm CPU per invocation, X-Ray {'on' if xray else 'off'}"

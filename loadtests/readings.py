@@ -1,8 +1,8 @@
 """Readings of processes and of the machine, on Linux and macOS: memory now and at its peak, CPU time.
 
 Another process's figures and the machine's come from psutil. A process's own memory does not:
-psutil has no peak, and a process that loads it to read itself measures psutil too (about 3 MB,
-which the benchmark's probe would count against the function). So psutil is imported where it
+psutil has no peak, and a process that loads it to read itself measures psutil too (which
+the benchmark's probe would count against the function). So psutil is imported where it
 is used, never at the top: the stage's execution environments import this module for the peak
 on their REPORT lines and hold nothing of the harness.
 
@@ -61,7 +61,7 @@ def own_peak_rss_kib() -> int | None:
 
     Linux: VmHWM. Not ``getrusage``'s ``ru_maxrss``: Linux keeps the larger of a process's peak
     and the peak of the memory it replaced at ``exec``, which after a fork is its parent's. A
-    fresh interpreter started by a 120 MiB harness reports 120 MiB there however little it uses;
+    fresh interpreter started by a large harness reports the harness's peak there however little it uses;
     VmHWM belongs to the process's own address space, which ``exec`` starts anew.
 
     macOS: ``ru_maxrss`` (bytes there), the kernel's resident maximum of the process's task,

@@ -195,7 +195,7 @@ def _draw_metric(ax: Axes, properties: dict[str, Any], data: RunData, period: in
 
 
 def _annotate(ax: Axes, lines: list[dict[str, Any]]) -> None:
-    # A limit far above the data (the 30 s timeout over 20 ms invocations) would flatten the lines
+    # A limit far above the data (the 30 s timeout over invocations of milliseconds) would flatten the lines
     # to nothing: it is named in the corner instead of drawn.
     top = ax.get_ylim()[1]
     for line in lines:

@@ -2,7 +2,7 @@
 
 mutmut runs, for each mutant, every test that called the mutated *function* in its stats run.
 On the request's path that is 150-250 tests per function, and a surviving mutant pays for all
-of them (~20 s of CPU each). A mutant differs from the original in one statement: a test that
+of them (MUTATION.md, "What makes it faster"). A mutant differs from the original in one statement: a test that
 never runs that statement runs the mutant exactly as it runs the original (the code before it
 is the same), and so cannot kill it. ``tox -e mutate`` records which lines each test ran in the
 stats run (``scripts/mutate.py``) and gives each mutant only the tests that ran its statement.

@@ -224,7 +224,7 @@ class _NoForcedCollection:
     pytest collects garbage at the end of each session to surface exceptions raised in
     finalizers (``unraisableexception.cleanup``), twice a session. In a child forked from
     mutmut's parent, which holds every test module and the stats run's state, each full
-    collection took about 0.2 s: three quarters of a killed mutant's run. A mutant is judged by
+    collection took most of a killed mutant's run (MUTATION.md, "What makes it faster"). A mutant is judged by
     its tests' assertions, not by a warning a finalizer might raise, so the sessions of mutant
     runs skip it (as pytest's own ``pytester`` does for in-process runs).
     """
@@ -275,8 +275,8 @@ def _try_the_killers_first() -> None:
             return execute(params, **kwargs)
 
         self.execute_pytest = execute_pytest  # type: ignore[method-assign]
-        # pytest collects every test it is given before it runs the first (~1 ms each, 0.2-0.3 s
-        # for a function's 200): the likeliest killers go alone first, the rest only if they pass.
+        # pytest collects every test it is given before it runs the first (MUTATION.md, "What makes
+        # it faster"): the likeliest killers go alone first, the rest only if they pass.
         first, rest = ordered[:FIRST_BATCH], ordered[FIRST_BATCH:]
         exit_code = original(self, mutant_name=mutant_name, tests=first)
         if exit_code != 0 or not rest:

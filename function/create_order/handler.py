@@ -134,7 +134,7 @@ def _count_dependency_failure(exc: DependencyError) -> None:
 
 # The "order created" line is also the OrderValue metric: EMF in a structured log line. Per currency
 # (a sum of dollars and euros means nothing), so not in the flush of ``metrics``, whose one dimension
-# set is {service}; one line instead of a second EMF document saved ~100 us a warm order (BENCHMARKS.md).
+# set is {service}; one line instead of a second EMF document saves CPU a warm order (BENCHMARKS.md, T8).
 _ORDER_VALUE_DIRECTIVES = (
     {
         "Namespace": names.METRICS_NAMESPACE,

@@ -80,7 +80,8 @@ def dumps(value: Any) -> str:
     The standard library's C encoder writes everything but the Decimals, each of which it asks
     ``default`` for and writes as a marked string; their digits then replace the marks. Should
     a string of the value itself hold the mark (the counts then differ), the written-out encoder
-    below does the whole value instead. Same output either way; the C path is ~4x cheaper.
+    below does the whole value instead. Same output either way; the C path is the cheaper
+    (BENCHMARKS.md, T9).
     """
     digits: list[str] = []
 

@@ -5,8 +5,8 @@ openapi.yaml's request schemas are generated from (``python -m scripts.openapi s
 body is read field by field against them, and every failing field is reported at once with
 the codes and sentences of the contract's first version, a strict pydantic model (a repeated
 product, checked first, is this contract's own). It is written out rather than declared with
-a validation library because that library cost the function more cold start (58 ms) than
-a third of boto3 and its two clients (see BENCHMARKS.md) to check three small records; ``tests/unit/test_contract.py``
+a validation library because that library was the largest import after boto3, a cold start
+out of proportion to checking three small records (BENCHMARKS.md, T4); ``tests/unit/test_contract.py``
 holds this code to the pydantic model it replaced, example by generated example.
 """
 

@@ -1,8 +1,8 @@
 """X-Ray tracing without the X-Ray SDK: subsegment documents written straight to the daemon.
 
 What Powertools' ``Tracer(patch_modules=("botocore",))`` recorded, at a fraction of its cost
-(it imported the X-Ray SDK, wrapt and asyncio at cold start, and spent ~230 us per traced
-invocation):
+(it imported the X-Ray SDK, wrapt and asyncio at cold start, and spent more CPU per traced
+invocation; BENCHMARKS.md, T6):
 
 - one ``## lambda_handler`` subsegment per invocation, child of the function segment Lambda
   writes (``Parent`` of the invocation's trace header), annotated ``ColdStart`` and ``Service``;

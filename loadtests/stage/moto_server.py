@@ -77,8 +77,8 @@ class QueueAttributes(Mapping[str, Any]):
     ``ApproximateNumberOf*`` counts), each time any one is read: on every SendMessage (to read
     ``ContentBasedDeduplication``) and for every message a ReceiveMessage returns (to read
     ``MessageRetentionPeriod``). With a few hundred messages waiting that made each call slower,
-    the consumer fell behind, more messages waited, and the stage collapsed (measured: SendMessage
-    from 20 ms to 15 s within three minutes of 100 users). The same keys and values, computed
+    the consumer fell behind, more messages waited, and the stage collapsed (BENCHMARKS.md, T11).
+    The same keys and values, computed
     only for the attribute read: GetQueueAttributes with ``All`` still counts the messages.
     """
 
@@ -224,8 +224,8 @@ class Admission:
 
     moto's server answers each connection on its own thread. With a hundred callers at once (the
     stage's execution environments, the benchmark's threads) those threads fight for one GIL:
-    measured on 2 cores, moto's SendMessage throughput fell from 225/s with 4 callers to 95/s
-    with 100, and the queue's consumer, two threads among a hundred, got so few turns that the
+    on 2 cores, moto's SendMessage throughput fell as callers were added (BENCHMARKS.md, T11),
+    and the queue's consumer, two threads among a hundred, got so few turns that the
     queue filled (and moto's queue operations slow as it fills). Here the other requests wait
     on a semaphore, asleep; the consumer's operations (a ReceiveMessage long-polls: it must not
     hold a slot while it waits) go straight in, as SQS would serve them beside any senders.
@@ -294,7 +294,7 @@ def _wrap_dispatcher(log_path: str | None, max_concurrent: int) -> None:
 
     # moto.server imports the class without re-exporting it; its main() reads it from there.
     moto.server.DomainDispatcherApplication = Dispatcher  # type: ignore[attr-defined]
-    # One line per request on stderr cost moto ~4 % of its time; RequestLog keeps the useful part.
+    # One line per request on stderr cost moto time (BENCHMARKS.md, T11); RequestLog keeps the useful part.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # moto's server ends on SIGTERM through sys.exit: flush the log on the way out.
     import atexit  # noqa: PLC0415

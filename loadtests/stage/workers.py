@@ -236,8 +236,8 @@ class WorkerPool:
         """Start one environment: a fresh interpreter running ``ENVIRONMENT``.
 
         Not a multiprocessing child: spawn imports the parent's ``__main__`` into it (for the main
-        job, matplotlib and numpy: 55 MiB more in every environment and in its REPORT line's Max
-        Memory Used than the function itself needs).
+        job, matplotlib and numpy), memory in every environment and in its REPORT line's Max
+        Memory Used that the function itself does not need (BENCHMARKS.md, T14).
         """
         log_path = self.log_dir / f"worker-{index:03d}.log"
         ours, theirs = socket.socketpair()

@@ -26,8 +26,8 @@ ATTEMPT_BUDGET_S = CONNECT_TIMEOUT_S + READ_TIMEOUT_S
 _MAX_BACKOFF_S = 20.0  # botocore's standard-mode cap
 
 USER_AGENT = f"{names.SERVICE} botocore/{botocore.__version__} Python/{platform.python_version()}"
-"""The clients' User-Agent, fixed. botocore otherwise rebuilds and sanitises its ~15-part string
-on every request: ~75 us of each call's CPU here, a quarter of the SDK's own (BENCHMARKS.md)."""
+"""The clients' User-Agent, fixed. botocore otherwise rebuilds and sanitises its many-part
+string on every request, a measurable share of the SDK's own CPU per call (BENCHMARKS.md, T7)."""
 
 CLIENT_CONFIG = Config(
     user_agent=USER_AGENT,
@@ -38,7 +38,7 @@ CLIENT_CONFIG = Config(
     # Lambda serves one request at a time; each client needs one warm connection.
     max_pool_connections=2,
     # The adapters build every parameter from validated input, and the tests hold their shapes to
-    # the real APIs (moto); botocore's client-side re-check cost ~12 % of each call's CPU (BENCHMARKS.md).
+    # the real APIs (moto); botocore's client-side re-check cost CPU on every call (BENCHMARKS.md, T3).
     parameter_validation=False,
 )
 
