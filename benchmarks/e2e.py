@@ -54,6 +54,7 @@ from benchmarks.e2e_nothing_lost import nothing_lost
 from benchmarks.e2e_rows import Options, backend_row, closed_row, drain, open_row
 from benchmarks.probe import recorded_calls
 from benchmarks.probe_env import bench_env
+from harness.runfolder import RunFolder
 from loadtests.stage.backend import SERVICE_GROUPS
 from loadtests.stage.local import LocalStage, new_run_dir
 
@@ -72,7 +73,7 @@ def measure(options: Options, run_dir: Path | None = None) -> dict[str, Any]:
     calls = record_calls()
     run_dir = run_dir or new_run_dir("bench-e2e")
     run_dir.mkdir(parents=True, exist_ok=True)
-    calls_file = run_dir / "calls.json"
+    calls_file = RunFolder(run_dir).bench_calls
     calls_file.write_text(json.dumps(calls))
     customers = max(options.users, options.open_customers)
     report: dict[str, Any] = {"options": options.__dict__, "run_dir": str(run_dir)}
@@ -97,7 +98,7 @@ def measure(options: Options, run_dir: Path | None = None) -> dict[str, Any]:
     report["closed"]["ratio_to_backend"] = round(report["closed"]["rps"] / capacity, 2) if capacity else None
     report["bottleneck"] = {row: bottleneck(report[row]["cpu"]) for row in ROWS}
     report["wall_s"] = round(time.monotonic() - started, 1)
-    (run_dir / "e2e.json").write_text(json.dumps(report, indent=1))
+    RunFolder(run_dir).bench_e2e.write_text(json.dumps(report, indent=1))
     return report
 
 

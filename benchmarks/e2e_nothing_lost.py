@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from harness.runfolder import RunFolder
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -48,7 +50,7 @@ def nothing_lost(stage: LocalStage, backend: dict[str, Any], run_dir: Path) -> d
     """Every 201 of the run (and every order row 1 stored) is in the table; the queue was drained."""
     info = stage.describe()
     drained = stage.consumer.drain(quiet_s=2.0, timeout_s=30.0) if stage.consumer else False
-    created = statuses(run_dir / "access.log")[201]
+    created = statuses(RunFolder(run_dir).access_log)[201]
     expected = created + backend["stored"]
     items = _count_items(info["physical"]["OrdersTable"])
     return {

@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from benchmarks.e2e_cpu import CpuMeter, cpu_usage
 from benchmarks.e2e_nothing_lost import statuses
+from harness.runfolder import RunFolder
 from loadtests.processes import wait_or_kill
 
 if TYPE_CHECKING:
+    from harness.runfolder import BenchControl
     from loadtests.stage.local import LocalStage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,7 +125,7 @@ def _child_row(
     of orders that the row's CPU is divided by.
     """
     kind, *arguments = command
-    child = Child([sys.executable, "-m", LOAD_CHILDREN[kind], *arguments], run_dir / "logs" / f"bench-{kind}.log")
+    child = Child([sys.executable, "-m", LOAD_CHILDREN[kind], *arguments], RunFolder(run_dir).logs.bench_log(kind))
     try:
         meter.load = [child.process.pid]
         if child.line(60) != "ready":
@@ -136,7 +138,7 @@ def _child_row(
         child.close()
     result["cpu"] = cpu_usage(start, end, result[orders_key])
     queue = _queue_name(stage.describe())
-    result["queue_max"] = _queue_depth(run_dir / "queues.jsonl", queue, start.wall, end.wall)
+    result["queue_max"] = _queue_depth(RunFolder(run_dir).queues, queue, start.wall, end.wall)
     return result
 
 
@@ -144,13 +146,13 @@ def _queue_name(info: dict[str, Any]) -> str:
     return str(info["physical"]["ProcessingQueue"]).rsplit("/", 1)[-1]
 
 
-def _warm(stage: LocalStage, control: Path, options: Options, deadline: float) -> float:
+def _warm(stage: LocalStage, control: BenchControl, options: Options, deadline: float) -> float:
     """Wait for every user to be spawned and the pool to stop growing (bounded); the warm-up's length."""
     pool = stage.pool
     if pool is None:
         raise RuntimeError("the stage is not running")
     began = time.monotonic()
-    while not (control / "spawned").exists() and time.monotonic() < deadline:
+    while not control.spawned.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
     count, changed = pool.started, time.monotonic()
     while time.monotonic() < deadline:
@@ -174,16 +176,18 @@ def closed_row(stage: LocalStage, meter: CpuMeter, options: Options, run_dir: Pa
     began = time.monotonic()
     provisioned = pool.provision(options.users)
     provision_s = time.monotonic() - began
-    control = run_dir / "bench-closed"
-    control.mkdir()
+    folder = RunFolder(run_dir)
+    control = folder.bench_control
+    control.path.mkdir()
     bound = options.warmup_max_s + options.closed_s + 30
     command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", info["url"],
                "--users", str(options.users), "--spawn-rate", str(options.spawn_rate), "--run-time", f"{bound:.0f}s",
-               "--stage-file", str(run_dir / "stage.json"), "--control-dir", str(control),
+               "--stage-file", str(folder.stage_file), "--control-dir", str(control.path),
                "--measure-s", str(options.closed_s), "--warmup-max-s", str(options.warmup_max_s),
                "--only-summary", "--stop-timeout", "0", "--loglevel", "WARNING"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    with (run_dir / "logs" / "bench-locust.log").open("ab") as log:
+    locust_log = folder.logs.bench_log("locust")
+    with locust_log.open("ab") as log:
         locust = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
         try:
             meter.load = [locust.pid]
@@ -191,14 +195,14 @@ def closed_row(stage: LocalStage, meter: CpuMeter, options: Options, run_dir: Pa
             warmup_s = _warm(stage, control, options, launched + options.warmup_max_s - 1)
             start = meter.snapshot()
             started_envs = pool.started
-            (control / "go").write_text("go")
-            result_file = control / "result.json"
+            control.go.write_text("go")
+            result_file = control.result
             give_up = time.monotonic() + options.closed_s + 30
             while not result_file.exists() and time.monotonic() < give_up and locust.poll() is None:
                 time.sleep(0.05)
             end = meter.snapshot()
             if not result_file.exists():
-                raise RuntimeError(f"Locust gave no result (see {run_dir / 'logs' / 'bench-locust.log'})")
+                raise RuntimeError(f"Locust gave no result (see {locust_log})")
             result: dict[str, Any] = json.loads(result_file.read_text())
             locust.wait(timeout=30)
         finally:
@@ -206,7 +210,7 @@ def closed_row(stage: LocalStage, meter: CpuMeter, options: Options, run_dir: Pa
                 locust.kill()
                 locust.wait(timeout=10)
     window = max(result["ended"] - result["started"], 1e-9)
-    created = statuses(run_dir / "access.log", start.wall, end.wall)[201]
+    created = statuses(folder.access_log, start.wall, end.wall)[201]
     result |= {
         "seconds": round(window, 2),
         "rps": round(result["requests"] / window, 1),
@@ -217,14 +221,14 @@ def closed_row(stage: LocalStage, meter: CpuMeter, options: Options, run_dir: Pa
         "environments": pool.size,
         "created": created,
         "cpu": cpu_usage(start, end, created),
-        "queue_max": _queue_depth(run_dir / "queues.jsonl", _queue_name(info), start.wall, end.wall),
+        "queue_max": _queue_depth(folder.queues, _queue_name(info), start.wall, end.wall),
     }
     return result
 
 
 def open_row(stage: LocalStage, meter: CpuMeter, options: Options, run_dir: Path) -> dict[str, Any]:
     """Row 3: ``options.open_rate`` requests a second on a fixed schedule, from the open-loop child."""
-    command = ["open-loop", "--stage-file", str(run_dir / "stage.json"),
+    command = ["open-loop", "--stage-file", str(RunFolder(run_dir).stage_file),
                "--rate", str(options.open_rate), "--seconds", str(options.open_s),
                "--connections", str(options.open_connections), "--customers", str(options.open_customers)]  # fmt: skip
     return _child_row(stage, meter, command, run_dir, seconds=options.open_s, orders_key="created")

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
+from harness.runfolder import RunFolder
 from loadtests.ledger import read_ledgers
 from loadtests.readings import reap
 from loadtests.run import LOCUSTFILE, load_arguments, locust_commands
@@ -37,10 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the measurement and print its table."""
     args = parser().parse_args(["--processes", "1", *(argv if argv is not None else sys.argv[1:])])
     run_dir = new_run_dir("loadgen")
+    folder = RunFolder(run_dir)
     with LocalStage(run_dir, customers=args.users) as stage:
-        commands = locust_commands(
-            args, [], stage.describe()["url"], run_dir, ["--stage-file", str(run_dir / "stage.json")]
-        )
+        commands = locust_commands(args, [], stage.describe()["url"], run_dir, ["--stage-file", str(folder.stage_file)])
         env = {**os.environ, "PYTHONPATH": str(LOCUSTFILE.parents[1])}
         master_command, worker_command = commands
         worker = subprocess.Popen(worker_command, env=env)  # noqa: S603 - our interpreter
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run(master_command, env=env, check=False, capture_output=True)  # noqa: S603
         finally:
             _, worker_cpu_s = reap(worker, 60)
-    requests = len(read_ledgers(run_dir / "ledger"))
+    requests = len(read_ledgers(folder.ledger_dir))
     seconds = float(args.run_time.removesuffix("s"))
     per_request_ms = worker_cpu_s * 1000 / requests if requests else float("nan")
     per_user = requests / (args.users * seconds)

@@ -28,6 +28,7 @@ from locust import constant, events
 # top of this file, and only ``ValidOrders`` is meant to run. Importing it also registers the
 # main job's listeners (--stage-file, the login pool, the ledger, the SLO line at the end).
 import loadtests.locustfile as base
+from harness.runfolder import BenchControl
 
 if TYPE_CHECKING:
     from locust.env import Environment
@@ -44,7 +45,7 @@ class ValidOrders(base.CustomerUser):
 @events.init_command_line_parser.add_listener  # type: ignore[untyped-decorator]  # locust's EventHook.add_listener is unannotated
 def _arguments(parser: Any) -> None:
     group = parser.add_argument_group("benchmark window")
-    group.add_argument("--control-dir", default="", help="where spawned / go / result.json are exchanged")
+    group.add_argument("--control-dir", default="", help="where the row and Locust hand over (BenchControl)")
     group.add_argument("--measure-s", type=float, default=30.0, help="length of the measured window")
     group.add_argument("--warmup-max-s", type=float, default=60.0, help="start measuring by then without a go")
 
@@ -53,8 +54,8 @@ def _arguments(parser: Any) -> None:
 def _spawned(user_count: int, **_: Any) -> None:
     environment = _environment.get("env")
     if environment is not None and environment.parsed_options is not None:
-        control = Path(environment.parsed_options.control_dir)
-        (control / "spawned").write_text(json.dumps({"users": user_count, "at": time.time()}))
+        control = BenchControl(Path(environment.parsed_options.control_dir))
+        control.spawned.write_text(json.dumps({"users": user_count, "at": time.time()}))
 
 
 _environment: dict[str, Environment] = {}
@@ -77,9 +78,9 @@ def _window(environment: Environment) -> None:
     runner = environment.runner
     if options is None or runner is None:
         return
-    control = Path(options.control_dir)
+    control = BenchControl(Path(options.control_dir))
     give_up = time.monotonic() + options.warmup_max_s
-    while not (control / "go").exists() and time.monotonic() < give_up:
+    while not control.go.exists() and time.monotonic() < give_up:
         gevent.sleep(_POLL_S)
     runner.stats.reset_all()
     started = time.time()
@@ -90,7 +91,7 @@ def _window(environment: Environment) -> None:
     result = {
         "started": started,
         "ended": ended,
-        "warmup_cut_short": not (control / "go").exists(),
+        "warmup_cut_short": not control.go.exists(),
         "users": runner.user_count,
         "requests": stats.num_requests,
         "failures": stats.num_failures,
@@ -100,7 +101,7 @@ def _window(environment: Environment) -> None:
         "max_ms": stats.max_response_time,
         "errors": {f"{e.error}": e.occurrences for e in errors},
     }
-    scratch = control / "result.tmp"
+    scratch = control.result_scratch
     scratch.write_text(json.dumps(result))
-    scratch.rename(control / "result.json")
+    scratch.rename(control.result)
     runner.quit()

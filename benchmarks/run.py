@@ -42,6 +42,7 @@ from benchmarks.targets import (
     Verdict,
     judge,
 )
+from harness.runfolder import bench_report
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = ("bare", "floor", "handler", "naive")
@@ -240,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     for row, limit in bottlenecks.items():
         print(f"end to end, {row}: limited by {limit['verdict']}")
     print("\n".join(["", *verdict.lines()]))
-    target = args.json or ROOT / "reports" / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    target = args.json or bench_report()
     target.parent.mkdir(parents=True, exist_ok=True)
     machine = {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": sys.platform}
     document = {

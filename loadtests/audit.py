@@ -23,6 +23,7 @@ import boto3
 from boto3.dynamodb.types import TypeDeserializer
 
 from create_order.logic import order_id_for
+from harness.runfolder import RunFolder
 from loadtests.ledger import STOPPED, read_ledgers
 from loadtests.roster import Roster
 
@@ -400,11 +401,12 @@ def audit_run(run_dir: Path, orders_table: str, queues: Sequence[str] = ()) -> A
 
     ``queues`` are read for messages nobody consumed (the processing queue and its DLQ).
     """
+    folder = RunFolder(run_dir)
     left = [message for queue in queues for message in leftover_messages(queue)]
-    messages = read_messages(run_dir / "messages.jsonl") + left
-    report = audit_ledgers(run_dir / "ledger", scan_orders(orders_table), messages)
+    messages = read_messages(folder.messages) + left
+    report = audit_ledgers(folder.ledger_dir, scan_orders(orders_table), messages)
     report.left_in_queues = len(left)
-    (run_dir / "audit.json").write_text(json.dumps(report.as_json(), indent=2))
+    folder.audit.write_text(json.dumps(report.as_json(), indent=2))
     return report
 
 

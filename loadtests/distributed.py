@@ -20,8 +20,9 @@ import gevent
 import gevent.event
 from locust.runners import STATE_MISSING
 
+from harness.runfolder import LedgerFolder
 from loadtests.ledger import Ledger, append_lines
-from loadtests.roster import Roster, WorkerEntry, customer_slice, ledger_name
+from loadtests.roster import Roster, WorkerEntry, customer_slice
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -77,7 +78,7 @@ class LedgerCollector:
     def _append(self, client_id: str, lines: list[str]) -> WorkerEntry | None:
         entry = self._entry(client_id)
         if entry is not None and lines:
-            append_lines(self.directory / ledger_name(entry.index), lines)
+            append_lines(LedgerFolder(self.directory).worker_ledger(entry.index), lines)
             entry.lines += len(lines)
         return entry
 

@@ -13,6 +13,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from harness.runfolder import LedgerFolder
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -53,7 +55,7 @@ class Attempt:
 
 
 class Ledger:
-    """Appends attempts to ``<directory>/ledger-<pid>.jsonl``.
+    """Appends attempts to this process's file in ``directory`` (``LedgerFolder.process_ledger``).
 
     With ``shipping``, every line is also kept until :meth:`take` hands it on (a distributed
     worker sends its lines to the master; the file stays on the worker's host).
@@ -61,7 +63,7 @@ class Ledger:
 
     def __init__(self, directory: Path, *, shipping: bool = False) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / f"ledger-{os.getpid()}.jsonl"
+        self.path = LedgerFolder(directory).process_ledger(os.getpid())
         self._file = self.path.open("a", buffering=1)
         self._lock = threading.Lock()
         self._shipping = shipping
@@ -97,7 +99,7 @@ def append_lines(path: Path, lines: list[str]) -> None:
 def read_ledgers(directory: Path) -> list[dict[str, Any]]:
     """Every attempt recorded under ``directory``, from all processes."""
     attempts: list[dict[str, Any]] = []
-    for path in sorted(directory.glob("ledger-*.jsonl")):
+    for path in LedgerFolder(directory).ledgers():
         with path.open() as lines:
             attempts.extend(json.loads(line) for line in lines if line.strip())
     return attempts

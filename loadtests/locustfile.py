@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 from locust.runners import MasterRunner, WorkerRunner
 
 from harness import slo
+from harness.runfolder import RunFolder
 
 NAME = "create order"  # the valid traffic the SLO is measured on
 SESSION_TOKEN = "<session>"  # noqa: S105 - a marker: "use the user's own ID token"
@@ -49,7 +50,7 @@ _customer_counter = itertools.count()
 @events.init_command_line_parser.add_listener  # type: ignore[untyped-decorator]  # locust's EventHook.add_listener is unannotated
 def _arguments(parser: Any) -> None:
     group = parser.add_argument_group("create-order")
-    group.add_argument("--stage-file", default="", help="stage.json of a local stage run")
+    group.add_argument("--stage-file", default="", help="the stage file of a local stage run")
     group.add_argument("--users-file", default="", help="JSON list of {username, password, customer_id}")
     group.add_argument("--cognito-client-id", default="", help="app client id (deployed stage)")
     group.add_argument("--catalog-file", default="", help="JSON {product_id: {price, currency, active}}")
@@ -74,13 +75,14 @@ def _init(environment: Environment, **_: Any) -> None:
         user_class.weight = int(weights.get(user_class.role, 0))
     if isinstance(environment.runner, WorkerRunner):
         # Its part (customers, app client, catalog) comes from the master, which may be on another host.
-        spool = Path(options.ledger_dir or "ledger-worker")
+        spool = Path(options.ledger_dir) if options.ledger_dir else RunFolder(Path()).ledger_spool()
         _state["shipper"] = LedgerShipper(environment, lambda part: _take_part(part, spool, shipping=True))
         return
     if options.stage_file:
         stage = json.loads(Path(options.stage_file).read_text())
         part = {key: stage[key] for key in ("customers", "client_id", "catalog", "aws_env")}
-        ledger_dir = Path(options.ledger_dir or Path(options.stage_file).parent / "ledger")
+        run = RunFolder(Path(options.stage_file).parent)
+        ledger_dir = Path(options.ledger_dir) if options.ledger_dir else run.ledger_dir
     else:
         part = {
             "customers": json.loads(Path(options.users_file).read_text()) if options.users_file else [],
@@ -88,7 +90,7 @@ def _init(environment: Environment, **_: Any) -> None:
             "catalog": json.loads(Path(options.catalog_file).read_text()) if options.catalog_file else {},
             "aws_env": {},
         }
-        ledger_dir = Path(options.ledger_dir or "ledger")
+        ledger_dir = Path(options.ledger_dir) if options.ledger_dir else RunFolder(Path()).ledger_dir
     if isinstance(environment.runner, MasterRunner):
         LedgerCollector(environment, ledger_dir, part, options.expect_workers)
     else:

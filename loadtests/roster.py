@@ -10,11 +10,12 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
+from harness.runfolder import LedgerFolder
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from pathlib import Path
 
-ROSTER = "workers.json"
 T = TypeVar("T")
 
 
@@ -28,11 +29,6 @@ def customer_slice(customers: Sequence[T], index: int, workers: int) -> list[T]:
         raise ValueError(f"cannot share {len(customers)} customers among {workers} workers")
     mine = list(customers[index % workers :: workers])
     return mine or [customers[index % len(customers)]]  # more workers than customers: shared
-
-
-def ledger_name(index: int) -> str:
-    """The master's file for worker ``index``'s ledger lines (a ``ledger-*.jsonl`` the audit reads)."""
-    return f"ledger-worker-{index:03d}.jsonl"
 
 
 @dataclass
@@ -67,12 +63,12 @@ class Roster:
     def save(self, directory: Path) -> None:
         """Write the roster."""
         document = {"expected": self.expected, "workers": [asdict(e) for _, e in sorted(self.workers.items())]}
-        (directory / ROSTER).write_text(json.dumps(document, indent=2))
+        LedgerFolder(directory).roster.write_text(json.dumps(document, indent=2))
 
     @classmethod
     def load(cls, directory: Path) -> Roster | None:
         """The roster of a distributed run's ledger folder; ``None`` for a run of one process."""
-        path = directory / ROSTER
+        path = LedgerFolder(directory).roster
         if not path.exists():
             return None
         document = json.loads(path.read_text())

@@ -40,6 +40,7 @@ from chaos.plan import FaultPlan
 from chaos.report import FaultClock, chaos_report
 from chaos.schedule import NetworkSchedule
 from harness import slo
+from harness.runfolder import RunFolder
 from loadtests.audit import AuditReport, audit_stage
 from loadtests.gate import SloVerdict, likely_cause
 from loadtests.host import LOCUST, STAGE, CpuSample, HostLoad, cpu_sample, host_load
@@ -113,14 +114,15 @@ def locust_commands(
     if args.role == "worker":
         # Its part comes from the master; its own copy of its ledger stays in its run folder.
         master = ["--master-host", args.master_host, "--master-port", str(args.master_port)]
-        return [[*common, "--worker", *master, "--ledger-dir", str(run_dir / "ledger-spool")]]
+        return [[*common, "--worker", *master, "--ledger-dir", str(RunFolder(run_dir).ledger_spool())]]
     common += target
+    folder = RunFolder(run_dir)
     lead = [
         *common, "--headless", "--host", url, "--users", str(args.users), "--spawn-rate", str(args.spawn_rate),
         "--run-time", args.run_time, "--slo-p95-ms", str(args.slo_p95_ms),
-        "--slo-error-ratio", str(args.slo_error_ratio), "--csv", str(run_dir / "locust"),
-        "--html", str(run_dir / "locust.html"), "--only-summary", "--stop-timeout", "40",
-        "--verdict-file", str(run_dir / "slo.json"), *extra,
+        "--slo-error-ratio", str(args.slo_error_ratio), "--csv", str(folder.locust_csv),
+        "--html", str(folder.locust_html), "--only-summary", "--stop-timeout", "40",
+        "--verdict-file", str(folder.slo_verdict), *extra,
     ]  # fmt: skip
     if args.role == "master":
         return [_master(lead, args.master_bind_host, args.master_port, args.expect_workers, args.worker_wait_s)]
@@ -129,7 +131,7 @@ def locust_commands(
     port = free_port()
     master = _master(lead, "127.0.0.1", port, args.processes, args.worker_wait_s)
     worker = [*common, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)]
-    return [master] + [[*worker, "--ledger-dir", str(run_dir / f"ledger-spool-{n}")] for n in range(args.processes)]
+    return [master] + [[*worker, "--ledger-dir", str(folder.ledger_spool(n))] for n in range(args.processes)]
 
 
 def _master(lead: list[str], bind: str, port: int, workers: int, wait_s: int) -> list[str]:
@@ -213,7 +215,8 @@ def summarize(run_dir: Path, report: AuditReport, cold_starts: int, window: SloW
 
     A failed verdict gets its likely cause from the host's load and the cold starts in ``window``.
     """
-    rows = {row["Name"]: row for row in csv.DictReader((run_dir / "locust_stats.csv").open())}
+    folder = RunFolder(run_dir)
+    rows = {row["Name"]: row for row in csv.DictReader(folder.locust_stats.open())}
     summary: dict[str, Any] = {"cold_starts": cold_starts, "status_mix": report.statuses}
     for label, name in (("all", "Aggregated"), ("create order", "create order")):
         row = rows.get(name)
@@ -231,11 +234,11 @@ def summarize(run_dir: Path, report: AuditReport, cold_starts: int, window: SloW
     summary["host"] = None
     if window is not None and host is not None:
         summary["host"] = {**host.as_json(), "cold_starts": window.cold_starts, "line": host.line()}
-    verdict_file = run_dir / "slo.json"
+    verdict_file = folder.slo_verdict
     summary["slo"] = json.loads(verdict_file.read_text()) if verdict_file.is_file() else None
     if summary["slo"] is not None and window is not None and host is not None:
         summary["slo"]["cause"] = likely_cause(SloVerdict.from_json(summary["slo"]), host, window.cold_starts)
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    folder.summary.write_text(json.dumps(summary, indent=2))
     return summary
 
 
@@ -267,7 +270,7 @@ def _write_timeline(run_dir: Path, started_at: float, plan: FaultPlan | None) ->
         else []
     )
     timeline = {"started_at": started_at, "ended_at": time.time(), "phases": phases}
-    (run_dir / "timeline.json").write_text(json.dumps(timeline, indent=2))
+    RunFolder(run_dir).timeline.write_text(json.dumps(timeline, indent=2))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -294,12 +297,13 @@ def main(argv: list[str] | None = None) -> int:
         pool = stage.pool
         sampler = None
         if pool is not None and args.rss_sample_s > 0:
-            sampler = RssSampler(lambda: pool.pids, run_dir / "memory.jsonl", args.rss_sample_s)
+            sampler = RssSampler(lambda: pool.pids, RunFolder(run_dir).memory_samples, args.rss_sample_s)
         if sampler is not None:
             sampler.start()
         window = SloWindow(stage)
         try:
-            commands = locust_commands(args, extra, info["url"], run_dir, ["--stage-file", str(run_dir / "stage.json")])
+            target = ["--stage-file", str(RunFolder(run_dir).stage_file)]
+            commands = locust_commands(args, extra, info["url"], run_dir, target)
             exit_code = run_locust(commands, args.shape, window.close)
         finally:
             if schedule is not None:
@@ -324,16 +328,17 @@ def main(argv: list[str] | None = None) -> int:
 def _memory_verdict(run_dir: Path, samples: Path, args: argparse.Namespace) -> bool:
     """The environments' RSS over the run, judged (memory.json); whether it stayed flat."""
     memory = memory_report(samples, settle_s=args.rss_settle_s, limit_mib=args.rss_growth_mib)
-    (run_dir / "memory.json").write_text(json.dumps(memory.as_json(), indent=2))
+    RunFolder(run_dir).memory.write_text(json.dumps(memory.as_json(), indent=2))
     print("\n" + memory.table())
     return memory.flat
 
 
 def _chaos_verdict(run_dir: Path, plan: FaultPlan, started_at: float, report: AuditReport) -> bool:
     """The per-phase chaos report on the faults' clock (chaos.json); whether it passed."""
-    clock = FaultClock.from_journal(started_at, read_journal((run_dir / "logs").glob("worker-*.log")))
-    chaos = chaos_report(read_ledgers(run_dir / "ledger"), plan, clock, report.breaches)
-    (run_dir / "chaos.json").write_text(json.dumps(chaos.as_json(), indent=2))
+    folder = RunFolder(run_dir)
+    clock = FaultClock.from_journal(started_at, read_journal(folder.logs.worker_logs()))
+    chaos = chaos_report(read_ledgers(folder.ledger_dir), plan, clock, report.breaches)
+    folder.chaos.write_text(json.dumps(chaos.as_json(), indent=2))
     print("\nchaos phases (customers' orders, on the faults' clock)\n" + chaos.table())
     return chaos.passed
 

@@ -25,6 +25,7 @@ import matplotlib.pyplot as plt
 from PIL import Image
 
 from dashboards.publish import resolved_body
+from harness.runfolder import DashboardFolder, RunFolder
 from harness.template import load_template
 from runreport.insights import run_query
 from runreport.rundata import RunData, load_run
@@ -285,38 +286,40 @@ def draw_widget(widget: dict[str, Any], data: RunData, period: int, path: Path) 
 
 def _slug(index: int, widget: dict[str, Any]) -> str:
     title = widget["properties"].get("title") or widget["type"]
-    return f"{index:02d}-" + re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40] + ".png"
+    return f"{index:02d}-" + re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40]
 
 
 def render_run(run_dir: Path) -> Path:
     """Draw ``run_dir``'s dashboard; the HTML page's path."""
     data = load_run(run_dir)
-    stage = json.loads((run_dir / "stage.json").read_text())
+    folder = RunFolder(run_dir)
+    stage = json.loads(folder.stage_file.read_text())
     body = json.loads(resolved_body(load_template(), stage["variables"]))
-    out = run_dir / "dashboard"
-    (out / "widgets").mkdir(parents=True, exist_ok=True)
-    for stale in (out / "widgets").glob("*.png"):  # a second render of the same run starts clean
+    out = folder.dashboard
+    out.widgets_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out.widget_images():  # a second render of the same run starts clean
         stale.unlink()
     period = local_period(data.ended_at - data.started_at)
     drawn = []
     for index, widget in enumerate(body["widgets"]):
-        name = _slug(index, widget)
-        info = draw_widget(widget, data, period, out / "widgets" / name)
-        drawn.append({**info, "file": f"widgets/{name}", **{k: widget[k] for k in ("x", "y", "width", "height")}})
+        image = out.widget(_slug(index, widget))
+        info = draw_widget(widget, data, period, image)
+        file = image.relative_to(out.path).as_posix()
+        drawn.append({**info, "file": file, **{k: widget[k] for k in ("x", "y", "width", "height")}})
     _compose(out, drawn)
-    page = out / "index.html"
+    page = out.page
     page.write_text(_page(run_dir, data, drawn, stage))
-    (out / "widgets.json").write_text(json.dumps(drawn, indent=1))
+    out.widgets.write_text(json.dumps(drawn, indent=1))
     return page
 
 
-def _compose(out: Path, drawn: list[dict[str, Any]]) -> None:
+def _compose(out: DashboardFolder, drawn: list[dict[str, Any]]) -> None:
     rows = max(w["y"] + w["height"] for w in drawn)
     canvas = Image.new("RGB", (24 * CELL_W, rows * CELL_H), "white")
     for widget in drawn:
-        with Image.open(out / widget["file"]) as image:
+        with Image.open(out.path / widget["file"]) as image:
             canvas.paste(image.convert("RGB"), (widget["x"] * CELL_W, widget["y"] * CELL_H))
-    canvas.save(out / "dashboard.png")
+    canvas.save(out.image)
 
 
 def _page(run_dir: Path, data: RunData, drawn: list[dict[str, Any]], stage: dict[str, Any]) -> str:
@@ -356,7 +359,7 @@ the consumer's queue samples. Load ran {data.ended_at - data.started_at:.0f} s.<
 {"".join(rows)}</table>
 <p>Status mix: {html.escape(mix)}<br>Audit: {html.escape(invariants)} &rarr; <b>{verdict}</b></p>
 {f"<h2>Chaos phases (shaded on every time axis)</h2><ul>{phases}</ul>" if phases else ""}
-<p><a href="dashboard.png">The whole dashboard as one image</a></p>
+<p><a href="{RunFolder(run_dir).dashboard.image.name}">The whole dashboard as one image</a></p>
 <div class="grid">{cells}</div>
 </body></html>
 """

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from chaos.inject import JOURNAL_KEY
 from create_order.names import METRICS_NAMESPACE
 from dashboards import definition
+from harness.runfolder import RunFolder
 from harness.template import resolve
 
 if TYPE_CHECKING:
@@ -104,18 +105,18 @@ def _json_lines(path: Path) -> Iterator[dict[str, Any]]:
 
 def load_run(run_dir: Path) -> RunData:
     """Read every source in ``run_dir`` (see the module docstring)."""
-    stage = json.loads((run_dir / "stage.json").read_text())
+    folder = RunFolder(run_dir)
+    stage = json.loads(folder.stage_file.read_text())
     variables: dict[str, str] = stage["variables"]
-    access = list(_json_lines(run_dir / "access.log"))
-    timeline = json.loads((run_dir / "timeline.json").read_text()) if (run_dir / "timeline.json").exists() else {}
+    access = list(_json_lines(folder.access_log))
+    timeline = json.loads(folder.timeline.read_text()) if folder.timeline.exists() else {}
     first = min((a["ts"] for a in access), default=0.0)
     data = RunData(
         started_at=timeline.get("started_at", first),
         ended_at=timeline.get("ended_at", max((a["ts"] for a in access), default=first)),
         phases=timeline.get("phases", []),
     )
-    for name in ("summary", "audit"):
-        path = run_dir / f"{name}.json"
+    for name, path in (("summary", folder.summary), ("audit", folder.audit)):
         if path.exists():
             setattr(data, name, json.loads(path.read_text()))
     ended = {a["requestId"]: a["ts"] + a["latency_ms"] / 1000 for a in access}
@@ -125,10 +126,10 @@ def load_run(run_dir: Path) -> RunData:
     # Every local request reaches the function as a deployed one reaches it: through the alias.
     alias = {name: resolve(value, variables) for name, value in definition.LAMBDA_ALIAS.items()}
     _api_and_lambda(data, access, api, function, alias)
-    for log in sorted((run_dir / "logs").glob("worker-*.log")):
+    for log in folder.logs.worker_logs():
         data.sourced_namespaces.add(METRICS_NAMESPACE)
         _worker_log(data, log, variables, alias, ended)
-    for log in sorted((run_dir / "logs").glob("requests-*.jsonl")):
+    for log in folder.logs.request_logs():
         _request_log(data, log, variables)
     _queues(data, run_dir, variables)
     return data
@@ -264,14 +265,15 @@ def _dynamodb_request(data: RunData, entry: dict[str, Any], table: str) -> None:
 def _queues(data: RunData, run_dir: Path, variables: dict[str, str]) -> None:
     data.source("AWS/SQS", "ApproximateNumberOfMessagesVisible", "ApproximateNumberOfMessagesNotVisible",
                 "ApproximateAgeOfOldestMessage")  # fmt: skip
-    samples = list(_json_lines(run_dir / "queues.jsonl"))
+    folder = RunFolder(run_dir)
+    samples = list(_json_lines(folder.queues))
     for sample in samples:
         dims = {"QueueName": sample["queue"]}
         data.add("AWS/SQS", "ApproximateNumberOfMessagesVisible", dims, sample["ts"], sample["visible"])
         data.add("AWS/SQS", "ApproximateNumberOfMessagesNotVisible", dims, sample["ts"], sample["not_visible"])
     # The age of the oldest message at each sample: of the messages sent by then, the oldest not yet received.
     queue = variables.get("ProcessingQueue.QueueName")
-    messages = sorted((m["sent_ts"], m["ts"]) for m in _json_lines(run_dir / "messages.jsonl") if m.get("sent_ts"))
+    messages = sorted((m["sent_ts"], m["ts"]) for m in _json_lines(folder.messages) if m.get("sent_ts"))
     for sample in samples:
         if sample["queue"] != queue:
             continue

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 from botocore.exceptions import NoCredentialsError, NoRegionError
 
-from harness.template import ROOT
+from harness.runfolder import REPORTS
 from loadtests.remote import commands
 from loadtests.remote.errors import RemoteInputError
 from loadtests.remote.runs import SYNTHETIC_PREFIX, run_id_argument
@@ -51,7 +51,7 @@ def parser() -> argparse.ArgumentParser:
     subcommands = top.add_subparsers(dest="command", required=True, metavar="{seed,users,run,audit,cleanup}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--stack", required=True, help="the deployed stack's name")
-    common.add_argument("--reports", type=Path, default=ROOT / "reports", help="run folders: REPORTS/STACK/RUN_ID/")
+    common.add_argument("--reports", type=Path, default=REPORTS, help="run folders: REPORTS/STACK/RUN_ID/")
     run_id: _RunIdOptions = {"type": run_id_argument, "metavar": "RUN_ID"}
 
     seed = subcommands.add_parser("seed", parents=[common], help="seed the products table from a catalog file")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import time
 from typing import TYPE_CHECKING
 
+from harness import runfolder
 from loadtests.remote.catalog import load_catalog_file, orderable, read_catalog, seed_products
 from loadtests.remote.errors import RemoteInputError
 from loadtests.remote.judge import audit_saved
@@ -82,8 +81,7 @@ def run(args: argparse.Namespace, extra: list[str]) -> int:
 
 def _work(args: argparse.Namespace, extra: list[str]) -> int:
     """A worker host's part of a distributed run: Locust as a worker; users, catalog and audit are the master's."""
-    folder = args.reports / args.stack / f"worker-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-    folder.mkdir(parents=True)
+    folder = runfolder.RunFolder.new("worker", args.reports / args.stack).path
     print(f"worker of {args.master_host}:{args.master_port} (folder {folder})", flush=True)
     return run_locust(locust_commands(args, extra, "", folder, []), args.shape)
 
@@ -105,7 +103,7 @@ def audit(args: argparse.Namespace, _extra: list[str]) -> int:
     folder = RunFolder.of(args.reports, args.stack, args.run_id).existing()
     report = audit_saved(folder, Stack.describe(args.stack).output("OrdersTableName"))
     print(report.table())
-    print(f"audit written to {folder.audit_file}")
+    print(f"audit written to {folder.audit}")
     return 0 if report.passed else 1
 
 

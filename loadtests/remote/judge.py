@@ -24,5 +24,5 @@ def audit_saved(folder: RunFolder, orders_table: str) -> AuditReport:
     if not attempts:
         raise RemoteInputError(f"no saved ledgers in {folder.ledger_dir} (run {folder.run_id} sent nothing)")
     report = audit_ledgers(folder.ledger_dir, orders_of_run(scan_orders(orders_table), attempts), None, attempts)
-    folder.audit_file.write_text(json.dumps(report.as_json(), indent=2))
+    folder.audit.write_text(json.dumps(report.as_json(), indent=2))
     return report

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from harness import runfolder
 from loadtests.remote.errors import RemoteInputError
 
 if TYPE_CHECKING:
@@ -51,10 +52,12 @@ def username(run_id: str, n: int) -> str:
 
 
 @dataclass(frozen=True)
-class RunFolder:
-    """``<reports>/<stack>/<run id>/``: what one run of a deployed stage wrote and reads back."""
+class RunFolder(runfolder.RunFolder):
+    """``<reports>/<stack>/<run id>/``: what one run of a deployed stage wrote and reads back.
 
-    path: Path
+    Its files are a run folder's (``users_file``, ``catalog_file``, ``ledger_dir``, ``audit``).
+    """
+
     run_id: str
 
     @classmethod
@@ -67,23 +70,3 @@ class RunFolder:
         if not self.path.is_dir():
             raise RemoteInputError(f"no run folder {self.path} (run {self.run_id}: create its users first)")
         return self
-
-    @property
-    def users_file(self) -> Path:
-        """The run's users: ``[{username, password, customer_id}]``, as the locustfile logs in with."""
-        return self.path / "users.json"
-
-    @property
-    def ledger_dir(self) -> Path:
-        """The client's record of every request of the run, one file per Locust process."""
-        return self.path / "ledger"
-
-    @property
-    def catalog_file(self) -> Path:
-        """The catalog the run ordered from, read from the stack's products table."""
-        return self.path / "catalog.json"
-
-    @property
-    def audit_file(self) -> Path:
-        """The audit's report."""
-        return self.path / "audit.json"

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.runfolder import LogsFolder
 from loadtests.processes import wait_or_kill
 
 REGION = "us-east-1"
@@ -71,7 +72,7 @@ class MotoBackend:
         try:
             for group, services in SERVICE_GROUPS.items():
                 port = free_port(self.host)
-                log = (self.log_dir / f"moto-{group}.log").open("ab")
+                log = LogsFolder(self.log_dir).moto_log(group).open("ab")
                 self._logs.append(log)
                 process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                     [
@@ -83,7 +84,7 @@ class MotoBackend:
                         "-p",
                         str(port),
                         "--request-log",
-                        str(self.log_dir / f"requests-{group}.jsonl"),
+                        str(LogsFolder(self.log_dir).request_log(group)),
                     ],
                     stdout=log,
                     stderr=subprocess.STDOUT,

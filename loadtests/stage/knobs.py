@@ -35,7 +35,7 @@ NOT_EMULATED = {
     "and no rollback",
     "AlarmEndpoint": "no alarms act locally, so none notifies anybody",
     "AlarmProtocol": "no alarms act locally, so none notifies anybody",
-    "AccessLogRetentionDays": "the stage writes its own JSON access log (access.log), kept with the run",
+    "AccessLogRetentionDays": "the stage writes its own JSON access log, kept with the run",
     "LogRetentionDays": "the environments' logs are kept with the run",
     "ProtectData": "moto's tables live as long as the stage",
 }

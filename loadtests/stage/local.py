@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -12,6 +11,7 @@ from urllib.parse import urlsplit
 import boto3
 
 from chaos.proxy import FaultProxy
+from harness.runfolder import RunFolder
 from harness.template import FUNCTION, ROOT, load_template, resource
 from loadtests.stage.backend import REGION, MotoBackend
 from loadtests.stage.consumer import QueueConsumer
@@ -25,20 +25,10 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
-RUNS = ROOT / "reports"
-
 
 def new_run_dir(kind: str = "stage") -> Path:
     """A fresh folder for one run's logs and results (two started in the same second get two)."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for attempt in range(1, 1000):
-        run = RUNS / (f"{stamp}-{kind}" if attempt == 1 else f"{stamp}-{kind}-{attempt}")
-        try:
-            run.mkdir(parents=True, exist_ok=False)
-        except FileExistsError:
-            continue
-        return run
-    raise FileExistsError(f"no free run folder for {stamp}-{kind}")
+    return RunFolder.new(kind).path
 
 
 def id_token(info: Mapping[str, Any], user: Mapping[str, str], cognito: Any = None) -> str:
@@ -90,7 +80,8 @@ class LocalStage:
         self.stop()
 
     def _start(self) -> None:
-        self.backend = MotoBackend(self.run_dir / "logs", host=self.host).start()
+        folder = RunFolder(self.run_dir)
+        self.backend = MotoBackend(folder.logs_dir, host=self.host).start()
         self._use_env(self.backend.env())
         template = load_template()
         self.knobs = Knobs.from_template(template, self.parameters)
@@ -122,8 +113,8 @@ class LocalStage:
             handler=props["Handler"],
             chaos_plan=str(self.chaos_plan) if self.chaos_plan else None,
         )
-        (self.run_dir / "logs").mkdir(exist_ok=True)
-        self.pool = WorkerPool(function, self.run_dir / "logs", concurrency=self.knobs.concurrency(self.concurrency))
+        folder.logs_dir.mkdir(exist_ok=True)
+        self.pool = WorkerPool(function, folder.logs_dir, concurrency=self.knobs.concurrency(self.concurrency))
         if self.knobs.provisioned:
             # Provisioned concurrency: every init done before the gateway takes its first request.
             ready = self.pool.provision(self.knobs.provisioned)
@@ -138,15 +129,15 @@ class LocalStage:
         )
         bucket = TokenBucket(self.knobs.rate, self.knobs.burst) if self.throttle else None
         self.gateway = Gateway(
-            self.pool, verifier, self.run_dir / "access.log", port=self.port, host=self.host, throttle=bucket
+            self.pool, verifier, folder.access_log, port=self.port, host=self.host, throttle=bucket
         ).start()
         self.consumer = QueueConsumer(
             self.resources.physical["ProcessingQueue"],
-            self.run_dir / "messages.jsonl",
-            depths=self.run_dir / "queues.jsonl",
+            folder.messages,
+            depths=folder.queues,
             watch=[self.resources.physical["ProcessingDLQ"]],
         ).start()
-        (self.run_dir / "stage.json").write_text(json.dumps(self.describe(), indent=2))
+        folder.stage_file.write_text(json.dumps(self.describe(), indent=2))
 
     def _use_env(self, env: dict[str, str]) -> None:
         # The harness's own SDK calls (resources, consumer, audit) go to the backend too.

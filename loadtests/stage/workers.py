@@ -21,6 +21,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from harness.runfolder import LogsFolder
 from loadtests.processes import wait_or_kill
 from loadtests.stage.messages import FunctionConfig, Invoke, Provision, Reply, Setup, Stop
 
@@ -239,7 +240,7 @@ class WorkerPool:
         job, matplotlib and numpy), memory in every environment and in its REPORT line's Max
         Memory Used that the function itself does not need (BENCHMARKS.md, T14).
         """
-        log_path = self.log_dir / f"worker-{index:03d}.log"
+        log_path = LogsFolder(self.log_dir).worker_log(index)
         ours, theirs = socket.socketpair()
         with theirs:
             path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))

@@ -27,8 +27,9 @@ from typing import Any, NoReturn
 
 import pytest
 
+from harness.runfolder import LedgerFolder, RunFolder
 from loadtests.ledger import read_ledgers
-from loadtests.roster import Roster, ledger_name
+from loadtests.roster import Roster
 from loadtests.stage.backend import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,7 +141,7 @@ def _wait_until_both_ship(master_log: Path, wait_s: float = 120) -> None:
     while time.monotonic() < deadline:
         folders = [line.rsplit("(run folder ", 1)[1].rstrip(")") for line in master_log.read_text().splitlines()
                    if "(run folder " in line]  # fmt: skip
-        if folders and all((Path(folders[0]) / "ledger" / ledger_name(n)).exists() for n in (0, 1)):
+        if folders and all(RunFolder(Path(folders[0])).ledger.worker_ledger(n).exists() for n in (0, 1)):
             return
         time.sleep(0.5)
     pytest.fail(f"the workers shipped no ledger lines within {wait_s:g} s")
@@ -149,7 +150,7 @@ def _wait_until_both_ship(master_log: Path, wait_s: float = 120) -> None:
 def _customers_by_ledger(ledger_dir: Path, roster: Roster) -> dict[int, set[str]]:
     played: dict[int, set[str]] = {}
     for index in roster.workers:
-        path = ledger_dir / ledger_name(index)
+        path = LedgerFolder(ledger_dir).worker_ledger(index)
         lines = path.read_text().splitlines() if path.exists() else []
         played[index] = {json.loads(line)["customer_id"] for line in lines} - {None}
     return played

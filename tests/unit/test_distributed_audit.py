@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.runfolder import LedgerFolder
 from loadtests.audit import audit, audit_ledgers
 from loadtests.ledger import append_lines
-from loadtests.roster import Roster, WorkerEntry, customer_slice, ledger_name
+from loadtests.roster import Roster, WorkerEntry, customer_slice
 from tests.unit.test_audit import _attempt, _message, _order
 
 CUSTOMERS = [f"cust-{n:03d}" for n in range(10)]
@@ -45,7 +46,7 @@ def _run(tmp_path: Path, *, second_complete: bool) -> Path:
     for index in (0, 1):
         mine = customer_slice(CUSTOMERS, index, 2)
         line = json.dumps(_attempt(customer=mine[0], key=f"k-{index}"))
-        append_lines(ledger / ledger_name(index), [line])
+        append_lines(LedgerFolder(ledger).worker_ledger(index), [line])
         recorded = 1 if index == 0 or second_complete else None
         roster.workers[index] = WorkerEntry(index, f"client-{index}", mine, lines=1, recorded=recorded)
     roster.save(ledger)
