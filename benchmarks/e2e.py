@@ -5,7 +5,7 @@
 
 Run by ``benchmarks.run`` (its ``e2e`` rows); prints one JSON document, also written to
 ``e2e.json`` in the stage's run folder. Every figure comes from one freshly started local stage
-(``loadtests.stage.LocalStage``: moto per service group, Lambda-like workers, the API Gateway
+(``localstage.LocalStage``: moto per service group, Lambda-like workers, the API Gateway
 front, the queue consumer), in this order:
 
 1. **backend only**: the two calls a warm invocation of the handler makes for one order (the
@@ -54,8 +54,8 @@ from benchmarks.e2e_nothing_lost import nothing_lost
 from benchmarks.e2e_rows import Options, backend_row, closed_row, drain, open_row
 from benchmarks.probe import recorded_calls
 from benchmarks.probe_env import bench_env
-from loadtests.stage.backend import SERVICE_GROUPS
-from loadtests.stage.local import LocalStage, new_run_dir
+from localstage.backend import SERVICE_GROUPS
+from localstage.local import LocalStage, new_run_dir
 
 __all__ = ["ROWS", "Options", "measure"]
 

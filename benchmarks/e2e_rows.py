@@ -24,7 +24,7 @@ from benchmarks.e2e_nothing_lost import statuses
 from loadtests.processes import wait_or_kill
 
 if TYPE_CHECKING:
-    from loadtests.stage.local import LocalStage
+    from localstage.local import LocalStage
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCUSTFILE = Path(__file__).resolve().parent / "locust_e2e.py"

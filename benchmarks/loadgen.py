@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from loadtests.ledger import read_ledgers
 from loadtests.readings import reap
 from loadtests.run import LOCUSTFILE, load_arguments, locust_commands
-from loadtests.stage.local import LocalStage, new_run_dir
+from localstage.local import LocalStage, new_run_dir
 
 if TYPE_CHECKING:
     import argparse

@@ -46,8 +46,8 @@ from loadtests.host import LOCUST, STAGE, CpuSample, HostLoad, cpu_sample, host_
 from loadtests.ledger import read_ledgers
 from loadtests.memory import RssSampler, memory_report
 from loadtests.readings import reap
-from loadtests.stage.backend import free_port
-from loadtests.stage.local import LocalStage, new_run_dir
+from localstage.backend import free_port
+from localstage.local import LocalStage, new_run_dir
 from runreport.render import render_run
 
 if TYPE_CHECKING:

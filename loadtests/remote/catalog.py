@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from loadtests.remote.errors import CatalogConflictError, RemoteInputError
-from loadtests.stage.resources import product_item
+from localstage.resources import product_item
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -15,7 +15,7 @@ from loadtests.remote.runs import RunFolder, customer_prefix, new_run_id
 from loadtests.remote.stack import Stack
 from loadtests.remote.users import create_users, delete_users
 from loadtests.run import locust_commands, run_locust
-from loadtests.stage.resources import CATALOG
+from localstage.resources import CATALOG
 
 if TYPE_CHECKING:
     import argparse

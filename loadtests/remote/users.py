@@ -8,7 +8,7 @@ import boto3
 
 from loadtests.remote.errors import RemoteInputError
 from loadtests.remote.runs import customer_id, customer_prefix, username
-from loadtests.stage.resources import create_customer
+from localstage.resources import create_customer
 
 CUSTOMER_ID_ATTRIBUTE = "custom:customer_id"
 

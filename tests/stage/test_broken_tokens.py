@@ -26,7 +26,7 @@ from moto.utilities.utils import load_resource
 
 from create_order.api import PROBLEM_TYPE_PREFIX
 from create_order.logic import order_id_for
-from loadtests.stage.local import LocalStage
+from localstage.local import LocalStage
 from tests.support.stage import access_entry
 
 CUSTOMER = "cust-000"

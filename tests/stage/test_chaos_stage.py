@@ -6,7 +6,7 @@ from pathlib import Path
 
 import boto3
 
-from loadtests.stage.local import LocalStage, id_token
+from localstage.local import LocalStage, id_token
 from tests.stage.test_local_stage import _order, _post
 
 PLAN = """

@@ -23,7 +23,7 @@ import boto3
 import pytest
 
 from create_order.api import PROBLEM_TYPE_PREFIX
-from loadtests.stage.local import LocalStage, id_token
+from localstage.local import LocalStage, id_token
 
 AT_ONCE = 200
 

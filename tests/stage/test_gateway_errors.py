@@ -26,8 +26,8 @@ import jwt
 import pytest
 from moto.utilities.utils import load_resource
 
-from loadtests.stage.gateway import MAX_PAYLOAD_BYTES, Gateway, TokenVerifier
-from loadtests.stage.workers import FunctionConfig, WorkerPool
+from localstage.gateway import MAX_PAYLOAD_BYTES, Gateway, TokenVerifier
+from localstage.workers import FunctionConfig, WorkerPool
 from tests.support.stage import gateway_problem, logged_entries, until_busy
 
 if TYPE_CHECKING:

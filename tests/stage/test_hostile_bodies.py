@@ -18,7 +18,7 @@ import pytest
 
 from create_order.api import PROBLEM_TYPE_PREFIX
 from create_order.logic import order_id_for
-from loadtests.stage.local import LocalStage, id_token
+from localstage.local import LocalStage, id_token
 
 JSON = "application/json"
 

@@ -23,8 +23,8 @@ from loadtests.audit import derived_order_id, read_messages
 from loadtests.ledger import read_ledgers
 from loadtests.memory import RssSampler
 from loadtests.run import load_arguments, locust_commands, run_locust
-from loadtests.stage.local import LocalStage
-from loadtests.stage.workers import FunctionConfig, WorkerPool
+from localstage.local import LocalStage
+from localstage.workers import FunctionConfig, WorkerPool
 from tests.stage.test_main_job import MEMORY_LEG
 
 ROOT = Path(__file__).resolve().parents[2]

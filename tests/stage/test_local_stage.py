@@ -19,8 +19,8 @@ import pytest
 
 from create_order.api import PROBLEM_TYPE_PREFIX
 from harness.template import function_environment, load_template, resource, resources_of_type
-from loadtests.stage.local import LocalStage, id_token
-from loadtests.stage.resources import create_resources
+from localstage.local import LocalStage, id_token
+from localstage.resources import create_resources
 from tests.support.stage import access_entries, access_entry, gateway_problem
 
 
@@ -270,7 +270,7 @@ def test_a_client_resetting_its_connection_is_not_reported_as_an_error_but_a_bug
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     # The gateway server's error hook, called as socketserver calls it: inside the except block
-    from loadtests.stage.gateway import _Server
+    from localstage.gateway import _Server
 
     server = _Server.__new__(_Server)  # the hook needs no socket
 

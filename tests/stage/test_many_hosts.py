@@ -29,7 +29,7 @@ import pytest
 
 from loadtests.ledger import read_ledgers
 from loadtests.roster import Roster, ledger_name
-from loadtests.stage.backend import free_port
+from localstage.backend import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = [sys.executable, "-m", "loadtests.run"]

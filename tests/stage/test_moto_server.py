@@ -16,7 +16,7 @@ import pytest
 from moto import mock_aws
 from moto.sqs.models import Queue, SQSBackend, sqs_backends
 
-from loadtests.stage import moto_server
+from localstage import moto_server
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 MOTO_ATTRIBUTES = Queue.attributes.fget  # type: ignore[attr-defined]

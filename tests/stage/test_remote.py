@@ -21,9 +21,9 @@ import pytest
 
 from loadtests.remote.cli import main
 from loadtests.roster import Roster
-from loadtests.stage.backend import free_port
-from loadtests.stage.local import LocalStage
-from loadtests.stage.resources import CATALOG, PASSWORD, create_customer
+from localstage.backend import free_port
+from localstage.local import LocalStage
+from localstage.resources import CATALOG, PASSWORD, create_customer
 from tests.support.remote import (
     ROOT,
     customer_ids_in_pool,

@@ -18,9 +18,9 @@ import boto3
 import pytest
 
 from loadtests.audit import derived_order_id
-from loadtests.stage import local
-from loadtests.stage.local import LocalStage, id_token
-from loadtests.stage.throttle import TokenBucket
+from localstage import local
+from localstage.local import LocalStage, id_token
+from localstage.throttle import TokenBucket
 from tests.support.stage import access_entry, gateway_problem
 
 PARAMETERS = {

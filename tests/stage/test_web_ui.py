@@ -22,8 +22,8 @@ import pytest
 
 from loadtests.audit import audit_stage
 from loadtests.ledger import read_ledgers
-from loadtests.stage.backend import free_port
-from loadtests.stage.local import LocalStage
+from localstage.backend import free_port
+from localstage.local import LocalStage
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_S = 60.0

@@ -17,8 +17,8 @@ import psutil
 import pytest
 
 from loadtests.readings import rusage_peak_kib
-from loadtests.stage.messages import Invoke, Reply, Setup, Stop
-from loadtests.stage.workers import FunctionConfig, WorkerPool
+from localstage.messages import Invoke, Reply, Setup, Stop
+from localstage.workers import FunctionConfig, WorkerPool
 from tests.support.stage import until_busy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,8 +94,8 @@ def test_an_environment_holds_the_function_and_nothing_of_the_harness_that_start
     loaded = set(json.loads(answer.payload["body"]))
     assert "tests.stage.handlers" in loaded
     harness = {"pytest", "_pytest", "boto3", "moto", "locust", "matplotlib", "numpy", "dashboards", "runreport"}
-    harness |= {"loadtests.run", "tests.support", "loadtests.stage.workers", "loadtests.stage.local"}
-    harness |= {"loadtests.stage.gateway", "psutil"}
+    harness |= {"loadtests.run", "tests.support", "localstage.workers", "localstage.local"}
+    harness |= {"localstage.gateway", "psutil"}
     assert loaded.isdisjoint(harness), sorted(loaded & harness)
 
 
@@ -187,7 +187,7 @@ def test_close_stops_every_environment(tmp_path: Path) -> None:
         assert len(set(pids)) == 2
         for pid in pids:
             assert _alive(pid)
-            assert _command_line(pid)[1:3] == ["-m", "loadtests.stage.environment"]
+            assert _command_line(pid)[1:3] == ["-m", "localstage.environment"]
 
         # When the pool is closed
         workers.close()
@@ -281,7 +281,7 @@ def _environment(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Connection]:
     ours, theirs = socket.socketpair()
     with theirs:
         process = subprocess.Popen(
-            [sys.executable, "-m", "loadtests.stage.environment", str(theirs.fileno())],
+            [sys.executable, "-m", "localstage.environment", str(theirs.fileno())],
             pass_fds=[theirs.fileno()],
             cwd=ROOT,
         )

@@ -408,7 +408,7 @@ PARSERS: dict[str, Callable[[list[str]], list[list[str]]]] = {
     "loadtests.run": _main_job,
     "loadtests.soak": _soak,
     "loadtests.remote": _remote,
-    "loadtests.stage": _plain("loadtests.stage.__main__"),
+    "localstage": _plain("localstage.__main__"),
     "loadtests.audit": _plain("loadtests.audit"),
     "runreport": _plain("runreport.__main__"),
     "dashboards": _plain("dashboards.__main__"),

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import boto3
 
 if TYPE_CHECKING:
-    from loadtests.stage.local import LocalStage
+    from localstage.local import LocalStage
 
 ROOT = Path(__file__).resolve().parents[2]
 

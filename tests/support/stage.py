@@ -14,8 +14,8 @@ from create_order.api import PROBLEM_TYPE_PREFIX
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from loadtests.stage.local import LocalStage
-    from loadtests.stage.workers import WorkerPool
+    from localstage.local import LocalStage
+    from localstage.workers import WorkerPool
 
 
 def until_busy(pool: WorkerPool, count: int, wait_s: float = 10) -> None:

@@ -1,8 +1,8 @@
 """One Lambda-like execution environment: the child process's loop, one request at a time.
 
-    python -m loadtests.stage.environment FD
+    python -m localstage.environment FD
 
-Run by ``loadtests.stage.workers.WorkerPool``, which holds the other end of the pipe ``FD``.
+Run by ``localstage.workers.WorkerPool``, which holds the other end of the pipe ``FD``.
 The environment imports the handler on its first invocation (the cold start) or when
 provisioned, then serves invocations until told to stop, ending each with a Lambda ``REPORT``
 line in its log, next to the handler's own log and EMF lines. Standard library only, plus the
@@ -23,7 +23,7 @@ from typing import IO, Any
 
 from harness.lambda_context import FakeLambdaContext
 from loadtests.readings import own_peak_rss_kib
-from loadtests.stage.messages import FunctionConfig, Invoke, Provision, Reply, Setup, Stop
+from localstage.messages import FunctionConfig, Invoke, Provision, Reply, Setup, Stop
 
 
 def main(fd: int) -> None:

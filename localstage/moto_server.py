@@ -14,7 +14,7 @@ dashboard draws DynamoDB's and SQS's service-side metrics from it.
 At most a few requests are inside moto at once, the queue's consumer excepted (see
 :class:`Admission`): a hundred threads contending for moto's GIL halved its throughput.
 
-usage: python -m loadtests.stage.moto_server -H 127.0.0.1 -p PORT [--request-log PATH] [--max-concurrent N]
+usage: python -m localstage.moto_server -H 127.0.0.1 -p PORT [--request-log PATH] [--max-concurrent N]
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""``python -m loadtests.stage``: run the local stage until Ctrl-C, printing how to call it."""
+"""``python -m localstage``: run the local stage until Ctrl-C, printing how to call it."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import signal
 import sys
 import threading
 
-from loadtests.stage.local import LocalStage, id_token, new_run_dir
-from loadtests.stage.samconfig import environments, parameter_overrides
+from localstage.local import LocalStage, id_token, new_run_dir
+from localstage.samconfig import environments, parameter_overrides
 
 
 def parser() -> argparse.ArgumentParser:

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from harness.template import function_environment, parameter_defaults, resources_of_type
-from loadtests.stage.backend import ACCOUNT, REGION
-from loadtests.stage.gateway import STAGE_NAME
+from localstage.backend import ACCOUNT, REGION
+from localstage.gateway import STAGE_NAME
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.literals import QueueAttributeNameType

@@ -65,7 +65,7 @@ class MotoBackend:
 
     def start(self) -> MotoBackend:
         """Start every group's process and wait until each answers."""
-        root = str(Path(__file__).resolve().parents[2])
+        root = str(Path(__file__).resolve().parents[1])
         env = {**os.environ, **aws_client_env(), "MOTO_ALLOW_NONEXISTENT_REGION": "false", "PYTHONPATH": root}
         self.log_dir.mkdir(parents=True, exist_ok=True)
         try:
@@ -77,7 +77,7 @@ class MotoBackend:
                     [
                         sys.executable,
                         "-m",
-                        "loadtests.stage.moto_server",
+                        "localstage.moto_server",
                         "-H",
                         self.host,
                         "-p",

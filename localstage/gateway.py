@@ -7,7 +7,7 @@ v1 proxy event with the claims as strings, enforces the 10 MB payload limit and 
 integration timeout, and maps Lambda's refusals and function errors as API Gateway would (a
 function out of concurrency is an integration failure, not a 429). Each error it makes itself
 is answered from the template's ``GatewayResponses``
-(:mod:`loadtests.stage.gateway_responses`). Every request gets one JSON line in the access log.
+(:mod:`localstage.gateway_responses`). Every request gets one JSON line in the access log.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 import jwt
 
-from loadtests.stage.gateway_responses import GatewayResponses
+from localstage.gateway_responses import GatewayResponses
 
 if TYPE_CHECKING:
-    from loadtests.stage.throttle import TokenBucket
-    from loadtests.stage.workers import WorkerPool
+    from localstage.throttle import TokenBucket
+    from localstage.workers import WorkerPool
 
 INTEGRATION_TIMEOUT_S = 29.0
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
@@ -39,7 +39,7 @@ RESOURCE = "/orders"
 
 STAGE_NAME = "local"
 """The local API's stage (the first segment of its paths, and the dashboard's ``Stage``)."""
-OPENAPI = Path(__file__).resolve().parents[2] / "openapi.yaml"
+OPENAPI = Path(__file__).resolve().parents[1] / "openapi.yaml"
 """The API's description, served at ``/{stage}/openapi.yaml`` (for Schemathesis and people)."""
 
 

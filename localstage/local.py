@@ -13,13 +13,13 @@ import boto3
 
 from chaos.proxy import FaultProxy
 from harness.template import FUNCTION, ROOT, load_template, resource
-from loadtests.stage.backend import REGION, MotoBackend
-from loadtests.stage.consumer import QueueConsumer
-from loadtests.stage.gateway import Gateway, TokenVerifier
-from loadtests.stage.knobs import Knobs
-from loadtests.stage.resources import StageResources, create_resources, seed
-from loadtests.stage.throttle import TokenBucket
-from loadtests.stage.workers import FunctionConfig, WorkerPool
+from localstage.backend import REGION, MotoBackend
+from localstage.consumer import QueueConsumer
+from localstage.gateway import Gateway, TokenVerifier
+from localstage.knobs import Knobs
+from localstage.resources import StageResources, create_resources, seed
+from localstage.throttle import TokenBucket
+from localstage.workers import FunctionConfig, WorkerPool
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

@@ -1,9 +1,9 @@
 """The worker pool: a function's Lambda-like execution environments, as the invoking side sees them.
 
-An environment (``loadtests.stage.environment``, one process each, one request at a time) is
+An environment (``localstage.environment``, one process each, one request at a time) is
 started on first use, reused while warm, killed when an invocation outlives the function
 timeout, and capped in number like a concurrency limit: past it an invocation is throttled.
-The pool and an environment speak in ``loadtests.stage.messages``.
+The pool and an environment speak in ``localstage.messages``.
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from loadtests.processes import wait_or_kill
-from loadtests.stage.messages import FunctionConfig, Invoke, Provision, Reply, Setup, Stop
+from localstage.messages import FunctionConfig, Invoke, Provision, Reply, Setup, Stop
 
 __all__ = ["FunctionConfig", "Invocation", "WorkerPool"]
 
-ROOT = Path(__file__).resolve().parents[2]
-"""The repository, on the environments' import path (for ``loadtests.stage.environment`` and chaos/)."""
-ENVIRONMENT = "loadtests.stage.environment"
+ROOT = Path(__file__).resolve().parents[1]
+"""The repository, on the environments' import path (for ``localstage.environment`` and chaos/)."""
+ENVIRONMENT = "localstage.environment"
 """The module an environment's interpreter runs: nothing of the harness that started it."""
 
 
