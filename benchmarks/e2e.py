@@ -21,7 +21,7 @@ front, the queue consumer), in this order:
 3. **open loop**: ``--open-rate`` requests/s on a fixed schedule for ``--open-s`` (the
    ``benchmarks.e2e_open_loop`` child) → achieved rate, p50/p95/p99 from each request's scheduled time,
    errors; then the same at half the closed loop's throughput (``open_half``).
-4. **CPU** of every process of the stage during 1-3 (``loadtests.readings``; per thread for the
+4. **CPU** of every process of the stage during 1-3 (``harness.readings``; per thread for the
    gateway and the consumer, which share this process, on Linux) → CPU seconds per 1000 orders and each
    component's busiest-core share, the stage's CPU per order (so the rate the machine's cores
    can carry at most), and which part limits the run.

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from benchmarks.e2e_cpu import CpuMeter, cpu_usage
 from benchmarks.e2e_nothing_lost import statuses
-from loadtests.processes import wait_or_kill
+from harness.processes import wait_or_kill
 
 if TYPE_CHECKING:
     from localstage.local import LocalStage

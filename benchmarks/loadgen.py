@@ -16,8 +16,8 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
+from harness.readings import reap
 from loadtests.ledger import read_ledgers
-from loadtests.readings import reap
 from loadtests.run import LOCUSTFILE, load_arguments, locust_commands
 from localstage.local import LocalStage, new_run_dir
 

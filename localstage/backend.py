@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from loadtests.processes import wait_or_kill
+from harness.processes import wait_or_kill
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account

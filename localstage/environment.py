@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.lambda_context import FakeLambdaContext
-from loadtests.readings import own_peak_rss_kib
+from harness.readings import own_peak_rss_kib
 from localstage.messages import FunctionConfig, Invoke, Provision, Reply, Setup, Stop
 
 

@@ -21,7 +21,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from loadtests.processes import wait_or_kill
+from harness.processes import wait_or_kill
 from localstage.messages import FunctionConfig, Invoke, Provision, Reply, Setup, Stop
 
 __all__ = ["FunctionConfig", "Invocation", "WorkerPool"]

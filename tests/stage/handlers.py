@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Any
 
-from loadtests.readings import rusage_peak_kib
+from harness.readings import rusage_peak_kib
 
 
 def echo(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from loadtests.readings import rusage_peak_kib
+from harness.readings import rusage_peak_kib
 from localstage.messages import Invoke, Reply, Setup, Stop
 from localstage.workers import FunctionConfig, WorkerPool
 from tests.support.stage import until_busy
