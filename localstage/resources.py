@@ -1,4 +1,4 @@
-"""The stage's AWS resources, created in moto from template.yaml, and the seed data.
+"""The stage's AWS resources, created in moto from template.yaml, and seeded (``harness/seed.py``).
 
 Every resource type in the template is either created here or named in ``NOT_LOCAL`` with
 the part of the stage that stands in for it; a new type fails the stage's tests until it is
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from harness.seed import CATALOG, create_customer, product_item
 from harness.template import function_environment, parameter_defaults, resources_of_type
 from localstage.backend import ACCOUNT, REGION
 from localstage.gateway import STAGE_NAME
@@ -43,14 +43,6 @@ CREATED = (
     "AWS::CloudWatch::Dashboard",
 )
 PASSWORD = "Local-Stage-Pa55word!"  # noqa: S105 - a throw-away password for local users only
-
-# The catalog the load test orders from: product_id -> (price, currency, active).
-CATALOG: dict[str, tuple[str, str, bool]] = {
-    **{f"P-{n:03d}": (f"{(n * 37) % 9000 / 100 + 1:.2f}", "USD", True) for n in range(1, 41)},
-    "P-900": ("15.00", "USD", False),
-    "P-901": ("99.99", "USD", False),
-    "P-EUR": ("10.00", "EUR", True),
-}
 
 
 @dataclass
@@ -236,32 +228,5 @@ def seed(created: StageResources, *, customers: int = 100) -> None:
     )
 
 
-def product_item(product_id: str, price: str, currency: str, active: bool) -> dict[str, Any]:
-    """The products table's item for one catalog entry (``CATALOG``'s shape), as the function reads it."""
-    return {
-        "product_id": {"S": product_id},
-        "price": {"N": str(Decimal(price))},
-        "currency": {"S": currency},
-        "active": {"BOOL": active},
-        "name": {"S": f"Product {product_id}"},
-    }
-
-
 def _user(cognito: Any, created: StageResources, email: str, customer_id: str) -> dict[str, str]:
     return create_customer(cognito, created.user_pool_id, email, PASSWORD, customer_id)
-
-
-def create_customer(cognito: Any, pool_id: str, username: str, password: str, customer_id: str) -> dict[str, str]:
-    """A confirmed Cognito user with ``custom:customer_id``, as the load test logs in with."""
-    cognito.admin_create_user(
-        UserPoolId=pool_id,
-        Username=username,
-        UserAttributes=[
-            {"Name": "email", "Value": username},
-            {"Name": "email_verified", "Value": "true"},
-            {"Name": "custom:customer_id", "Value": customer_id},
-        ],
-        MessageAction="SUPPRESS",
-    )
-    cognito.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=password, Permanent=True)
-    return {"username": username, "password": password, "customer_id": customer_id}

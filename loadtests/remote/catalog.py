@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from harness.seed import product_item
 from loadtests.remote.errors import CatalogConflictError, RemoteInputError
-from localstage.resources import product_item
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -7,6 +7,7 @@ import os
 import time
 from typing import TYPE_CHECKING
 
+from harness.seed import CATALOG
 from loadtests.remote.catalog import load_catalog_file, orderable, read_catalog, seed_products
 from loadtests.remote.errors import RemoteInputError
 from loadtests.remote.judge import audit_saved
@@ -15,7 +16,6 @@ from loadtests.remote.runs import RunFolder, customer_prefix, new_run_id
 from loadtests.remote.stack import Stack
 from loadtests.remote.users import create_users, delete_users
 from loadtests.run import locust_commands, run_locust
-from localstage.resources import CATALOG
 
 if TYPE_CHECKING:
     import argparse

@@ -6,9 +6,9 @@ import secrets
 
 import boto3
 
+from harness.seed import create_customer
 from loadtests.remote.errors import RemoteInputError
 from loadtests.remote.runs import customer_id, customer_prefix, username
-from localstage.resources import create_customer
 
 CUSTOMER_ID_ATTRIBUTE = "custom:customer_id"
 

@@ -19,11 +19,12 @@ from pathlib import Path
 import boto3
 import pytest
 
+from harness.seed import CATALOG, create_customer
 from loadtests.remote.cli import main
 from loadtests.roster import Roster
 from localstage.backend import free_port
 from localstage.local import LocalStage
-from localstage.resources import CATALOG, PASSWORD, create_customer
+from localstage.resources import PASSWORD
 from tests.support.remote import (
     ROOT,
     customer_ids_in_pool,

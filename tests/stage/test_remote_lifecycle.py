@@ -14,8 +14,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from harness.seed import CATALOG
 from localstage.local import LocalStage
-from localstage.resources import CATALOG
 from tests.support.remote import customer_ids_in_pool, fake_stack, orders_by_customer, remote, shown, stack_outputs
 
 STACK = "create-order-lifecycle"

@@ -32,8 +32,8 @@ import schemathesis
 from schemathesis.config import SchemathesisConfig
 from schemathesis.engine.events import EngineFinished, NonFatalError, ScenarioFinished
 
+from harness.seed import CATALOG
 from localstage.local import LocalStage, id_token
-from localstage.resources import CATALOG
 
 IDEMPOTENCY_KEY = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
