@@ -6,11 +6,11 @@ import json
 from typing import TYPE_CHECKING
 
 from loadtests.audit import AuditReport, audit_ledgers, orders_of_run, scan_orders
+from loadtests.deployed.errors import RemoteInputError
 from loadtests.ledger import read_ledgers
-from loadtests.remote.errors import RemoteInputError
 
 if TYPE_CHECKING:
-    from loadtests.remote.runs import RunFolder
+    from loadtests.deployed.runs import RunFolder
 
 
 def audit_saved(folder: RunFolder, orders_table: str) -> AuditReport:

@@ -57,9 +57,9 @@ def orders_by_customer(table: str) -> dict[str, str]:
 
 
 def remote(stage: LocalStage, *arguments: str) -> subprocess.CompletedProcess[str]:
-    """``python -m loadtests.remote ARGUMENTS`` as an operator runs it, with the account's credentials."""
+    """``python -m loadtests.deployed ARGUMENTS`` as an operator runs it, with the account's credentials."""
     return subprocess.run(
-        [sys.executable, "-m", "loadtests.remote", *arguments],
+        [sys.executable, "-m", "loadtests.deployed", *arguments],
         cwd=ROOT,
         env={**os.environ, **stage.describe()["aws_env"]},
         capture_output=True,

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from loadtests.remote.errors import RemoteInputError
+from loadtests.deployed.errors import RemoteInputError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -52,7 +52,7 @@ def username(run_id: str, n: int) -> str:
 
 @dataclass(frozen=True)
 class RunFolder:
-    """``<reports>/<stack>/<run id>/``: what one run of a deployed stage wrote and reads back."""
+    """``<reports>/<stack>/<run id>/``: what one run against a deployed stack wrote and reads back."""
 
     path: Path
     run_id: str

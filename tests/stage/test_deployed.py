@@ -3,7 +3,7 @@
 moto's CloudFormation holds a stack with the real stack's output keys, so the runner's whole
 path runs: outputs, catalog, users, Locust headless, the table-only audit, cleanup. Here: a run
 as the operator's own users file, and what each step refuses; the whole lifecycle is
-tests/stage/test_remote_lifecycle.py.
+tests/stage/test_deployed_lifecycle.py.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ import boto3
 import pytest
 
 from harness.seed import CATALOG, create_customer
-from loadtests.remote.cli import main
+from loadtests.deployed.cli import main
 from loadtests.roster import Roster
 from localstage.backend import free_port
 from localstage.local import LocalStage
 from localstage.resources import PASSWORD
-from tests.support.remote import (
+from tests.support.deployed import (
     ROOT,
     customer_ids_in_pool,
     fake_stack,
@@ -278,13 +278,13 @@ def test_a_distributed_run_against_the_stack_takes_its_roles_and_audits_every_wo
     reports, port = tmp_path / "reports", str(free_port())
     env = {**os.environ, **stage.describe()["aws_env"]}
     master = subprocess.Popen(
-        [sys.executable, "-m", "loadtests.remote", "run", "--stack", STACK, "--reports", str(reports),
+        [sys.executable, "-m", "loadtests.deployed", "run", "--stack", STACK, "--reports", str(reports),
          "--users-file", str(users_file), "--users", "4", "--spawn-rate", "4", "--run-time", "6s",
          "--slo-p95-ms", "60000", "--role", "master", "--master-port", port, "--expect-workers", "2",
          "--worker-wait-s", "120"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
-    worker = [sys.executable, "-m", "loadtests.remote", "run", "--stack", STACK, "--reports", str(reports),
+    worker = [sys.executable, "-m", "loadtests.deployed", "run", "--stack", STACK, "--reports", str(reports),
               "--role", "worker", "--master-port", port]  # fmt: skip
     workers = [subprocess.Popen(worker, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                for _ in range(2)]  # fmt: skip

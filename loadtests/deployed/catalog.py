@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from harness.seed import product_item
-from loadtests.remote.errors import CatalogConflictError, RemoteInputError
+from loadtests.deployed.errors import CatalogConflictError, RemoteInputError
 
 if TYPE_CHECKING:
     from pathlib import Path

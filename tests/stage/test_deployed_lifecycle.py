@@ -1,7 +1,7 @@
 """A deployed stage's whole lifecycle, with moto playing the deployed account.
 
 seed -> users -> run -> audit later -> cleanup, each as an operator runs it
-(``python -m loadtests.remote ...``), on a stack whose catalog starts empty as a fresh deploy's does.
+(``python -m loadtests.deployed ...``), on a stack whose catalog starts empty as a fresh deploy's does.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 
 from harness.seed import CATALOG
 from localstage.local import LocalStage
-from tests.support.remote import customer_ids_in_pool, fake_stack, orders_by_customer, remote, shown, stack_outputs
+from tests.support.deployed import customer_ids_in_pool, fake_stack, orders_by_customer, remote, shown, stack_outputs
 
 STACK = "create-order-lifecycle"
 

@@ -8,13 +8,13 @@ import time
 from typing import TYPE_CHECKING
 
 from harness.seed import CATALOG
-from loadtests.remote.catalog import load_catalog_file, orderable, read_catalog, seed_products
-from loadtests.remote.errors import RemoteInputError
-from loadtests.remote.judge import audit_saved
-from loadtests.remote.orders import delete_orders
-from loadtests.remote.runs import RunFolder, customer_prefix, new_run_id
-from loadtests.remote.stack import Stack
-from loadtests.remote.users import create_users, delete_users
+from loadtests.deployed.catalog import load_catalog_file, orderable, read_catalog, seed_products
+from loadtests.deployed.errors import RemoteInputError
+from loadtests.deployed.judge import audit_saved
+from loadtests.deployed.orders import delete_orders
+from loadtests.deployed.runs import RunFolder, customer_prefix, new_run_id
+from loadtests.deployed.stack import Stack
+from loadtests.deployed.users import create_users, delete_users
 from loadtests.run import locust_commands, run_locust
 
 if TYPE_CHECKING:

@@ -7,8 +7,8 @@ import secrets
 import boto3
 
 from harness.seed import create_customer
-from loadtests.remote.errors import RemoteInputError
-from loadtests.remote.runs import customer_id, customer_prefix, username
+from loadtests.deployed.errors import RemoteInputError
+from loadtests.deployed.runs import customer_id, customer_prefix, username
 
 CUSTOMER_ID_ATTRIBUTE = "custom:customer_id"
 

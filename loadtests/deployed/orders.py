@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 
-from loadtests.remote.runs import customer_prefix
+from loadtests.deployed.runs import customer_prefix
 
 _UNDER_PREFIX = "begins_with(customer_id, :prefix)"
 

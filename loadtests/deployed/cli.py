@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, TypedDict
 from botocore.exceptions import NoCredentialsError, NoRegionError
 
 from harness.template import ROOT
-from loadtests.remote import commands
-from loadtests.remote.errors import RemoteInputError
-from loadtests.remote.runs import SYNTHETIC_PREFIX, run_id_argument
+from loadtests.deployed import commands
+from loadtests.deployed.errors import RemoteInputError
+from loadtests.deployed.runs import SYNTHETIC_PREFIX, run_id_argument
 from loadtests.run import load_arguments
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def _count(text: str) -> int:
 
 def parser() -> argparse.ArgumentParser:
     """The runner's arguments: a subcommand and its options (``run`` passes unknown ones to Locust)."""
-    top = argparse.ArgumentParser(prog="python -m loadtests.remote", description=__doc__.splitlines()[0])
+    top = argparse.ArgumentParser(prog="python -m loadtests.deployed", description=__doc__.splitlines()[0])
     subcommands = top.add_subparsers(dest="command", required=True, metavar="{seed,users,run,audit,cleanup}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--stack", required=True, help="the deployed stack's name")

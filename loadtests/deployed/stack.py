@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import boto3
 from botocore.exceptions import ClientError
 
-from loadtests.remote.errors import RemoteInputError
+from loadtests.deployed.errors import RemoteInputError
 
 
 @dataclass(frozen=True)
