@@ -65,7 +65,7 @@ def own_peak_rss_kib() -> int | None:
     VmHWM belongs to the process's own address space, which ``exec`` starts anew.
 
     macOS: ``ru_maxrss`` (bytes there), the kernel's resident maximum of the process's task,
-    which ``exec`` makes anew (tests/stage/test_workers.py holds the REPORT line to the
+    which ``exec`` makes anew (tests/system/test_workers.py holds the REPORT line to the
     environment's own peak on the platform it runs on).
     """
     platform = _platform()

@@ -65,7 +65,7 @@ def orderable(case: Any, customer_id: str, serial: int) -> None:
 
     The caller's customer_id, distinct catalogue products, and an Idempotency-Key made unique by
     a serial suffix (Schemathesis repeats short keys such as "0"; a repeat would be a 409, which
-    tests/stage/test_duplicates_at_scale.py proves).
+    tests/system/test_duplicates_at_scale.py proves).
     """
     if isinstance(case.body, dict):
         lines = [{**item, "product_id": product} for item, product in zip(case.body["items"], ORDERABLE, strict=False)]

@@ -3,7 +3,7 @@
 moto's CloudFormation holds a stack with the real stack's output keys, so the runner's whole
 path runs: outputs, catalog, users, Locust headless, the table-only audit, cleanup. Here: a run
 as the operator's own users file, and what each step refuses; the whole lifecycle is
-tests/stage/test_deployed_lifecycle.py.
+tests/system/test_deployed_lifecycle.py.
 """
 
 from __future__ import annotations

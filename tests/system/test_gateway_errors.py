@@ -28,7 +28,7 @@ from moto.utilities.utils import load_resource
 
 from localstage.gateway import MAX_PAYLOAD_BYTES, Gateway, TokenVerifier
 from localstage.workers import FunctionConfig, WorkerPool
-from tests.support.stage import gateway_problem, logged_entries, until_busy
+from tests.support.localstage import gateway_problem, logged_entries, until_busy
 
 if TYPE_CHECKING:
     from http.client import HTTPMessage
@@ -69,8 +69,8 @@ def jwks_url() -> Iterator[str]:
 
 @contextmanager
 def _front(tmp_path: Path, jwks_url: str, *, pool: bool = True) -> Iterator[Gateway]:
-    """A gateway in front of one environment running ``tests.stage.handlers.proxy`` (timeout 1 s)."""
-    function = FunctionConfig(code_dir=ROOT, env={}, timeout_s=1.0, handler="tests.stage.handlers.proxy")
+    """A gateway in front of one environment running ``tests.system.handlers.proxy`` (timeout 1 s)."""
+    function = FunctionConfig(code_dir=ROOT, env={}, timeout_s=1.0, handler="tests.system.handlers.proxy")
     workers = WorkerPool(function, tmp_path, concurrency=1) if pool else None
     verifier = TokenVerifier(jwks_url, ISSUER, AUDIENCE)
     gateway = Gateway(cast("WorkerPool", workers), verifier, tmp_path / "access.log").start()

@@ -7,7 +7,7 @@ from pathlib import Path
 import boto3
 
 from localstage.local import LocalStage, id_token
-from tests.stage.test_local_stage import _order, _post
+from tests.system.test_local_stage import _order, _post
 
 PLAN = """
 [[rule]]

@@ -21,7 +21,7 @@ from create_order.api import PROBLEM_TYPE_PREFIX
 from harness.template import function_environment, load_template, resource, resources_of_type
 from localstage.local import LocalStage, id_token
 from localstage.resources import create_resources
-from tests.support.stage import access_entries, access_entry, gateway_problem
+from tests.support.localstage import access_entries, access_entry, gateway_problem
 
 
 @pytest.fixture(scope="module")

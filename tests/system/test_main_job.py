@@ -32,7 +32,7 @@ stays flat: once settled, the healthy environments of four such runs grew at mos
 function failed this run on memory alone (its first environments grew 4.0 to 4.6 MiB; audit and
 SLO passed); the former leg (growth from 0 s, at most 1000 MiB) could not fail.
 ``test_the_memory_judge_fails_an_environment_that_keeps_memory_per_invocation`` in
-tests/stage/test_judges.py shows this leg's judge failing on a leak of 128 KiB an invocation.
+tests/system/test_judges.py shows this leg's judge failing on a leak of 128 KiB an invocation.
 """
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from create_order.api import PROBLEM_TYPE_PREFIX
 from localstage.local import LocalStage, id_token
-from tests.stage.test_local_stage import _order, _post
+from tests.system.test_local_stage import _order, _post
 
 SLOW_PUT = """
 [[rule]]

@@ -27,7 +27,7 @@ from moto.utilities.utils import load_resource
 from create_order.api import PROBLEM_TYPE_PREFIX
 from create_order.logic import order_id_for
 from localstage.local import LocalStage
-from tests.support.stage import access_entry
+from tests.support.localstage import access_entry
 
 CUSTOMER = "cust-000"
 PRIVATE_JWK = load_resource("cognitoidp/resources/jwks-private.json")

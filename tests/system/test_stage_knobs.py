@@ -21,7 +21,7 @@ from loadtests.audit import derived_order_id
 from localstage import local
 from localstage.local import LocalStage, id_token
 from localstage.throttle import TokenBucket
-from tests.support.stage import access_entry, gateway_problem
+from tests.support.localstage import access_entry, gateway_problem
 
 PARAMETERS = {
     "ProvisionedConcurrency": "2",

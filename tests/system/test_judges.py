@@ -2,7 +2,7 @@
 the memory judge on a leak.
 
 Each runs the main job's own parts against the local stage; a judge never shown failing proves
-nothing (docs/contract.md §3). The passing run is tests/stage/test_main_job.py.
+nothing (docs/contract.md §3). The passing run is tests/system/test_main_job.py.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from loadtests.memory import RssSampler
 from loadtests.run import load_arguments, locust_commands, run_locust
 from localstage.local import LocalStage
 from localstage.workers import FunctionConfig, WorkerPool
-from tests.stage.test_main_job import MEMORY_LEG
+from tests.system.test_main_job import MEMORY_LEG
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -224,7 +224,7 @@ def test_the_memory_judge_fails_an_environment_that_keeps_memory_per_invocation(
     # Given the main job's memory leg (its options, parsed by the main job) watching two warm
     # environments whose handler allocates 128 KiB an invocation: one keeps it, one lets it go
     args, _ = run.arguments(MEMORY_LEG)
-    function = FunctionConfig(code_dir=ROOT, env={}, timeout_s=5.0, handler="tests.stage.handlers.leak")
+    function = FunctionConfig(code_dir=ROOT, env={}, timeout_s=5.0, handler="tests.system.handlers.leak")
     (tmp_path / "leaky").mkdir()
     (tmp_path / "healthy").mkdir()
     leaky = WorkerPool(function, tmp_path / "leaky", concurrency=1)

@@ -19,12 +19,12 @@ import pytest
 from harness.readings import rusage_peak_kib
 from localstage.messages import Invoke, Reply, Setup, Stop
 from localstage.workers import FunctionConfig, WorkerPool
-from tests.support.stage import until_busy
+from tests.support.localstage import until_busy
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def pool(tmp_path: Path, handler: str = "tests.stage.handlers.echo", **kwargs) -> WorkerPool:
+def pool(tmp_path: Path, handler: str = "tests.system.handlers.echo", **kwargs) -> WorkerPool:
     function = FunctionConfig(code_dir=ROOT, env={}, timeout_s=kwargs.pop("timeout_s", 5.0), handler=handler)
     return WorkerPool(function, tmp_path, **kwargs)
 
@@ -61,7 +61,7 @@ def test_max_memory_used_is_the_environment_s_own_peak_not_the_peak_of_the_harne
     assert rusage_peak_kib() >= 256 * 1024
 
     # When an environment it starts holds 64 MiB during one invocation
-    workers = pool(tmp_path, handler="tests.stage.handlers.allocate", concurrency=1)
+    workers = pool(tmp_path, handler="tests.system.handlers.allocate", concurrency=1)
     try:
         answer = workers.invoke({"mib": 64})
     finally:
@@ -83,7 +83,7 @@ def test_max_memory_used_is_the_environment_s_own_peak_not_the_peak_of_the_harne
 
 
 def test_an_environment_holds_the_function_and_nothing_of_the_harness_that_started_it(tmp_path: Path) -> None:
-    workers = pool(tmp_path, handler="tests.stage.handlers.modules", concurrency=1)
+    workers = pool(tmp_path, handler="tests.system.handlers.modules", concurrency=1)
     try:
         answer = workers.invoke({})
     finally:
@@ -92,7 +92,7 @@ def test_an_environment_holds_the_function_and_nothing_of_the_harness_that_start
     assert answer.outcome == "ok"
     assert answer.payload is not None
     loaded = set(json.loads(answer.payload["body"]))
-    assert "tests.stage.handlers" in loaded
+    assert "tests.system.handlers" in loaded
     harness = {"pytest", "_pytest", "boto3", "moto", "locust", "matplotlib", "numpy", "dashboards", "runreport"}
     harness |= {"loadtests.run", "tests.support", "localstage.workers", "localstage.local"}
     harness |= {"localstage.gateway", "psutil"}
@@ -145,7 +145,7 @@ def test_caller_that_stops_waiting_gets_gave_up_while_the_function_runs_on(tmp_p
 
 
 def test_function_error_is_reported_not_raised(tmp_path: Path) -> None:
-    workers = pool(tmp_path, handler="tests.stage.handlers.broken", concurrency=1)
+    workers = pool(tmp_path, handler="tests.system.handlers.broken", concurrency=1)
     try:
         result = workers.invoke({})
     finally:
@@ -222,7 +222,7 @@ def test_provisioned_environments_are_initialised_before_any_invocation(tmp_path
 
 
 def test_an_environment_whose_init_fails_is_not_provisioned(tmp_path: Path) -> None:
-    workers = pool(tmp_path, handler="tests.stage.handlers.no_such_handler", concurrency=2)
+    workers = pool(tmp_path, handler="tests.system.handlers.no_such_handler", concurrency=2)
     try:
         alive = workers.provision(2, timeout_s=60)
     finally:
@@ -251,7 +251,7 @@ def test_the_fault_plan_s_zero_is_set_before_the_first_environment_and_refused_a
 def test_the_handler_gets_a_context_of_the_function_the_pool_was_given(tmp_path: Path) -> None:
     # Given a pool for a function of 512 MB and a 4 s timeout
     function = FunctionConfig(
-        code_dir=ROOT, env={}, memory_mb=512, timeout_s=4.0, name="orders-fn", handler="tests.stage.handlers.context"
+        code_dir=ROOT, env={}, memory_mb=512, timeout_s=4.0, name="orders-fn", handler="tests.system.handlers.context"
     )
     workers = WorkerPool(function, tmp_path, concurrency=1)
 
@@ -286,7 +286,7 @@ def _environment(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Connection]:
             cwd=ROOT,
         )
     conn = Connection(ours.detach())
-    function = FunctionConfig(code_dir=ROOT, env={}, timeout_s=5.0, handler="tests.stage.handlers.echo")
+    function = FunctionConfig(code_dir=ROOT, env={}, timeout_s=5.0, handler="tests.system.handlers.echo")
     conn.send(Setup(function, tmp_path / "environment.log"))
     return process, conn
 
