@@ -5,7 +5,7 @@
 
 Run by ``benchmarks.run`` (its ``e2e`` rows); prints one JSON document, also written to
 ``e2e.json`` in the stage's run folder. Every figure comes from one freshly started local stage
-(``loadtests.stage.LocalStage``: moto per service group, Lambda-like workers, the API Gateway
+(``localstage.LocalStage``: moto per service group, Lambda-like workers, the API Gateway
 front, the queue consumer), in this order:
 
 1. **backend only**: the two calls a warm invocation of the handler makes for one order (the
@@ -21,7 +21,7 @@ front, the queue consumer), in this order:
 3. **open loop**: ``--open-rate`` requests/s on a fixed schedule for ``--open-s`` (the
    ``benchmarks.e2e_open_loop`` child) → achieved rate, p50/p95/p99 from each request's scheduled time,
    errors; then the same at half the closed loop's throughput (``open_half``).
-4. **CPU** of every process of the stage during 1-3 (``loadtests.readings``; per thread for the
+4. **CPU** of every process of the stage during 1-3 (``harness.readings``; per thread for the
    gateway and the consumer, which share this process, on Linux) → CPU seconds per 1000 orders and each
    component's busiest-core share, the stage's CPU per order (so the rate the machine's cores
    can carry at most), and which part limits the run.
@@ -55,8 +55,8 @@ from benchmarks.e2e_rows import Options, backend_row, closed_row, drain, open_ro
 from benchmarks.probe import recorded_calls
 from benchmarks.probe_env import bench_env
 from harness.runfolder import RunFolder
-from loadtests.stage.backend import SERVICE_GROUPS
-from loadtests.stage.local import LocalStage, new_run_dir
+from localstage.backend import SERVICE_GROUPS
+from localstage.local import LocalStage, new_run_dir
 
 __all__ = ["ROWS", "Options", "measure"]
 

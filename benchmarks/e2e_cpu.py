@@ -14,12 +14,12 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from harness.readings import cpu_s, thread_cpu_s
 from loadtests.host import SATURATED, CpuSample, cpu_sample  # SATURATED: a process at it is at its GIL's limit
-from loadtests.readings import cpu_s, thread_cpu_s
-from loadtests.stage.backend import SERVICE_GROUPS
+from localstage.backend import SERVICE_GROUPS
 
 if TYPE_CHECKING:
-    from loadtests.stage.local import LocalStage
+    from localstage.local import LocalStage
 
 
 @dataclass

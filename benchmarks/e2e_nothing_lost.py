@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from mypy_boto3_dynamodb.type_defs import ScanInputTypeDef
 
-    from loadtests.stage.local import LocalStage
+    from localstage.local import LocalStage
 
 
 def statuses(access_log: Path, since: float = 0.0, until: float = math.inf) -> Counter[int]:

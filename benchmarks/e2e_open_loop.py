@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 import boto3
 
 from benchmarks.percentiles import percentiles
-from loadtests.stage.local import id_token
+from localstage.local import id_token
 
 
 def _requests(stage: dict[str, Any], args: argparse.Namespace) -> list[tuple[bytes, dict[str, str]]]:

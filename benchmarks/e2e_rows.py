@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from benchmarks.e2e_cpu import CpuMeter, cpu_usage
 from benchmarks.e2e_nothing_lost import statuses
+from harness.processes import wait_or_kill
 from harness.runfolder import RunFolder
-from loadtests.processes import wait_or_kill
 
 if TYPE_CHECKING:
     from harness.runfolder import BenchControl
-    from loadtests.stage.local import LocalStage
+    from localstage.local import LocalStage
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCUSTFILE = Path(__file__).resolve().parent / "locust_e2e.py"

@@ -16,11 +16,11 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
+from harness.readings import reap
 from harness.runfolder import RunFolder
 from loadtests.ledger import read_ledgers
-from loadtests.readings import reap
 from loadtests.run import LOCUSTFILE, load_arguments, locust_commands
-from loadtests.stage.local import LocalStage, new_run_dir
+from localstage.local import LocalStage, new_run_dir
 
 if TYPE_CHECKING:
     import argparse

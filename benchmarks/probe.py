@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from harness.lambda_context import FakeLambdaContext
-from loadtests.readings import own_peak_rss_kib, own_rss_kib
+from harness.readings import own_peak_rss_kib, own_rss_kib
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext

@@ -1,7 +1,7 @@
 """The run folder, spelled once: every file and sub-folder a run leaves under ``reports/``.
 
 A run of the local stage (the main job, a chaos run, the soak, a benchmark, ``python -m
-loadtests.stage``) gets ``reports/<time>-<kind>/`` (:meth:`RunFolder.new`); a run against a
+localstage``) gets ``reports/<time>-<kind>/`` (:meth:`RunFolder.new`); a run against a
 deployed stack gets ``reports/<stack>/<run id>/``. Each file's name and each layout rule (how a
 worker's log or a worker's ledger is named) lives here and nowhere else: writers and readers ask
 a :class:`RunFolder` (or the folder classes under it) for their paths. Each one's docstring says

@@ -1,1 +1,1 @@
-"""Load tests: the local stage, Locust users and shapes, and the per-request audit."""
+"""Load tests: Locust users and shapes, the per-request audit, the main job and the deployed-stack runner."""

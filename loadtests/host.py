@@ -1,6 +1,6 @@
 """The host over a window: how many cores were busy, and whose processes kept them busy.
 
-``cpu_sample`` reads (``loadtests.readings``) the machine's busy CPU time and that of each process in named
+``cpu_sample`` reads (``harness.readings``) the machine's busy CPU time and that of each process in named
 groups (the main job's: the stage, and Locust); ``host_load`` turns two samples into a
 ``HostLoad``: cores busy, each group's CPU time, and what no group accounts for — processes
 outside the run, and the kernel's own work.
@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from loadtests.readings import cpu_s, machine_busy_s
+from harness.readings import cpu_s, machine_busy_s
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping

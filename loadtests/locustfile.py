@@ -29,7 +29,7 @@ from locust import FastHttpUser, LoadTestShape, between, events, task
 from loadtests.distributed import LedgerCollector, LedgerShipper
 from loadtests.gate import SloVerdict
 from loadtests.ledger import STOPPED, Attempt, Ledger
-from loadtests.shapes import SHAPES, Stage
+from loadtests.shapes import SHAPES, Step
 
 if TYPE_CHECKING:
     from locust.env import Environment
@@ -384,17 +384,17 @@ class Intruder(OrdersUser):
 
 if os.environ.get("LOAD_SHAPE"):
 
-    class StagesShape(LoadTestShape):
+    class StepsShape(LoadTestShape):
         """The load shape named by ``LOAD_SHAPE`` (loadtests/shapes.py), as data."""
 
-        stages: tuple[Stage, ...] = SHAPES[os.environ["LOAD_SHAPE"]]
+        steps: tuple[Step, ...] = SHAPES[os.environ["LOAD_SHAPE"]]
 
         def tick(self) -> tuple[int, float] | None:
-            """Users and spawn rate of the stage the run is in; None ends the run."""
+            """Users and spawn rate of the step the run is in; None ends the run."""
             elapsed = self.get_run_time()  # type: ignore[no-untyped-call]  # locust's LoadTestShape.get_run_time is unannotated
-            for stage in self.stages:
-                if elapsed < stage.until_s:
-                    return stage.users, stage.spawn_rate
+            for step in self.steps:
+                if elapsed < step.until_s:
+                    return step.users, step.spawn_rate
             return None
 
 

@@ -1,4 +1,4 @@
-"""The execution environments' memory over a run: RSS sampled (``loadtests.readings``), and whether it stayed flat.
+"""The execution environments' memory over a run: RSS sampled (``harness.readings``), and whether it stayed flat.
 
 A sampler thread writes one JSON line per interval to ``memory.jsonl`` in the run folder
 (``{"t": seconds from the start, "rss_kib": {pid: RSS in KiB}}``); ``memory_report`` turns the samples
@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from loadtests.readings import rss_kib
+from harness.readings import rss_kib
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable

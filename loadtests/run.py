@@ -40,15 +40,15 @@ from chaos.plan import FaultPlan
 from chaos.report import FaultClock, chaos_report
 from chaos.schedule import NetworkSchedule
 from harness import slo
+from harness.readings import reap
 from harness.runfolder import RunFolder
 from loadtests.audit import AuditReport, audit_stage
 from loadtests.gate import SloVerdict, likely_cause
 from loadtests.host import LOCUST, STAGE, CpuSample, HostLoad, cpu_sample, host_load
 from loadtests.ledger import read_ledgers
 from loadtests.memory import RssSampler, memory_report
-from loadtests.readings import reap
-from loadtests.stage.backend import free_port
-from loadtests.stage.local import LocalStage, new_run_dir
+from localstage.backend import free_port
+from localstage.local import LocalStage, new_run_dir
 from runreport.render import render_run
 
 if TYPE_CHECKING:

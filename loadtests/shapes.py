@@ -1,4 +1,4 @@
-"""Load shapes as data: each is a list of stages, each stage holding until ``until_s``."""
+"""Load shapes as data: each is a list of steps, each step holding until ``until_s``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Stage:
+class Step:
     """Run ``users`` users (added at ``spawn_rate`` per second) until ``until_s`` into the run."""
 
     until_s: float
@@ -14,11 +14,11 @@ class Stage:
     spawn_rate: float
 
 
-SHAPES: dict[str, tuple[Stage, ...]] = {
+SHAPES: dict[str, tuple[Step, ...]] = {
     # 100 users for a minute.
-    "steady": (Stage(60, 100, 20),),
+    "steady": (Step(60, 100, 20),),
     # 25 more users every 20 s up to 100, then hold.
-    "step": (Stage(20, 25, 25), Stage(40, 50, 25), Stage(60, 75, 25), Stage(90, 100, 25)),
+    "step": (Step(20, 25, 25), Step(40, 50, 25), Step(60, 75, 25), Step(90, 100, 25)),
     # a quiet baseline, a burst to 100 users in two seconds, back to the baseline.
-    "spike": (Stage(20, 20, 20), Stage(40, 100, 50), Stage(70, 20, 50)),
+    "spike": (Step(20, 20, 20), Step(40, 100, 50), Step(70, 20, 50)),
 }

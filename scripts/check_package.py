@@ -18,7 +18,18 @@ from pathlib import Path
 
 # importlib.util.MAGIC_NUMBER of each CPython release line Lambda runs (Lib/importlib/_bootstrap_external.py).
 MAGIC = {"python3.12": 3531, "python3.13": 3571, "python3.14": 3627}
-HARNESS = ("tests", "harness", "loadtests", "chaos", "dashboards", "runreport", "benchmarks", "scripts", "events")
+HARNESS = (
+    "tests",
+    "harness",
+    "localstage",
+    "loadtests",
+    "chaos",
+    "dashboards",
+    "runreport",
+    "benchmarks",
+    "scripts",
+    "events",
+)
 TEST_ONLY_PACKAGES = ("moto", "pytest", "_pytest", "hypothesis", "locust", "cfnlint", "samtranslator", "mypy")
 BUILD_FILES = ("Makefile", "compile_pyc.mjs", "requirements.txt")
 HANDLER = Path("create_order") / "handler.py"

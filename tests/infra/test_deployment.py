@@ -12,7 +12,7 @@ from cfnlint.config import ManualArgs
 
 from dashboards import definition
 from harness.template import parameter_problems, resolve
-from loadtests.stage.samconfig import environments, parameter_overrides, stack_name
+from localstage.samconfig import environments, parameter_overrides, stack_name
 from tests.support.cloudformation import deployed
 from tests.support.template import FUNCTION, TEMPLATE, load_template, resource, transformed
 

@@ -37,7 +37,7 @@ def test_the_readme_s_command_lines_are_found_in_blocks_inline_and_as_fragments(
 
     assert len(texts) > 30
     assert any(
-        " ".join(text.split()).startswith("tox -e stage -- users --stack create-order-dev --count") for text in texts
+        " ".join(text.split()).startswith("tox -e deployed -- users --stack create-order-dev --count") for text in texts
     )
     assert "tox -e load -- --users 50 --run-time 2m --shape spike" in texts  # inline, across two lines
     assert "tox -e chaos -- --chaos sdk-blackhole" in texts  # a fragment, after its `tox -e chaos`
@@ -57,10 +57,10 @@ def test_every_command_line_of_the_readme_parses() -> None:
     ("line", "said"),
     [
         # The README's own lines before issue 22: the stage runner has subcommands since.
-        ("tox -e stage -- --stack create-order-staging --create-users 100", "python -m loadtests.remote --stack"),
-        ("tox -e stage -- --stack create-order-staging --users 100 --run-time 10m &", "exit 2: "),
+        ("tox -e deployed -- --stack create-order-staging --create-users 100", "python -m loadtests.deployed --stack"),
+        ("tox -e deployed -- --stack create-order-staging --users 100 --run-time 10m &", "exit 2: "),
         ("tox -e load -- --users fifty", "invalid int value: 'fifty'"),
-        ("tox -e stage -- seed --stack NAME [--orders]", "unrecognized arguments: --orders"),
+        ("tox -e deployed -- seed --stack NAME [--orders]", "unrecognized arguments: --orders"),
         ("tox -e load -- --no-such-option 1", "locust "),  # handed to Locust, which refuses it
         ("locust -f loadtests/locustfile.py --stage-file", "expected one argument"),
         ("locust -f other.py --host http://127.0.0.1:PORT", "the project's locustfile"),
@@ -70,7 +70,7 @@ def test_every_command_line_of_the_readme_parses() -> None:
         ("tox -e nosuch", "no environment `nosuch`"),
         ("tox --recreate -e load", "`--recreate` is not an option this check knows"),
         ("FOO=1 tox -e unit", "does not pass FOO"),
-        ("tox -e stage -- audit --stack STACK_NAME --run-id RUN_ID", "unknown placeholder STACK_NAME"),
+        ("tox -e deployed -- audit --stack STACK_NAME --run-id RUN_ID", "unknown placeholder STACK_NAME"),
         ("python -m loadtests.nothing", "no parser known"),
         ("frobnicate --now", "no parser known"),
         ("python scripts/openapi.py check", "as `python -m MODULE`"),
@@ -137,9 +137,9 @@ def test_lines_are_read_as_a_shell_would_and_the_venv_and_pip_steps_are_not_the_
 
 
 def test_a_bare_tox_e_name_in_prose_names_the_environment_and_in_a_code_block_runs_it() -> None:
-    [named] = command_lines("A deployed stack's run (`tox -e stage`), or (`tox -e stages`).\n")[:1]
+    [named] = command_lines("A deployed stack's run (`tox -e deployed`), or (`tox -e stages`).\n")[:1]
     [unknown] = command_lines("A deployed stack's run (`tox -e stages`).\n")
-    [run] = command_lines("```sh\ntox -e stage\n```\n")
+    [run] = command_lines("```sh\ntox -e deployed\n```\n")
 
     assert named.mention
     assert problems_of([named]) == []
@@ -152,13 +152,13 @@ def test_a_bare_tox_e_name_in_prose_names_the_environment_and_in_a_code_block_ru
 
 
 def test_placeholders_optional_parts_and_the_ellipsis_are_filled_in() -> None:
-    [request] = [parse_requests(CommandLine("tox -e stage -- cleanup --stack NAME --run-id RUN_ID [--orders] …", 1))]
+    [request] = [parse_requests(CommandLine("tox -e deployed -- cleanup --stack NAME --run-id RUN_ID [--orders] …", 1))]
     [bare] = [parse_requests(CommandLine("tox -e dashboards -- …", 1))]
     [locust] = [parse_requests(CommandLine("locust -f loadtests/locustfile.py --host https://…/dev", 1))]
 
     assert request.modules == [
-        ("loadtests.remote", ["cleanup", "--stack", "create-order-dev", "--run-id", "run_1", "--orders"]),
-        ("loadtests.remote", ["cleanup", "--stack", "create-order-dev", "--run-id", "run_1"]),
+        ("loadtests.deployed", ["cleanup", "--stack", "create-order-dev", "--run-id", "run_1", "--orders"]),
+        ("loadtests.deployed", ["cleanup", "--stack", "create-order-dev", "--run-id", "run_1"]),
     ]
     assert bare.modules == [("dashboards", ["check"])]  # tox.ini's {posargs:check}
     assert locust.locust == [["-f", "loadtests/locustfile.py", "--host", "https://x/dev"]]

@@ -12,7 +12,7 @@ from create_order.errors import ForbiddenError, UnauthorizedError
 from create_order.outcomes import OUTCOMES
 from create_order.settings import OPTIONAL_ENV, REQUIRED_ENV
 from dashboards import definition
-from loadtests.stage.gateway_responses import declared_responses
+from localstage.gateway_responses import declared_responses
 from tests.support.template import (
     FUNCTION,
     ROLE,

@@ -5,7 +5,7 @@ code span that starts with a program the project runs (`tox`, `python -m …`, `
 `.venv/bin/tox`, `.tox/load/bin/python`, `python3 -m tox`). An inline span that starts with
 `-- ` continues the nearest `tox -e NAME` before it in the same paragraph, list item or table
 row (`tox -e openapi -- sync` / `-- check`). An inline `tox -e NAME` with nothing after it names
-the environment in prose ("a deployed stack's run (`tox -e stage`)"): the environment must exist,
+the environment in prose ("a deployed stack's run (`tox -e deployed`)"): the environment must exist,
 and its commands are not parsed (with `--` and arguments, or in a code block, they are).
 `#` starts a comment; `\\` continues a line; `&&`, `&`, `;` and `|` separate commands.
 
@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from loadtests import run, soak
-from loadtests.remote import cli
+from loadtests.deployed import cli
 
 if TYPE_CHECKING:
     import argparse
@@ -407,8 +407,8 @@ def _plain(module: str) -> Callable[[list[str]], list[list[str]]]:
 PARSERS: dict[str, Callable[[list[str]], list[list[str]]]] = {
     "loadtests.run": _main_job,
     "loadtests.soak": _soak,
-    "loadtests.remote": _remote,
-    "loadtests.stage": _plain("loadtests.stage.__main__"),
+    "loadtests.deployed": _remote,
+    "localstage": _plain("localstage.__main__"),
     "loadtests.audit": _plain("loadtests.audit"),
     "runreport": _plain("runreport.__main__"),
     "dashboards": _plain("dashboards.__main__"),

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from harness.template import load_template, resource
-from loadtests.stage.gateway_responses import (
+from localstage.gateway_responses import (
     NOT_EMULATED,
     SITUATIONS,
     GatewayResponses,

@@ -1,4 +1,4 @@
-"""The host meter: CPU of the machine and of groups of processes, read through loadtests.readings, over a window."""
+"""The host meter: CPU of the machine and of groups of processes, read through harness.readings, over a window."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness.readings import cpu_s
 from loadtests.host import OTHER, CpuSample, HostLoad, cpu_sample, host_load
-from loadtests.readings import cpu_s
 
 # Spins until its stdin closes, at most 10 s whatever happens: bounded even if the test dies.
 SPIN = """

@@ -1,4 +1,4 @@
-"""The soak's memory watch: RSS read through loadtests.readings, sampled into memory.jsonl, judged flat or not."""
+"""The soak's memory watch: RSS read through harness.readings, sampled into memory.jsonl, judged flat or not."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.readings import rss_kib
 from loadtests import soak
 from loadtests.memory import RssSampler, memory_report
-from loadtests.readings import rss_kib
 
 GROW = """
 import sys

@@ -24,7 +24,7 @@ from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate as validate_spec
 
 from create_order import api, models, outcomes
-from loadtests.stage.gateway_responses import declared_responses
+from localstage.gateway_responses import declared_responses
 from scripts import openapi as generated
 from tests.unit.test_contract import VALID, address_fields, documents, quantities, texts
 

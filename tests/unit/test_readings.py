@@ -19,8 +19,8 @@ from typing import Any
 import psutil
 import pytest
 
-from loadtests import readings
-from loadtests.readings import (
+from harness import readings
+from harness.readings import (
     cpu_s,
     machine_busy_s,
     own_peak_rss_kib,

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from harness.template import load_template
-from loadtests.stage.knobs import HONOURED, NOT_EMULATED, Knobs
-from loadtests.stage.samconfig import parameter_overrides
-from loadtests.stage.throttle import TokenBucket
+from localstage.knobs import HONOURED, NOT_EMULATED, Knobs
+from localstage.samconfig import parameter_overrides
+from localstage.throttle import TokenBucket
 
 
 class _Clock:
