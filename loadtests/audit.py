@@ -24,7 +24,7 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from create_order.logic import order_id_for
 from harness.runfolder import RunFolder
-from loadtests.ledger import STOPPED, read_ledgers
+from loadtests.ledger import STOPPED, read_ledgers, transient
 from loadtests.roster import Roster
 
 if TYPE_CHECKING:
@@ -182,11 +182,6 @@ def answered_at(attempt: Mapping[str, Any]) -> float:
     return float(attempt["ts"]) + float(attempt["latency_ms"]) / 1000
 
 
-def _transient(status: int) -> bool:
-    """What a retrying client tries again: no answer, a throttle, a server error."""
-    return status in (0, 429) or status >= 500
-
-
 def audit(
     attempts: list[dict[str, Any]],
     orders: list[dict[str, Any]],
@@ -239,7 +234,7 @@ def _check_responses(
             report.note(Breach("late", f"answered after {attempt['latency_ms']:.0f} ms (status {status})", **where))
         rejecting = attempt["op"] in _REJECTING_OPS
         judged = attempt["final"] and attempt.get("error") != STOPPED  # a stopped user's answer is unknown
-        if judged and status not in attempt["expected"] and (rejecting or not _transient(status)):
+        if judged and status not in attempt["expected"] and (rejecting or not transient(status)):
             report.note(Breach("wrong_status", f"expected {attempt['expected']}, got {status}", **where))
         if status == 201:
             report.created += 1

@@ -26,6 +26,14 @@ The audit counts its key (an order it may have stored is accounted for) and judg
 """
 
 
+def transient(status: int) -> bool:
+    """The client's retry rule: no answer (0), a throttle (429) or a server error is tried again with the same key.
+
+    The Locust users retry by it, and the audit judges them by it.
+    """
+    return status in {0, 429} or status >= 500
+
+
 @dataclass
 class Attempt:
     """One request as the client saw it."""

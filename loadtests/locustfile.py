@@ -28,7 +28,7 @@ from locust import FastHttpUser, LoadTestShape, between, events, task
 
 from loadtests.distributed import LedgerCollector, LedgerShipper
 from loadtests.gate import SloVerdict
-from loadtests.ledger import STOPPED, Attempt, Ledger
+from loadtests.ledger import STOPPED, Attempt, Ledger, transient
 from loadtests.shapes import SHAPES, Step
 
 if TYPE_CHECKING:
@@ -269,7 +269,7 @@ class OrdersUser(FastHttpUser):
             record.problem_type = data.get("type") if isinstance(data, dict) else None
             if record.status == 0:
                 record.error = str(response.error)[:200]
-            record.final = not (retryable and record.attempt < MAX_TRIES and _transient(record.status))
+            record.final = not (retryable and record.attempt < MAX_TRIES and transient(record.status))
             if record.ok:
                 response.success()
             else:
@@ -283,10 +283,6 @@ class OrdersUser(FastHttpUser):
                 break
             gevent.sleep(min(2.0, 0.1 * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
         return result
-
-
-def _transient(status: int) -> bool:
-    return status in {0, 429} or status >= 500
 
 
 def _json(text: str | None) -> Any:
