@@ -190,7 +190,7 @@ def audit(
 ) -> AuditReport:
     """Check every invariant over one run's records.
 
-    ``messages=None`` means the queue could not be observed (a deployed stage has its own
+    ``messages=None`` means the queue could not be observed (a deployed stack has its own
     consumers): the checks that need it are skipped and named in ``not_checked``.
     ``unknown_customers`` are those whose client's record did not fully arrive (a distributed
     worker that vanished): their attempts are counted as ``unknown``, not judged, and their
@@ -349,7 +349,7 @@ CLOCK_SLACK_S = 60.0
 
 
 def orders_of_run(orders: list[dict[str, Any]], attempts: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The orders a run can have created, out of a shared table (a deployed stage keeps every run's).
+    """The orders a run can have created, out of a shared table (a deployed stack keeps every run's).
 
     Those of the run's customers created since its first request was sent (less ``CLOCK_SLACK_S``);
     the audit judges these, so that earlier runs and real traffic are neither lost nor unrequested.

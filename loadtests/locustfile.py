@@ -52,7 +52,7 @@ def _arguments(parser: Any) -> None:
     group = parser.add_argument_group("create-order")
     group.add_argument("--stage-file", default="", help="the stage file of a local stage run")
     group.add_argument("--users-file", default="", help="JSON list of {username, password, customer_id}")
-    group.add_argument("--cognito-client-id", default="", help="app client id (deployed stage)")
+    group.add_argument("--cognito-client-id", default="", help="app client id (deployed stack)")
     group.add_argument("--catalog-file", default="", help="JSON {product_id: {price, currency, active}}")
     group.add_argument("--ledger-dir", default="", help="where each process writes its ledger")
     group.add_argument("--weights", default="customer=8,duplicate=1,bad=1,intruder=1", help="user weights")

@@ -108,7 +108,7 @@ def locust_commands(
 ) -> list[list[str]]:
     """Locust's command lines: one headless process, or a master and ``args.processes`` workers.
 
-    ``target`` names the stage (``--stage-file ...`` or the deployed stage's users and client).
+    ``target`` names the stage (``--stage-file ...`` or the deployed stack's users and client).
     """
     common = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--weights", args.weights]
     if args.role == "worker":

@@ -27,11 +27,11 @@ NOT_LOCAL = {
     "AWS::IAM::Role": "no IAM locally; tests/unit/test_iam_contract.py holds the role to the code",
     "AWS::IAM::Policy": "no IAM locally (the FIS extension's S3 read policy)",
     "AWS::S3::Bucket": "the FIS configuration bucket: no FIS locally, chaos/ injects faults instead",
-    "AWS::FIS::ExperimentTemplate": "fault injection on a deployed stage; locally chaos/ injects faults",
-    "AWS::CloudWatch::Alarm": "alarms act on a deployed stage only",
-    "AWS::CloudWatch::CompositeAlarm": "alarms act on a deployed stage only",
-    "AWS::SNS::Topic": "the alarm topic: alarms act on a deployed stage only",
-    "AWS::SNS::Subscription": "the alarm topic's subscriber: alarms act on a deployed stage only",
+    "AWS::FIS::ExperimentTemplate": "fault injection on a deployed stack; locally chaos/ injects faults",
+    "AWS::CloudWatch::Alarm": "alarms act on a deployed stack only",
+    "AWS::CloudWatch::CompositeAlarm": "alarms act on a deployed stack only",
+    "AWS::SNS::Topic": "the alarm topic: alarms act on a deployed stack only",
+    "AWS::SNS::Subscription": "the alarm topic's subscriber: alarms act on a deployed stack only",
 }
 CREATED = (
     "AWS::DynamoDB::Table",
@@ -204,7 +204,7 @@ def _function_env(template: dict[str, Any], created: StageResources, parameters:
     env: dict[str, str] = {}
     for name, value in function_environment(template).items():
         if isinstance(value, dict) and "Fn::If" in value:
-            continue  # conditional settings (the FIS extension's) are for deployed stages only
+            continue  # conditional settings (the FIS extension's) are for deployed stacks only
         if isinstance(value, dict) and "Ref" in value:
             ref = value["Ref"]
             env[name] = str(created.physical[ref] if ref in created.physical else defaults[ref])

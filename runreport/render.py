@@ -250,7 +250,7 @@ def _stamp(ts: float) -> str:
 
 def _draw_alarm(ax: Axes, properties: dict[str, Any]) -> None:
     names = [arn.rsplit(":", 1)[-1] for arn in properties["alarms"]]
-    _note(ax, "no local source: alarms are evaluated by CloudWatch on a deployed stage. "
+    _note(ax, "no local source: alarms are evaluated by CloudWatch on a deployed stack. "
               f"This widget shows the state of: {', '.join(names)}.")  # fmt: skip
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 
 from harness.seed import product_item
-from loadtests.deployed.errors import CatalogConflictError, RemoteInputError
+from loadtests.deployed.errors import CatalogConflictError, DeployedInputError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -34,16 +34,16 @@ def load_catalog_file(path: Path) -> Catalog:
     try:
         document = json.loads(path.read_text(), parse_float=Decimal)
     except FileNotFoundError as exc:
-        raise RemoteInputError(f"no catalog file {path}") from exc
+        raise DeployedInputError(f"no catalog file {path}") from exc
     except json.JSONDecodeError as exc:
-        raise RemoteInputError(f"catalog file {path} is not JSON: {exc}") from exc
+        raise DeployedInputError(f"catalog file {path} is not JSON: {exc}") from exc
     if not isinstance(document, dict) or not document:
-        raise RemoteInputError(
+        raise DeployedInputError(
             f"catalog file {path}: expected a non-empty object {{product_id: {{price, currency, active}}}}"
         )
     problems = [problem for product_id, spec in document.items() for problem in _problems(product_id, spec)]
     if problems:
-        raise RemoteInputError(f"catalog file {path}: " + "; ".join(problems))
+        raise DeployedInputError(f"catalog file {path}: " + "; ".join(problems))
     return {pid: (str(spec["price"]), spec["currency"], spec["active"]) for pid, spec in document.items()}
 
 

@@ -14,7 +14,7 @@ from botocore.exceptions import NoCredentialsError, NoRegionError
 
 from harness.runfolder import REPORTS
 from loadtests.deployed import commands
-from loadtests.deployed.errors import RemoteInputError
+from loadtests.deployed.errors import DeployedInputError
 from loadtests.deployed.runs import SYNTHETIC_PREFIX, run_id_argument
 from loadtests.run import load_arguments
 
@@ -102,6 +102,6 @@ def main(argv: list[str] | None = None) -> int:
     args, extra = arguments(argv)
     try:
         return COMMANDS[args.command](args, extra)
-    except (RemoteInputError, NoCredentialsError, NoRegionError) as exc:
+    except (DeployedInputError, NoCredentialsError, NoRegionError) as exc:
         print(f"{args.command}: {exc}", file=sys.stderr)
         return 2

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from harness import runfolder
 from harness.seed import CATALOG
 from loadtests.deployed.catalog import load_catalog_file, orderable, read_catalog, seed_products
-from loadtests.deployed.errors import RemoteInputError
+from loadtests.deployed.errors import DeployedInputError
 from loadtests.deployed.judge import audit_saved
 from loadtests.deployed.orders import delete_orders
 from loadtests.deployed.runs import RunFolder, customer_prefix, new_run_id
@@ -35,7 +35,7 @@ def users(args: argparse.Namespace, _extra: list[str]) -> int:
     pool_id = Stack.describe(args.stack).output("UserPoolId")
     folder = RunFolder.of(args.reports, args.stack, args.run_id or new_run_id())
     if folder.users_file.exists():
-        raise RemoteInputError(f"run {folder.run_id} already has its users: {folder.users_file}")
+        raise DeployedInputError(f"run {folder.run_id} already has its users: {folder.users_file}")
     created = create_users(pool_id, folder.run_id, args.count)
     folder.path.mkdir(parents=True, exist_ok=True)
     folder.users_file.touch(mode=0o600)  # passwords: readable by the operator only, from the first byte
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace, extra: list[str]) -> int:
     if args.role == "worker":
         return _work(args, extra)
     if args.run_id is None and args.users_file is None:
-        raise RemoteInputError("run needs --run-id (a run whose users `users` created) or --users-file")
+        raise DeployedInputError("run needs --run-id (a run whose users `users` created) or --users-file")
     folder = RunFolder.of(args.reports, args.stack, args.run_id or new_run_id())
     if args.users_file is None:
         folder.existing()
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace, extra: list[str]) -> int:
     products_table = stack.output("ProductsTableName")
     catalog = read_catalog(products_table)
     if not orderable(catalog):
-        raise RemoteInputError(
+        raise DeployedInputError(
             f"{products_table} has no active USD product to order ({len(catalog)} products): "
             f"seed it first (seed --stack {args.stack})"
         )
@@ -91,11 +91,11 @@ def _check_users_file(path: Path, run_id: str, stack: str) -> None:
         listed = json.loads(path.read_text())
     except FileNotFoundError as exc:
         hint = f"create the run's users first (users --stack {stack} --run-id {run_id})"
-        raise RemoteInputError(f"no users file {path}: {hint}") from exc
+        raise DeployedInputError(f"no users file {path}: {hint}") from exc
     except json.JSONDecodeError as exc:
-        raise RemoteInputError(f"users file {path} is not JSON: {exc}") from exc
+        raise DeployedInputError(f"users file {path} is not JSON: {exc}") from exc
     if not isinstance(listed, list) or not listed:
-        raise RemoteInputError(f"users file {path}: expected a non-empty list of {{username, password, customer_id}}")
+        raise DeployedInputError(f"users file {path}: expected a non-empty list of {{username, password, customer_id}}")
 
 
 def audit(args: argparse.Namespace, _extra: list[str]) -> int:

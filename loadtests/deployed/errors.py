@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 
-class RemoteInputError(Exception):
+class DeployedInputError(Exception):
     """Input the runner cannot act on (unknown stack, missing run folder, bad catalog file...)."""
 
 
-class CatalogConflictError(RemoteInputError):
+class CatalogConflictError(DeployedInputError):
     """Products of the catalog are already in the table, and overwriting them was not asked for."""
 
     def __init__(self, table: str, existing: list[str], written: int = 0) -> None:

@@ -6,7 +6,7 @@ import json
 from typing import TYPE_CHECKING
 
 from loadtests.audit import AuditReport, audit_ledgers, orders_of_run, scan_orders
-from loadtests.deployed.errors import RemoteInputError
+from loadtests.deployed.errors import DeployedInputError
 from loadtests.ledger import read_ledgers
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ def audit_saved(folder: RunFolder, orders_table: str) -> AuditReport:
     """
     attempts = read_ledgers(folder.ledger_dir)
     if not attempts:
-        raise RemoteInputError(f"no saved ledgers in {folder.ledger_dir} (run {folder.run_id} sent nothing)")
+        raise DeployedInputError(f"no saved ledgers in {folder.ledger_dir} (run {folder.run_id} sent nothing)")
     report = audit_ledgers(folder.ledger_dir, orders_of_run(scan_orders(orders_table), attempts), None, attempts)
     folder.audit.write_text(json.dumps(report.as_json(), indent=2))
     return report

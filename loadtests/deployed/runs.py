@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from harness import runfolder
-from loadtests.deployed.errors import RemoteInputError
+from loadtests.deployed.errors import DeployedInputError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -68,5 +68,5 @@ class RunFolder(runfolder.RunFolder):
     def existing(self) -> RunFolder:
         """This folder, refused when it does not exist."""
         if not self.path.is_dir():
-            raise RemoteInputError(f"no run folder {self.path} (run {self.run_id}: create its users first)")
+            raise DeployedInputError(f"no run folder {self.path} (run {self.run_id}: create its users first)")
         return self

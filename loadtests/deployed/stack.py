@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import boto3
 from botocore.exceptions import ClientError
 
-from loadtests.deployed.errors import RemoteInputError
+from loadtests.deployed.errors import DeployedInputError
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Stack:
             if exc.response["Error"]["Code"] != "ValidationError":
                 raise
             region = cloudformation.meta.region_name
-            raise RemoteInputError(f"no stack {name!r} in {region}: {exc.response['Error']['Message']}") from exc
+            raise DeployedInputError(f"no stack {name!r} in {region}: {exc.response['Error']['Message']}") from exc
         outputs = {output["OutputKey"]: output["OutputValue"] for output in description.get("Outputs", [])}
         return cls(name, outputs)
 
@@ -35,7 +35,7 @@ class Stack:
         """One output, refused when the stack does not have it."""
         if key not in self.outputs:
             have = ", ".join(sorted(self.outputs)) or "none"
-            raise RemoteInputError(f"stack {self.name!r} has no output {key} (its outputs: {have})")
+            raise DeployedInputError(f"stack {self.name!r} has no output {key} (its outputs: {have})")
         return self.outputs[key]
 
     @property

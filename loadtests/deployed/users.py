@@ -7,7 +7,7 @@ import secrets
 import boto3
 
 from harness.seed import create_customer
-from loadtests.deployed.errors import RemoteInputError
+from loadtests.deployed.errors import DeployedInputError
 from loadtests.deployed.runs import customer_id, customer_prefix, username
 
 CUSTOMER_ID_ATTRIBUTE = "custom:customer_id"
@@ -22,7 +22,7 @@ def create_users(pool_id: str, run_id: str, count: int) -> list[dict[str, str]]:
         try:
             users.append(create_customer(cognito, pool_id, username(run_id, n), password, customer_id(run_id, n)))
         except cognito.exceptions.UsernameExistsException as exc:
-            raise RemoteInputError(
+            raise DeployedInputError(
                 f"{username(run_id, n)} is already in the pool: run {run_id} made users before "
                 f"({len(users)} made now; `cleanup --run-id {run_id}` deletes them all)"
             ) from exc

@@ -1,4 +1,4 @@
-"""A deployed stage's whole lifecycle, with moto playing the deployed account.
+"""A deployed stack's whole lifecycle, with moto playing the deployed account.
 
 seed -> users -> run -> audit later -> cleanup, each as an operator runs it
 (``python -m loadtests.deployed ...``), on a stack whose catalog starts empty as a fresh deploy's does.

@@ -368,7 +368,7 @@ def test_a_rejected_request_that_stored_nothing_is_fine() -> None:
 
 
 def test_without_a_view_of_the_queue_the_queue_checks_are_named_and_skipped() -> None:
-    # Given a deployed stage: no messages to read, one 201 order stored
+    # Given a deployed stack: no messages to read, one 201 order stored
     attempts, orders, _ = _healthy()
 
     report = audit(attempts, orders, None)
