@@ -16,7 +16,7 @@ import pytest
 
 from harness.runfolder import LedgerFolder
 from loadtests.audit import audit, audit_ledgers
-from loadtests.ledger import append_lines
+from loadtests.ledger import append_lines, read_ledgers
 from loadtests.roster import Roster, WorkerEntry, customer_slice
 from tests.unit.test_audit import _attempt, _message, _order
 
@@ -72,6 +72,19 @@ def test_a_complete_distributed_run_is_judged_over_every_worker_s_ledger(tmp_pat
     assert report.passed
     assert (report.attempts, report.created, report.unknown) == (2, 2, 0)
     assert report.incomplete_workers == []
+
+
+def test_attempts_its_caller_already_read_are_the_ones_judged(tmp_path: Path) -> None:
+    # Given the caller read the folder's ledgers and passes them on, less one attempt
+    ledger = _run(tmp_path, second_complete=True)
+    orders, messages = _evidence()
+    attempts = read_ledgers(ledger)[:1]
+
+    report = audit_ledgers(ledger, orders[:2], messages[:2], attempts)
+
+    # Then those are judged, not a second reading of the folder: one order answers no request
+    assert report.attempts == 1
+    assert report.unrequested == 1
 
 
 def test_a_vanished_worker_fails_the_audit_by_name_and_its_requests_are_unknown_not_breaches(tmp_path: Path) -> None:
