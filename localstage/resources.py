@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 
+from harness.cloudformation import deployed
 from harness.seed import CATALOG, create_customer, product_item
 from harness.template import function_environment, parameter_defaults, resources_of_type
 from localstage.backend import ACCOUNT, REGION
@@ -32,6 +33,8 @@ NOT_LOCAL = {
     "AWS::CloudWatch::CompositeAlarm": "alarms act on a deployed stack only",
     "AWS::SNS::Topic": "the alarm topic: alarms act on a deployed stack only",
     "AWS::SNS::Subscription": "the alarm topic's subscriber: alarms act on a deployed stack only",
+    "AWS::KMS::Key": "the CustomerManagedKey knob: moto's tables and queues are not encrypted (knobs.NOT_EMULATED)",
+    "AWS::KMS::Alias": "the CustomerManagedKey knob's alias: no key locally",
 }
 CREATED = (
     "AWS::DynamoDB::Table",
@@ -86,8 +89,10 @@ def create_resources(
     if unknown:
         raise ValueError(f"the local stage does not know how to stand up {sorted(unknown)}")
     created = StageResources()
-    _create_tables(template, prefix, created)
-    _create_queues(template, prefix, created)
+    # The data stores as these values deploy them (a queue's encryption is the key knob's choice).
+    stores = deployed(template, parameters or {})
+    _create_tables(stores, prefix, created)
+    _create_queues(stores, prefix, created)
     _create_cognito(template, prefix, created)
     created.variables = _variables(template, prefix, created)
     _create_log_groups(template, created.variables)

@@ -11,12 +11,13 @@ from cfnlint.api import lint
 from cfnlint.config import ManualArgs
 
 from dashboards import definition
+from harness.cloudformation import deployed
 from harness.template import parameter_problems, resolve
 from localstage.samconfig import environments, parameter_overrides, stack_name
-from tests.support.cloudformation import deployed
 from tests.support.template import FUNCTION, TEMPLATE, load_template, resource, transformed
 
 ENVIRONMENTS = environments()
+KEY = "CustomerManagedKey"
 NAMED = {
     "AWS::Lambda::Function": "FunctionName",
     "AWS::Logs::LogGroup": "LogGroupName",
@@ -29,6 +30,7 @@ NAMED = {
     "AWS::CloudWatch::Alarm": "AlarmName",
     "AWS::CloudWatch::CompositeAlarm": "AlarmName",
     "AWS::CloudWatch::Dashboard": "DashboardName",
+    "AWS::KMS::Alias": "AliasName",
 }
 """Resource types with an account-wide name: each must be set, from the environment."""
 GENERATED = {
@@ -48,6 +50,7 @@ SCOPED = {
     "AWS::ApiGateway::Stage",  # named by StageName itself
     "AWS::SNS::Subscription",
     "AWS::FIS::ExperimentTemplate",
+    "AWS::KMS::Key",  # found by its alias
 }
 """No account-wide name to collide."""
 
@@ -102,9 +105,11 @@ def test_values_the_template_would_refuse_are_each_named() -> None:
     ]
 
 
+@pytest.mark.parametrize("key", ["true", "false"])
 @pytest.mark.parametrize("name", ENVIRONMENTS)
-def test_cfn_lint_finds_nothing_with_each_environments_values(name: str) -> None:
-    matches = lint(TEMPLATE.read_text(), config=ManualArgs(parameters=[parameter_overrides(name)]))
+def test_cfn_lint_finds_nothing_with_each_environments_values_and_the_key_on_or_off(name: str, key: str) -> None:
+    values = parameter_overrides(name) | {KEY: key}
+    matches = lint(TEMPLATE.read_text(), config=ManualArgs(parameters=[values]))
 
     assert [str(match) for match in matches] == []
 
@@ -296,3 +301,85 @@ def test_fault_injection_is_deployed_to_staging_and_dev_but_never_to_prod() -> N
     assert len(experiments("staging")) == len(experiments("dev")) == 3
     assert experiments("prod") == {}
     assert "FisConfigBucket" not in _environment("prod")["Resources"]
+
+
+STORES = ("AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::SNS::Topic", "AWS::Logs::LogGroup")
+"""Where the endpoint keeps data at rest: each one under the customer-managed key when it is on."""
+KEY_PROPERTY = {
+    "AWS::DynamoDB::Table": ("SSESpecification", "KMSMasterKeyId"),
+    "AWS::SQS::Queue": ("KmsMasterKeyId",),
+    "AWS::SNS::Topic": ("KmsMasterKeyId",),
+    "AWS::Logs::LogGroup": ("KmsKeyId",),
+}
+DATA_KEY = ({"Ref": "DataKey"}, {"Fn::GetAtt": ["DataKey", "Arn"]})
+
+
+def _key_of(spec: dict[str, Any]) -> Any:
+    value: Any = spec.get("Properties", {})
+    for part in KEY_PROPERTY[spec["Type"]]:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+@pytest.mark.parametrize("key", ["true", "false"])
+@pytest.mark.parametrize("name", ENVIRONMENTS)
+def test_the_key_knob_puts_every_store_under_the_stacks_key_or_leaves_each_on_aws_keys(name: str, key: str) -> None:
+    # Given an environment's values with the key turned on or off, transformed as `sam deploy` would
+    values = parameter_overrides(name) | {KEY: key}
+    template = deployed(transformed(values), values)
+    stores = {logical_id: spec for logical_id, spec in template["Resources"].items() if spec["Type"] in STORES}
+
+    # Then every store names the key exactly when it is on, and the key exists exactly then
+    assert stores, "no store found"
+    for logical_id, spec in stores.items():
+        assert (_key_of(spec) in DATA_KEY) == (key == "true"), logical_id
+        assert _key_of(spec) is None or key == "true", logical_id
+    assert ("DataKey" in template["Resources"]) == (key == "true")
+    for logical_id in ("ProcessingQueue", "ProcessingDLQ"):
+        # SSE-SQS when off; a queue takes one kind of server-side encryption or the other
+        assert template["Resources"][logical_id]["Properties"].get("SqsManagedSseEnabled") is (
+            None if key == "true" else True
+        )
+    for logical_id in ("OrdersTable", "ProductsTable"):
+        sse = template["Resources"][logical_id]["Properties"]["SSESpecification"]
+        assert sse["SSEEnabled"] is True
+        assert sse.get("SSEType") == ("KMS" if key == "true" else None)
+
+
+def test_the_keys_policy_gives_the_account_and_the_two_services_that_use_it_on_their_own_behalf() -> None:
+    template = deployed(load_template(), {KEY: "true"})
+    key = template["Resources"]["DataKey"]["Properties"]
+    statements = {statement["Sid"]: statement for statement in key["KeyPolicy"]["Statement"]}
+    log_groups = [
+        spec["Properties"]["LogGroupName"]["Fn::Sub"] for spec in _of_type(template, "AWS::Logs::LogGroup").values()
+    ]
+
+    assert key["EnableKeyRotation"] is True
+    assert set(statements) == {
+        "AccountAdministersAndDelegatesToIam",
+        "LogsEncryptTheEndpointsLogGroups",
+        "AlarmsPublishToTheAlarmTopic",
+    }
+    account = statements["AccountAdministersAndDelegatesToIam"]
+    assert account["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}}
+    # CloudWatch Logs: only for the endpoint's own log groups, each named by its ARN in the encryption context
+    logs = statements["LogsEncryptTheEndpointsLogGroups"]
+    arns = logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
+    assert logs["Principal"] == {"Service": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}}
+    assert sorted(arn["Fn::Sub"] for arn in arns) == sorted(
+        f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{group}" for group in log_groups
+    )
+    assert not any("*" in action for action in logs["Action"])
+    # CloudWatch alarms publishing to the encrypted topic: what SNS asks of a publisher, from this account
+    alarms = statements["AlarmsPublishToTheAlarmTopic"]
+    assert alarms["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert set(alarms["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+    assert alarms["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+def test_production_and_its_rehearsal_run_under_the_key_and_dev_does_not() -> None:
+    assert {name: parameter_overrides(name).get(KEY, "false") for name in ("dev", "staging", "prod")} == {
+        "dev": "false",
+        "staging": "true",
+        "prod": "true",
+    }

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import copy
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from samtranslator.translator.transform import transform
 
+from harness.cloudformation import deployed
 from harness.template import (
     FUNCTION,
     ROLE,
@@ -16,6 +17,9 @@ from harness.template import (
     load_template,
     resource,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "FUNCTION",
@@ -40,15 +44,18 @@ def _logical_id(reference: Any) -> str:
     raise AssertionError(f"unexpected IAM resource {reference!r}")
 
 
-def iam_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
-    policies = resource(template, ROLE)["Properties"]["Policies"]
+def iam_statements(template: dict[str, Any], parameters: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """The function role's statements as deployed with ``parameters`` (the template's defaults for the rest)."""
+    policies = resource(deployed(template, dict(parameters or {})), ROLE)["Properties"]["Policies"]
     return [statement for policy in policies for statement in policy["PolicyDocument"]["Statement"]]
 
 
-def iam_actions_by_resource(template: dict[str, Any]) -> dict[str, set[str]]:
+def iam_actions_by_resource(
+    template: dict[str, Any], parameters: Mapping[str, str] | None = None
+) -> dict[str, set[str]]:
     """Allowed actions of the function's role, keyed by the logical id they are scoped to."""
     allowed: dict[str, set[str]] = {}
-    for statement in iam_statements(template):
+    for statement in iam_statements(template, parameters):
         assert statement["Effect"] == "Allow"
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from harness.template import load_template
 from localstage.knobs import HONOURED, NOT_EMULATED, Knobs
+from localstage.resources import create_resources
 from localstage.samconfig import parameter_overrides
 from localstage.throttle import TokenBucket
 
@@ -90,3 +93,21 @@ def test_the_banner_says_what_the_stage_does_and_names_what_it_does_not() -> Non
     assert on[2] == "throttle       on: 100 requests/s, burst 200 -> 429 THROTTLED"
     for name in NOT_EMULATED:
         assert any(line.startswith("not emulated") and name in line for line in off), name
+
+
+@pytest.mark.parametrize("key", ["false", "true"])
+def test_the_stage_stands_up_with_the_key_on_or_off(key: str) -> None:
+    # Given the template with the customer-managed key turned on or off (prod and staging turn it on)
+    with mock_aws():
+        # When the stage creates its resources from it
+        created = create_resources(load_template(), parameters={"CustomerManagedKey": key})
+
+        # Then it stands up: the key is named as not emulated, and the queues get plain attributes, never an Fn::If
+        sqs = boto3.client("sqs")
+        for queue in ("ProcessingQueue", "ProcessingDLQ"):
+            attributes = sqs.get_queue_attributes(QueueUrl=created.physical[queue], AttributeNames=["All"])[
+                "Attributes"
+            ]
+            assert attributes["SqsManagedSseEnabled"] == "true", queue  # moto's default too: SSE-SQS
+            assert "KmsMasterKeyId" not in attributes, queue
+        assert "CustomerManagedKey" in NOT_EMULATED
