@@ -11,7 +11,6 @@ written by the stage) or a deployed one (``--host`` plus ``--users-file`` and
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import random
@@ -20,15 +19,15 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
 import gevent
 import jwt
-from botocore.config import Config
 from locust import FastHttpUser, LoadTestShape, between, events, task
 
 from loadtests.distributed import LedgerCollector, LedgerShipper
 from loadtests.gate import SloVerdict
-from loadtests.ledger import STOPPED, Attempt, Ledger, transient
+from loadtests.ledger import STOPPED, Attempt, transient
+from loadtests.part import CASTING, Part
+from loadtests.session import CognitoSession
 from loadtests.shapes import SHAPES, Step
 
 if TYPE_CHECKING:
@@ -41,10 +40,6 @@ from harness.runfolder import RunFolder
 NAME = "create order"  # the valid traffic the SLO is measured on
 SESSION_TOKEN = "<session>"  # noqa: S105 - a marker: "use the user's own ID token"
 MAX_TRIES = 6
-PART_WAIT_S = 60.0
-"""How long a distributed worker's user waits for the master's part before giving up."""
-_state: dict[str, Any] = {}
-_customer_counter = itertools.count()
 
 
 @events.init_command_line_parser.add_listener  # type: ignore[untyped-decorator]  # locust's EventHook.add_listener is unannotated
@@ -76,7 +71,8 @@ def _init(environment: Environment, **_: Any) -> None:
     if isinstance(environment.runner, WorkerRunner):
         # Its part (customers, app client, catalog) comes from the master, which may be on another host.
         spool = Path(options.ledger_dir) if options.ledger_dir else RunFolder(Path()).ledger_spool()
-        _state["shipper"] = LedgerShipper(environment, lambda part: _take_part(part, spool, shipping=True))
+        shipper = LedgerShipper(environment, lambda part: CASTING.take(part, spool, shipping=True))
+        CASTING.awaited = shipper.has_part
         return
     if options.stage_file:
         stage = json.loads(Path(options.stage_file).read_text())
@@ -94,30 +90,13 @@ def _init(environment: Environment, **_: Any) -> None:
     if isinstance(environment.runner, MasterRunner):
         LedgerCollector(environment, ledger_dir, part, options.expect_workers)
     else:
-        _take_part(part, ledger_dir)
-
-
-def _take_part(part: dict[str, Any], ledger_dir: Path, *, shipping: bool = False) -> Ledger:
-    """Set this process up to play its part: whom to log in as, what to order, where to record."""
-    os.environ.update(part["aws_env"])
-    _state["customers"] = part["customers"]
-    _state["client_id"] = part["client_id"]
-    # What a customer may order, worked out once rather than per request.
-    catalog = part["catalog"]
-    _state["orderable"] = [p for p, spec in catalog.items() if spec["active"] and spec["currency"] == "USD"] or [
-        "P-001"
-    ]
-    # One client for every user of this process: a pool as wide as the users.
-    _state["cognito"] = boto3.client("cognito-idp", config=Config(max_pool_connections=200))
-    ledger = Ledger(ledger_dir, shipping=shipping)
-    _state["ledger"] = ledger
-    return ledger
+        CASTING.take(part, ledger_dir)
 
 
 @events.quitting.add_listener  # type: ignore[untyped-decorator]  # locust's EventHook.add_listener is unannotated
 def _slo_gate(environment: Environment, **_: Any) -> None:
-    if "ledger" in _state:
-        _state["ledger"].close()
+    if CASTING.part is not None:
+        CASTING.part.ledger.close()
     if isinstance(environment.runner, WorkerRunner):
         environment.process_exit_code = 0  # the master holds the merged statistics and judges them
         return
@@ -142,34 +121,6 @@ def _slo_gate(environment: Environment, **_: Any) -> None:
     environment.process_exit_code = 0 if verdict.passed else 1
 
 
-class _Session:
-    """A Cognito login with its ID token, refreshed a minute before it expires."""
-
-    def __init__(self, username: str, password: str) -> None:
-        self.username = username
-        self.password = password
-        self.token = ""
-        self.refresh_token = ""
-        self.expires_at = 0.0
-
-    def id_token(self) -> str:
-        if time.time() > self.expires_at - 60:
-            self._authenticate()
-        return self.token
-
-    def _authenticate(self) -> None:
-        cognito = _state["cognito"]
-        if self.refresh_token:
-            flow, params = "REFRESH_TOKEN_AUTH", {"REFRESH_TOKEN": self.refresh_token}
-        else:
-            flow, params = "USER_PASSWORD_AUTH", {"USERNAME": self.username, "PASSWORD": self.password}
-        result = cognito.initiate_auth(ClientId=_state["client_id"], AuthFlow=flow, AuthParameters=params)
-        auth = result["AuthenticationResult"]
-        self.token = auth["IdToken"]
-        self.refresh_token = auth.get("RefreshToken", self.refresh_token)
-        self.expires_at = time.time() + int(auth.get("ExpiresIn", 3600))
-
-
 class OrdersUser(FastHttpUser):
     """Shared behaviour: a customer login, order bodies, and a ledger entry per attempt."""
 
@@ -178,20 +129,19 @@ class OrdersUser(FastHttpUser):
     wait_time = between(0.5, 1.5)
     network_timeout = 35.0
     connection_timeout = 10.0
+    part: Part
+    customer_id: str
+    session: CognitoSession
 
     def on_start(self) -> None:
         """Log in as the next customer of the pool (Cognito USER_PASSWORD_AUTH)."""
-        shipper = _state.get("shipper")
-        if shipper is not None and not shipper.has_part.wait(PART_WAIT_S):
-            raise RuntimeError(f"no part from the master within {PART_WAIT_S:g} s: whom would this user be?")
-        customers = _state["customers"]
-        me = customers[next(_customer_counter) % len(customers)]
-        self.customer_id = me["customer_id"]
-        self.session = _Session(me["username"], me["password"])
+        self.part, me = CASTING.next_customer()
+        self.customer_id = me.customer_id
+        self.session = CognitoSession(me.username, me.password, self.part.cognito, self.part.client_id)
 
     def order_body(self, customer_id: str | None = None) -> dict[str, Any]:
         """A valid order of 1-3 active catalog products."""
-        orderable = _state["orderable"]
+        orderable = self.part.orderable
         products = random.sample(orderable, k=random.randint(1, min(3, len(orderable))))  # noqa: S311 - test data
         return {
             "customer_id": customer_id or self.customer_id,
@@ -235,9 +185,9 @@ class OrdersUser(FastHttpUser):
             record.latency_ms = round((time.monotonic() - started) * 1000, 2)
             record.error = STOPPED
             record.final = True
-            _state["ledger"].record(record)
+            self.part.ledger.record(record)
             raise
-        _state["ledger"].record(record)
+        self.part.ledger.record(record)
         return record
 
     def _post(

@@ -22,6 +22,7 @@ import gevent
 
 import loadtests.locustfile as locustfile
 from loadtests.ledger import Ledger
+from loadtests.part import Part
 
 
 class {client}:
@@ -32,7 +33,7 @@ class {client}:
 user = object.__new__(locustfile.CustomerUser)
 user.client = {client}()
 user.customer_id = "cust-007"
-locustfile._state["ledger"] = Ledger(Path(sys.argv[1]))
+user.part = Part(customers=[], client_id="", orderable=[], cognito=None, ledger=Ledger(Path(sys.argv[1])))
 try:
     user.send("create", "valid order", "{{}}", expected=[201, 409], key="key-1", token=None, retryable=True)
 except gevent.GreenletExit:
