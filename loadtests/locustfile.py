@@ -16,12 +16,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from locust import LoadTestShape, events
+from locust import events
 
 from loadtests.distributed import LedgerCollector, LedgerShipper
 from loadtests.gate import SloVerdict
 from loadtests.part import CASTING
-from loadtests.shapes import SHAPES, Step
+from loadtests.shapes import SHAPE_VARIABLE
 from loadtests.users import NAME, BadInputSender, CustomerUser, DuplicateSubmitter, Intruder
 
 if TYPE_CHECKING:
@@ -111,20 +111,9 @@ def _slo_gate(environment: Environment, **_: Any) -> None:
     environment.process_exit_code = 0 if verdict.passed else 1
 
 
-if os.environ.get("LOAD_SHAPE"):
-
-    class StepsShape(LoadTestShape):
-        """The load shape named by ``LOAD_SHAPE`` (loadtests/shapes.py), as data."""
-
-        steps: tuple[Step, ...] = SHAPES[os.environ["LOAD_SHAPE"]]
-
-        def tick(self) -> tuple[int, float] | None:
-            """Users and spawn rate of the step the run is in; None ends the run."""
-            elapsed = self.get_run_time()  # type: ignore[no-untyped-call]  # locust's LoadTestShape.get_run_time is unannotated
-            for step in self.steps:
-                if elapsed < step.until_s:
-                    return step.users, step.spawn_rate
-            return None
+if os.environ.get(SHAPE_VARIABLE):
+    # Only then: Locust runs any shape it finds here, in place of --users, --spawn-rate and --run-time.
+    from loadtests.steps_shape import StepsShape  # noqa: F401 - found by Locust in this module
 
 
 if __name__ == "__main__":
