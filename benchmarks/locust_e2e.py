@@ -1,6 +1,6 @@
 """Locust users for the benchmark's closed loop: valid orders only, no think time, one measured window.
 
-The users are the main job's customers (``loadtests/locustfile.py``: Cognito login in
+The users are the main job's customers (``loadtests/users.py``: Cognito login in
 ``on_start``, a valid order of 1-3 active products with a fresh ``Idempotency-Key``, retried
 with that key after a 429, 5xx or lost connection, every attempt in the ledger), with the wait
 time set to zero. Run by ``benchmarks.e2e``:
@@ -25,7 +25,7 @@ import gevent
 from locust import constant, events
 
 # The main job's listeners (--stage-file, the login pool, the ledger, the SLO line at the end).
-import loadtests.locustfile  # noqa: F401 - registers them on import
+import loadtests.listeners  # noqa: F401 - registers them on import
 from harness.runfolder import BenchControl
 
 # A module import, not ``from ... import CustomerUser``: Locust runs every user class named at the

@@ -95,4 +95,4 @@ class Casting:
 
 
 CASTING = Casting()
-"""This process's: set up by Locust's init listener (or the worker's shipper), read by the users."""
+"""This process's: set up by the init listener (``loadtests/listeners.py``), read by the users."""

@@ -233,3 +233,7 @@ class Intruder(OrdersUser):
         else:
             token = None if case == "no token" else forged
             self.send_until_final("intrude", case, json.dumps(self.order_body()), expected=[401], token=token, key=key)
+
+
+USERS: tuple[type[OrdersUser], ...] = (CustomerUser, DuplicateSubmitter, BadInputSender, Intruder)
+"""Every user the main job runs, each weighed by its ``role`` in ``--weights``."""
