@@ -1,6 +1,6 @@
 """Locust users for the benchmark's closed loop: valid orders only, no think time, one measured window.
 
-The users are the main job's customers (``loadtests/locustfile.py``: Cognito login in
+The users are the main job's customers (``loadtests/users.py``: Cognito login in
 ``on_start``, a valid order of 1-3 active products with a fresh ``Idempotency-Key``, retried
 with that key after a 429, 5xx or lost connection, every attempt in the ledger), with the wait
 time set to zero. Run by ``benchmarks.e2e``:
@@ -24,11 +24,13 @@ from typing import TYPE_CHECKING, Any
 import gevent
 from locust import constant, events
 
-# A module import, not ``from ... import CustomerUser``: Locust runs every user class named at the
-# top of this file, and only ``ValidOrders`` is meant to run. Importing it also registers the
-# main job's listeners (--stage-file, the login pool, the ledger, the SLO line at the end).
-import loadtests.locustfile as base
+# The main job's listeners (--stage-file, the login pool, the ledger, the SLO line at the end).
+import loadtests.listeners  # noqa: F401 - registers them on import
 from harness.runfolder import BenchControl
+
+# A module import, not ``from ... import CustomerUser``: Locust runs every user class named at the
+# top of this file, and only ``ValidOrders`` is meant to run.
+from loadtests import users
 
 if TYPE_CHECKING:
     from locust.env import Environment
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 _POLL_S = 0.05
 
 
-class ValidOrders(base.CustomerUser):
+class ValidOrders(users.CustomerUser):
     """A customer placing valid orders back to back (wait time 0)."""
 
     wait_time = constant(0)
@@ -86,7 +88,7 @@ def _window(environment: Environment) -> None:
     started = time.time()
     gevent.sleep(options.measure_s)
     ended = time.time()
-    stats = runner.stats.get(base.NAME, "POST")
+    stats = runner.stats.get(users.NAME, "POST")
     errors = sorted(runner.stats.errors.values(), key=lambda e: -e.occurrences)[:5]
     result = {
         "started": started,

@@ -1,9 +1,10 @@
 """The SLO gate's verdict: the valid traffic's figures in Locust against the endpoint's objectives.
 
 A pure function of four numbers, so that every way it can fail is shown failing in tests; the
-locustfile's ``quitting`` listener feeds it Locust's statistics and sets the exit code from it.
-``likely_cause`` reads a failed verdict beside the host's load over the run (``loadtests.host``):
-the gate is as strict on a busy machine as on an idle one, and the cause says which it was.
+``quitting`` listener (``loadtests/listeners.py``) feeds it Locust's statistics and sets the
+exit code from it. ``likely_cause`` reads a failed verdict beside the host's load over the run
+(``loadtests.host``): the gate is as strict on a busy machine as on an idle one, and the cause
+says which it was.
 """
 
 from __future__ import annotations

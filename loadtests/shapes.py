@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+SHAPE_VARIABLE = "LOAD_SHAPE"
+"""The environment variable that names the shape a Locust run plays (``loadtests/steps_shape.py``)."""
+
 
 @dataclass(frozen=True)
 class Step:

@@ -1,6 +1,6 @@
 """The Locust users' ledger: a request Locust stops in flight is still recorded.
 
-The locustfile is imported in a child interpreter: importing Locust patches the standard library
+The users are imported in a child interpreter: importing Locust patches the standard library
 with gevent's, which must stay out of the test session.
 """
 
@@ -20,8 +20,9 @@ from pathlib import Path
 
 import gevent
 
-import loadtests.locustfile as locustfile
 from loadtests.ledger import Ledger
+from loadtests.part import Part
+from loadtests.users import CustomerUser
 
 
 class {client}:
@@ -29,10 +30,10 @@ class {client}:
         raise gevent.GreenletExit  # what a greenlet killed by Locust's stop sees mid-request
 
 
-user = object.__new__(locustfile.CustomerUser)
+user = object.__new__(CustomerUser)
 user.client = {client}()
 user.customer_id = "cust-007"
-locustfile._state["ledger"] = Ledger(Path(sys.argv[1]))
+user.part = Part(customers=[], client_id="", orderable=[], cognito=None, ledger=Ledger(Path(sys.argv[1])))
 try:
     user.send("create", "valid order", "{{}}", expected=[201, 409], key="key-1", token=None, retryable=True)
 except gevent.GreenletExit:
