@@ -173,7 +173,12 @@ class DuplicateSubmitter(OrdersUser):
         key = str(uuid.uuid4())
         body = json.dumps(self.order_body())
         group = [gevent.spawn(self._send, key, body) for _ in range(3)]
-        gevent.joinall(group)
+        try:
+            gevent.joinall(group)
+        finally:
+            # Locust stops this user's greenlet, not the ones it spawned: stopped mid-group, the user
+            # stops them too, so each in-flight request is in the ledger (as stopped) before it closes.
+            gevent.killall(group, block=True)
         gevent.sleep(0.5)
         self._send(key, body)
 

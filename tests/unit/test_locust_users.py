@@ -62,3 +62,51 @@ def test_a_request_stopped_in_flight_is_in_the_ledger_with_its_answer_unknown(tm
     assert attempt["status"] == 0
     assert attempt["final"] is True
     assert attempt["error"] == "stopped before its answer"
+
+
+DUPLICATES_STOPPED = """
+import locust  # first, as under `locust -f`
+import sys
+from pathlib import Path
+
+import gevent
+
+from loadtests.ledger import Ledger
+from loadtests.part import Part
+from loadtests.users import DuplicateSubmitter
+
+
+class SlowClient:
+    def post(self, *args, **kwargs):
+        gevent.sleep(30)  # an answer that comes after the user is stopped
+
+
+user = object.__new__(DuplicateSubmitter)
+user.client = SlowClient()
+user.customer_id = "cust-008"
+user.part = Part(customers=[], client_id="", orderable=[], cognito=None, ledger=Ledger(Path(sys.argv[1])))
+user.order_body = lambda: {}
+user.session = type("Session", (), {"id_token": lambda self: "a-token"})()
+running = gevent.spawn(user.submit_twice)
+gevent.sleep(0.2)  # the three are in flight
+running.kill(block=True)  # Locust's stop
+user.part.ledger.close()  # as the run's end closes it
+print("stopped", running.dead)
+"""
+
+
+def test_a_duplicate_group_stopped_in_flight_leaves_every_request_in_the_ledger(tmp_path: Path) -> None:
+    # When Locust stops a DuplicateSubmitter while its three requests are in flight
+    result = subprocess.run(
+        [sys.executable, "-c", DUPLICATES_STOPPED, str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    ledger = [json.loads(line) for path in tmp_path.glob("ledger-*.jsonl") for line in path.read_text().splitlines()]
+
+    # Then all three are in the ledger before it closes, each final with its answer unknown
+    assert result.stdout.strip() == "stopped True"
+    assert len(ledger) == 3
+    assert {(a["op"], a["customer_id"], a["status"], a["final"], a["error"]) for a in ledger} == {
+        ("duplicate", "cust-008", 0, True, "stopped before its answer")
+    }
+    assert len({a["key"] for a in ledger}) == 1
