@@ -19,18 +19,11 @@ import pytest
 from boto3.dynamodb.types import TypeSerializer
 from moto import mock_aws
 
-from loadtests.audit import (
-    INVARIANTS,
-    NOT_CHECKED_WITHOUT_QUEUE,
-    AuditReport,
-    Breach,
-    audit,
-    audit_stage,
-    derived_order_id,
-    orders_of_run,
-    read_messages,
-)
-from loadtests.audit import main as audit_main
+from loadtests.audit.cli import main as audit_main
+from loadtests.audit.evidence import read_messages
+from loadtests.audit.folder import audit_stage
+from loadtests.audit.judge import NOT_CHECKED_WITHOUT_QUEUE, audit, derived_order_id, orders_of_run
+from loadtests.audit.report import INVARIANTS, AuditReport, Breach
 from loadtests.ledger import STOPPED, Attempt, Ledger
 
 CUSTOMER = "cust-001"
