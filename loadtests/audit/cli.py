@@ -16,7 +16,7 @@ from loadtests.audit.folder import audit_stage
 
 def parser() -> argparse.ArgumentParser:
     """The audit command's options: the stage file of a run whose stage is still up."""
-    options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    options = argparse.ArgumentParser(prog="python -m loadtests.audit", description=__doc__.splitlines()[0])
     options.add_argument("--stage-file", type=Path, required=True)
     return options
 

@@ -635,7 +635,9 @@ def test_the_audit_command_needs_its_stage_file_and_says_what_it_is(capsys: pyte
     assert "--stage-file" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         audit_main(["--help"])
-    assert "The post-run audit: the client's ledger against the orders table" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert shown.startswith("usage: python -m loadtests.audit ")
+    assert "The post-run audit: the client's ledger against the orders table" in shown
 
 
 def test_no_record_of_the_consumer_is_no_message(tmp_path: Path) -> None:
