@@ -26,7 +26,7 @@ ROLLING_S = 5.0
 
 
 class Breach(Protocol):
-    """A broken invariant as the audit reports it (``loadtests.audit.Breach``)."""
+    """A broken invariant as the audit reports it (``loadtests.audit.report.Breach``)."""
 
     @property
     def invariant(self) -> str:

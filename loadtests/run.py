@@ -42,7 +42,7 @@ from chaos.schedule import NetworkSchedule
 from harness import slo
 from harness.readings import reap
 from harness.runfolder import RunFolder
-from loadtests.audit import AuditReport, audit_stage
+from loadtests.audit.folder import audit_stage
 from loadtests.gate import SloVerdict, likely_cause
 from loadtests.host import LOCUST, STAGE, CpuSample, HostLoad, cpu_sample, host_load
 from loadtests.ledger import read_ledgers
@@ -53,6 +53,8 @@ from runreport.render import render_run
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from loadtests.audit.report import AuditReport
 
 LOCUSTFILE = Path(__file__).resolve().parent / "locustfile.py"
 PLANS = LOCUSTFILE.parents[1] / "chaos" / "plans"

@@ -3,8 +3,9 @@
 usage: python -m scripts.mutate [--max-children N] [--all-tests] [--report-only] [--survivors] [TARGET ...]
 
 A TARGET is a source path (``function/create_order``, ``function/create_order/api.py``,
-``loadtests/audit.py``) or a mutmut mutant name or glob (``create_order.api.*``,
-``loadtests.audit.x_audit__mutmut_3``); without one every mutant not yet checked is run.
+``loadtests/audit``, ``loadtests/audit/judge.py``) or a mutmut mutant name or glob
+(``create_order.api.*``, ``loadtests.audit.judge.x_audit__mutmut_3``); without one every mutant
+not yet checked is run.
 Results are kept in ``mutants/`` (git-ignored) and reused while a function's source is
 unchanged: ``rm -rf mutants`` for a run from scratch. MUTATION.md records the last full run.
 

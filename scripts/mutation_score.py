@@ -28,7 +28,7 @@ class Group:
 
 GROUPS = (
     Group("function", "function/create_order/", 0.90),
-    Group("audit", "loadtests/audit.py", 0.95),
+    Group("audit", "loadtests/audit/", 0.95),
 )
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from loadtests.audit import AuditReport, audit_ledgers, orders_of_run, scan_orders
+from loadtests.audit.evidence import scan_orders
+from loadtests.audit.folder import audit_ledgers
+from loadtests.audit.judge import orders_of_run
 from loadtests.deployed.errors import DeployedInputError
 from loadtests.ledger import read_ledgers
 
 if TYPE_CHECKING:
+    from loadtests.audit.report import AuditReport
     from loadtests.deployed.runs import RunFolder
 
 

@@ -7,7 +7,7 @@ from pathlib import PurePath
 from scripts.mutation_score import Tally, module_path, mutant_globs, report, tally_files
 
 API = "function/create_order/api.py"
-AUDIT = "loadtests/audit.py"
+AUDIT = "loadtests/audit/judge.py"
 
 
 def _verdicts(killed: int, survived: int, *, timeout: int = 0, unchecked: int = 0) -> list[str]:
@@ -61,9 +61,10 @@ def test_the_function_is_named_as_python_imports_it() -> None:
 
 
 def test_source_paths_select_their_modules_mutants() -> None:
-    assert mutant_globs(["function/create_order", API, AUDIT, "create_order.money.*"]) == [
+    assert mutant_globs(["function/create_order", API, "loadtests/audit", AUDIT, "create_order.money.*"]) == [
         "create_order.*",
         "create_order.api.*",
         "loadtests.audit.*",
+        "loadtests.audit.judge.*",
         "create_order.money.*",
     ]

@@ -409,7 +409,7 @@ PARSERS: dict[str, Callable[[list[str]], list[list[str]]]] = {
     "loadtests.soak": _soak,
     "loadtests.deployed": _remote,
     "localstage": _plain("localstage.__main__"),
-    "loadtests.audit": _plain("loadtests.audit"),
+    "loadtests.audit": _plain("loadtests.audit.cli"),
     "runreport": _plain("runreport.__main__"),
     "dashboards": _plain("dashboards.__main__"),
     "scripts.openapi": _plain("scripts.openapi"),

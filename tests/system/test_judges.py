@@ -19,7 +19,8 @@ from typing import Any
 import boto3
 
 from loadtests import run
-from loadtests.audit import derived_order_id, read_messages
+from loadtests.audit.evidence import read_messages
+from loadtests.audit.judge import derived_order_id
 from loadtests.ledger import read_ledgers
 from loadtests.memory import RssSampler
 from loadtests.run import load_arguments, locust_commands, run_locust

@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
-from loadtests.audit import derived_order_id
+from loadtests.audit.judge import derived_order_id
 from localstage import local
 from localstage.local import LocalStage, id_token
 from localstage.throttle import TokenBucket

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from loadtests.audit import audit_stage
+from loadtests.audit.folder import audit_stage
 from loadtests.ledger import read_ledgers
 from localstage.backend import free_port
 from localstage.local import LocalStage

@@ -19,18 +19,11 @@ import pytest
 from boto3.dynamodb.types import TypeSerializer
 from moto import mock_aws
 
-from loadtests.audit import (
-    INVARIANTS,
-    NOT_CHECKED_WITHOUT_QUEUE,
-    AuditReport,
-    Breach,
-    audit,
-    audit_stage,
-    derived_order_id,
-    orders_of_run,
-    read_messages,
-)
-from loadtests.audit import main as audit_main
+from loadtests.audit.cli import main as audit_main
+from loadtests.audit.evidence import read_messages
+from loadtests.audit.folder import audit_stage
+from loadtests.audit.judge import NOT_CHECKED_WITHOUT_QUEUE, audit, derived_order_id, orders_of_run
+from loadtests.audit.report import INVARIANTS, AuditReport, Breach
 from loadtests.ledger import STOPPED, Attempt, Ledger
 
 CUSTOMER = "cust-001"
@@ -642,7 +635,9 @@ def test_the_audit_command_needs_its_stage_file_and_says_what_it_is(capsys: pyte
     assert "--stage-file" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         audit_main(["--help"])
-    assert "The post-run audit: the client's ledger against the orders table" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert shown.startswith("usage: python -m loadtests.audit ")
+    assert "The post-run audit: the client's ledger against the orders table" in shown
 
 
 def test_no_record_of_the_consumer_is_no_message(tmp_path: Path) -> None:

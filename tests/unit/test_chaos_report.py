@@ -8,7 +8,7 @@ from pathlib import Path
 from chaos.inject import journal_line, read_journal
 from chaos.plan import FaultPlan
 from chaos.report import ChaosReport, FaultClock, PhaseReport, chaos_report
-from loadtests.audit import Breach
+from loadtests.audit.report import Breach
 
 ZERO = 1_000.0
 PLAN = FaultPlan.from_dict(

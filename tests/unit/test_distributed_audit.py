@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from harness.runfolder import LedgerFolder
-from loadtests.audit import audit, audit_ledgers
+from loadtests.audit.folder import audit_ledgers
+from loadtests.audit.judge import audit
 from loadtests.ledger import append_lines, read_ledgers
 from loadtests.roster import Roster, WorkerEntry, customer_slice
 from tests.unit.test_audit import _attempt, _message, _order

@@ -1,50 +1,27 @@
-"""The post-run audit: the client's ledger against the orders table and the queue's messages.
+"""The audit's judgement: a run's client ledger against the orders table and the queue's messages.
 
-It proves the invariants of docs/contract.md §3 request by request and prints lost, duplicated and
-orphaned counts (and the rest); any non-zero count fails the run. Each breach names the
+It proves the invariants of docs/contract.md §3 request by request and counts lost, duplicated and
+orphaned orders (and the rest); any non-zero count fails the run. Each breach names the
 request it concerns (operation, customer, key, attempt, the gateway's request id), so a person
-can find it in the function's logs; ``audit`` is a pure function of its three inputs.
+can find it in the function's logs. ``audit`` is a pure function of its inputs: no AWS, no files
+(those are ``loadtests.audit.evidence`` and ``loadtests.audit.folder``).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import sys
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypedDict
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer
-
 from create_order.logic import order_id_for
-from harness.runfolder import RunFolder
-from loadtests.ledger import STOPPED, read_ledgers, transient
-from loadtests.roster import Roster
+from loadtests.audit.report import AuditReport, Breach
+from loadtests.ledger import STOPPED, transient
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Mapping
 
 API_GATEWAY_LIMIT_MS = 29_000
-# Counts that must be zero for the run to pass.
-INVARIANTS = (
-    "lost",
-    "wrong_total",
-    "duplicated",
-    "orphaned",
-    "unqueued",
-    "unrequested",
-    "stored_on_rejection",
-    "late",
-    "wrong_status",
-)
-EXAMPLES_KEPT = 5
-"""Breaches of one invariant kept in ``examples`` and in audit.json (all are counted)."""
 NOT_CHECKED_WITHOUT_QUEUE = ("unqueued (invariants 2 and 4)", "orphaned (invariant 2)")
 _REJECTING_OPS = ("bad", "intrude")
 
@@ -55,112 +32,6 @@ class _Where(TypedDict):
     request: str
     request_id: str | None
     ts: float | None
-
-
-@dataclass(frozen=True)
-class Breach:
-    """One broken invariant, with the request it concerns (empty when no request does)."""
-
-    invariant: str
-    detail: str
-    request: str = ""
-    request_id: str | None = None
-    ts: float | None = None
-    """When it happened, as epoch seconds: the answer's arrival for a request, else the evidence's own time."""
-
-    def __str__(self) -> str:
-        return f"{self.request}: {self.detail}" if self.request else self.detail
-
-
-@dataclass
-class AuditReport:
-    """What the audit found; every name in ``INVARIANTS`` must be 0."""
-
-    attempts: int = 0
-    logical_requests: int = 0
-    created: int = 0
-    duplicates: int = 0
-    orders_in_table: int = 0
-    messages: int = 0
-    lost: int = 0
-    wrong_total: int = 0
-    duplicated: int = 0
-    orphaned: int = 0
-    unqueued: int = 0
-    unrequested: int = 0
-    stored_on_rejection: int = 0
-    late: int = 0
-    wrong_status: int = 0
-    abandoned: int = 0
-    left_in_queues: int = 0
-    unknown: int = 0
-    """Attempts of customers whose client record is incomplete (a vanished worker's): not judged."""
-    unknown_orders: int = 0
-    """Orders of those customers that no judged request accounts for: neither unrequested nor fine."""
-    incomplete_workers: list[str] = field(default_factory=list)
-    not_checked: list[str] = field(default_factory=list)
-    statuses: dict[str, int] = field(default_factory=dict)
-    breaches: list[Breach] = field(default_factory=list)
-
-    @property
-    def passed(self) -> bool:
-        """All invariants hold, over every client's complete record."""
-        return all(getattr(self, name) == 0 for name in INVARIANTS) and not self.incomplete_workers
-
-    @property
-    def examples(self) -> dict[str, list[str]]:
-        """The first few breaches of each invariant, as text."""
-        kept: dict[str, list[str]] = defaultdict(list)
-        for breach in self.breaches:
-            if len(kept[breach.invariant]) < EXAMPLES_KEPT:
-                kept[breach.invariant].append(str(breach))
-        return dict(kept)
-
-    def note(self, breach: Breach) -> None:
-        """Count one breach and keep it."""
-        setattr(self, breach.invariant, getattr(self, breach.invariant) + 1)
-        self.breaches.append(breach)
-
-    def as_json(self) -> dict[str, Any]:
-        """The report as audit.json holds it: every count, the verdict, a few breaches per invariant."""
-        document = asdict(self)
-        kept: Counter[str] = Counter()
-        document["breaches"] = []
-        for breach in self.breaches:
-            kept[breach.invariant] += 1
-            if kept[breach.invariant] <= EXAMPLES_KEPT:
-                document["breaches"].append(asdict(breach))
-        document["examples"] = self.examples
-        document["passed"] = self.passed
-        return document
-
-    def table(self) -> str:
-        """The report as a small text table, each breach found listed with its request."""
-        rows = [
-            ("attempts sent", self.attempts),
-            ("logical requests", self.logical_requests),
-            ("201 created", self.created),
-            ("409 duplicate/reuse", self.duplicates),
-            ("orders in table", self.orders_in_table),
-            ("messages received", self.messages),
-            ("abandoned after retries", self.abandoned),
-            ("left in queue or DLQ", self.left_in_queues),
-            *((f"{name} (must be 0)", getattr(self, name)) for name in INVARIANTS),
-        ]
-        width = max(len(name) for name, _ in rows)
-        lines = [f"{name:<{width}}  {value:>8}" for name, value in rows]
-        lines.append("status mix: " + ", ".join(f"{k}: {v}" for k, v in sorted(self.statuses.items())))
-        if self.not_checked:
-            lines.append("not checked (no view of the queue): " + ", ".join(self.not_checked))
-        if self.incomplete_workers:
-            lines.append(f"incomplete: {self.unknown} attempts and {self.unknown_orders} orders unknown, from:")
-            lines.extend(f"  - {worker}" for worker in self.incomplete_workers)
-        for invariant, examples in self.examples.items():
-            shown = f"first {len(examples)} of {getattr(self, invariant)}"
-            lines.append(f"{invariant} ({shown}):")
-            lines.extend(f"  - {example}" for example in examples)
-        lines.append(f"audit: {'PASS' if self.passed else 'FAIL'}")
-        return "\n".join(lines)
 
 
 def derived_order_id(customer_id: str, key: str) -> str:
@@ -359,99 +230,3 @@ def orders_of_run(orders: list[dict[str, Any]], attempts: list[dict[str, Any]]) 
     customers = {attempt["customer_id"] for attempt in attempts}
     since = min(float(attempt["ts"]) for attempt in attempts) - CLOCK_SLACK_S
     return [o for o in orders if o["customer_id"] in customers and (_created_at(o) or since) >= since]
-
-
-def scan_orders(table: str) -> list[dict[str, Any]]:
-    """Every item of the orders table, deserialised (numbers as Decimal)."""
-    deserialize = TypeDeserializer().deserialize
-    client = boto3.client("dynamodb")
-    items: list[dict[str, Any]] = []
-    for page in client.get_paginator("scan").paginate(TableName=table):
-        items.extend({k: deserialize(v) for k, v in item.items()} for item in page["Items"])
-    return items
-
-
-def read_messages(path: Path) -> list[dict[str, Any]]:
-    """The consumer's record of received messages."""
-    if not path.exists():
-        return []
-    with path.open() as lines:
-        return [json.loads(line) for line in lines if line.strip()]
-
-
-def leftover_messages(queue_url: str) -> list[dict[str, Any]]:
-    """Messages still in a queue (not deleted: they stay for whoever looks next)."""
-    sqs = boto3.client("sqs")
-    found: list[dict[str, Any]] = []
-    while True:
-        response = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, VisibilityTimeout=300)
-        batch = response.get("Messages", [])
-        if not batch:
-            return found
-        found.extend({"order_id": json.loads(m["Body"]).get("order_id"), "message_id": m["MessageId"]} for m in batch)
-
-
-def audit_run(run_dir: Path, orders_table: str, queues: Sequence[str] = ()) -> AuditReport:
-    """Audit a run folder (ledger/, messages.jsonl) against the table; writes audit.json.
-
-    ``queues`` are read for messages nobody consumed (the processing queue and its DLQ).
-    """
-    folder = RunFolder(run_dir)
-    left = [message for queue in queues for message in leftover_messages(queue)]
-    messages = read_messages(folder.messages) + left
-    report = audit_ledgers(folder.ledger_dir, scan_orders(orders_table), messages)
-    report.left_in_queues = len(left)
-    folder.audit.write_text(json.dumps(report.as_json(), indent=2))
-    return report
-
-
-def audit_ledgers(
-    ledger_dir: Path,
-    orders: list[dict[str, Any]],
-    messages: list[dict[str, Any]] | None,
-    attempts: list[dict[str, Any]] | None = None,
-) -> AuditReport:
-    """:func:`audit` over a ledger folder: one process's, or every worker's of a distributed run.
-
-    ``attempts`` are the folder's ledgers when the caller has read them already
-    (:func:`read_ledgers`); otherwise they are read here. A distributed run's roster names each
-    worker and its customers; a worker whose ledger did not fully reach the master makes the
-    audit incomplete (it fails, naming the worker), and its customers' requests are unknown
-    rather than lost or fine.
-    """
-    roster = Roster.load(ledger_dir)
-    incomplete = roster.incomplete if roster is not None else []
-    unknown = frozenset(customer for entry in incomplete for customer in entry.customers)
-    report = audit(read_ledgers(ledger_dir) if attempts is None else attempts, orders, messages, unknown)
-    report.incomplete_workers = [
-        f"worker {entry.index} ({entry.client_id}): {entry.lines} ledger lines arrived, "
-        + ("it never sent its end" if entry.recorded is None else f"it recorded {entry.recorded}")
-        for entry in incomplete
-    ]
-    return report
-
-
-def audit_stage(run_dir: Path, physical: Mapping[str, str]) -> AuditReport:
-    """The main job's audit of a local stage's run: its table, its consumer's record and both queues."""
-    return audit_run(run_dir, physical["OrdersTable"], [physical["ProcessingQueue"], physical["ProcessingDLQ"]])
-
-
-def parser() -> argparse.ArgumentParser:
-    """The audit command's options: the stage file of a run whose stage is still up."""
-    options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    options.add_argument("--stage-file", type=Path, required=True)
-    return options
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Audit a finished run against a stage that is still up (``--stage-file``), as the main job does."""
-    args = parser().parse_args(argv)
-    stage = json.loads(args.stage_file.read_text())
-    os.environ.update(stage["aws_env"])
-    report = audit_stage(args.stage_file.parent, stage["physical"])
-    print(report.table())
-    return 0 if report.passed else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
