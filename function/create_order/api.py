@@ -21,7 +21,8 @@ from create_order.errors import (
     UnsupportedMediaTypeError,
     ValidationError,
 )
-from create_order.models import IDENTIFIER, Caller, CreateOrderRequest
+from create_order.models import Caller, CreateOrderRequest
+from create_order.request_contract import IDENTIFIER
 
 MAX_BODY_BYTES = 16 * 1024
 ADMIN_GROUP = "order-admins"

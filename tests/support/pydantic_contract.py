@@ -1,8 +1,8 @@
 """The request contract as its first version declared it: a strict pydantic model.
 
 Not used by the function. ``tests/unit/test_contract.py`` holds the written-out contract of
-``create_order.models`` to this model (field paths, codes and sentences) on generated documents.
-Only the constants (limits, patterns, countries) come from ``create_order.models``; the rules
+``create_order.request_contract`` to this model (field paths, codes and sentences) on generated documents.
+Only the constants (limits, patterns, countries) come from ``create_order.request_contract``; the rules
 that use them are this module's own, so the two stay independent implementations.
 """
 
@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from pydantic import ValidationError as PydanticValidationError
 from pydantic_core import PydanticCustomError
 
-from create_order.models import (
+from create_order.request_contract import (
     CONTROL_CHARACTERS,
     IDENTIFIER_PATTERN,
     ISO_3166_ALPHA_2,

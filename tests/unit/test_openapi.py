@@ -1,7 +1,7 @@
 """openapi.yaml describes the API the function implements: a test fails when the two disagree.
 
 The document is a valid OpenAPI 3.0 description; its request schemas are the ones
-``python -m scripts.openapi sync`` generates from the function's contract (models.py); they
+``python -m scripts.openapi sync`` generates from the function's contract (request_contract.py); they
 accept exactly the bodies the contract accepts (bar a repeated product, which OpenAPI 3.0
 cannot express), over the same generated documents that hold the
 contract to its first pydantic version; its limits are the function's constants; every status
@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate as validate_spec
 
-from create_order import api, models, outcomes
+from create_order import api, outcomes, request_contract
+from create_order.models import CreateOrderRequest
 from localstage.gateway_responses import declared_responses
 from scripts import openapi as generated
 from tests.unit.test_contract import VALID, address_fields, documents, quantities, texts
@@ -78,7 +79,7 @@ def test_the_request_schemas_are_what_the_contract_generates() -> None:
 
 
 def test_a_limit_changed_in_the_contract_only_is_drift(monkeypatch) -> None:
-    monkeypatch.setattr(models, "MAX_QUANTITY", models.MAX_QUANTITY + 1)
+    monkeypatch.setattr(request_contract, "MAX_QUANTITY", request_contract.MAX_QUANTITY + 1)
 
     assert generated.drift()
 
@@ -136,7 +137,7 @@ one_change = st.builds(_changed, st.sampled_from(_PLACES), texts | quantities | 
 def test_the_request_schema_accepts_exactly_what_the_function_accepts(document: Any) -> None:
     if not _dialect_neutral(document) or _repeats_a_product(document):
         return
-    request, problems = models.CreateOrderRequest.read(document)
+    request, problems = CreateOrderRequest.read(document)
     assert REQUEST.is_valid(document) == (request is not None and not problems), (document, problems)
 
 
@@ -148,18 +149,22 @@ def test_a_valid_order_with_every_field_is_accepted_by_both() -> None:
                              "postal_code": "12345", "country": "NO"},
     }  # fmt: skip
     assert REQUEST.is_valid(document)
-    assert models.CreateOrderRequest.read(document)[1] == []
+    assert CreateOrderRequest.read(document)[1] == []
 
 
 def test_the_documents_limits_are_the_functions_constants() -> None:
     request = SCHEMAS["CreateOrderRequest"]["properties"]
     item = SCHEMAS["OrderItemRequest"]["properties"]
     address = SCHEMAS["ShippingAddress"]["properties"]
-    assert SCHEMAS["Identifier"]["pattern"] == models.IDENTIFIER_PATTERN
-    assert request["items"]["maxItems"] == models.MAX_ITEMS
-    assert SCHEMAS["Quantity"] == {"type": "integer", "minimum": models.MIN_QUANTITY, "maximum": models.MAX_QUANTITY}
+    assert SCHEMAS["Identifier"]["pattern"] == request_contract.IDENTIFIER_PATTERN
+    assert request["items"]["maxItems"] == request_contract.MAX_ITEMS
+    assert SCHEMAS["Quantity"] == {
+        "type": "integer",
+        "minimum": request_contract.MIN_QUANTITY,
+        "maximum": request_contract.MAX_QUANTITY,
+    }
     assert item["quantity"] == {"$ref": "#/components/schemas/Quantity"}
-    assert address["country"]["enum"] == sorted(models.ISO_3166_ALPHA_2)
+    assert address["country"]["enum"] == sorted(request_contract.ISO_3166_ALPHA_2)
     assert request["items"]["description"] == "A product_id may appear once."
     assert "16384 bytes" in OPERATION["requestBody"]["description"]
     assert api.MAX_BODY_BYTES == 16384

@@ -1,6 +1,6 @@
 """The request's reader is built from its rule table: a table of other records reads as its rules say.
 
-The contract's reader is built once, at import, from ``models.RECORDS``; these tests build
+The contract's reader is built once, at import, from ``request_contract.RECORDS``; these tests build
 readers from tables of their own, so that each kind of rule, a required or optional field, a
 length limit, a nested record and a list of records is shown to come from the table (and so
 that the building runs inside a test, where mutation testing can see it).
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from create_order.models import Rule, record_reader
+from create_order.request_contract import Rule, record_reader
 
 PARCEL = {
     "Parcel": {
