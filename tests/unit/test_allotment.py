@@ -148,3 +148,16 @@ def test_an_option_out_of_its_range_stops_the_command_saying_why(
         _parser().parse_args(argv)
     assert stopped.value.code == 2
     assert said in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["stage", "main job"])
+def test_the_stage_and_the_main_job_take_the_allotment_options(command: str) -> None:
+    # Given the stage's own parser (python -m localstage) and the main job's (tox -e load --)
+    from loadtests import run
+    from localstage import __main__ as stage
+
+    parser = stage.parser() if command == "stage" else run.parser()
+    # When the allotment options are given
+    args = parser.parse_args(["--memory-size", "1769", "--cpu-model", "lambda", "--throttle-init"])
+    # Then they become the typed allotment the stage is handed
+    assert Allotment.from_arguments(args) == Allotment(1769, "lambda", throttle_init=True)
