@@ -16,9 +16,9 @@ Its CPU group has the CFS quota of ``localstage.allotment``: the INIT's, then th
 
 Where the groups go: under this process's own group in each hierarchy, never above it, so any
 limit or accounting the host puts on the stage (a container, a CI job's group) still covers its
-environments. Each stage makes one group of its own there (``localstage-<pid>-<token>``) and
-the environments' groups inside it, so closing the stage removes them all, and a stage that was
-killed leaves groups the next one sweeps. Which hierarchy: cgroup v2 where its unified
+environments. Each stage makes one group of its own there (``stage_group_name``) and the
+environments' groups inside it, so closing the stage removes them all, and the empty groups a
+killed stage left are swept by the next. Which hierarchy: cgroup v2 where its unified
 hierarchy has the memory and cpu controllers, else cgroup v1's memory and cpu hierarchies,
 each where it is mounted writable. Where the host allows neither (not Linux, not root, a
 read-only mount) every group is a no-op and ``ControlGroups.memory_off``/``cpu_off`` say why.
@@ -46,8 +46,8 @@ if TYPE_CHECKING:
 
 Version = Literal[1, 2]
 STAGE_PREFIX = "localstage-"
-"""The stage's own group is ``localstage-<pid>-<token>``; the pid tells a live stage's from a killed one's."""
-_STAGE_GROUP = re.compile(rf"^{STAGE_PREFIX}(\d+)-[0-9a-f]+$")
+"""A stage's own group is ``localstage-<pid namespace>-<pid>-<token>``: see ``stage_group_name``."""
+_STAGE_GROUP = re.compile(rf"^{STAGE_PREFIX}(\d+)-(\d+)-[0-9a-f]+$")
 _ENVIRONMENT_ID = re.compile(r"^[A-Za-z0-9_.-]+$")
 _EMPTY_WAIT_S = 5.0
 """How long ``remove`` waits for a killed group's tasks to leave it before giving up."""
@@ -357,7 +357,7 @@ class ControlGroups:
         groups = cls(allotment, memory_mb, found, "host", found.memory_off, found.cpu_off)
         if allotment.cpu_model == "host":
             groups.cpu_off = "asked for (--cpu-model host)"
-        name = f"{STAGE_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+        name = stage_group_name()
         for base in dict.fromkeys(b for b in (found.memory, found.cpu if want_cpu else None) if b is not None):
             sweep(base)
         try:
@@ -536,18 +536,36 @@ def _make(directory: Path, controller: str) -> tuple[Path | None, str]:
     return directory, ""
 
 
-def sweep(base: Path) -> list[Path]:
-    """Remove the groups under ``base`` that stages no longer running left; the ones removed.
+def stage_group_name() -> str:
+    """A new name for this process's stage group: its pid namespace, its pid, a random token.
 
-    A stage killed before its close leaves its group; its pid, in the group's name, is gone.
+    The pid tells a live stage's groups from a killed one's, and only within one pid namespace:
+    a hierarchy may be shared by containers whose pids this process cannot see.
+    """
+    return f"{STAGE_PREFIX}{_pid_namespace()}-{os.getpid()}-{secrets.token_hex(4)}"
+
+
+def _pid_namespace() -> int:
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return 0
+
+
+def sweep(base: Path) -> list[Path]:
+    """Remove the empty groups under ``base`` that killed stages of this pid namespace left; the ones removed.
+
+    A stage killed before its close leaves its groups; its pid, in their name, is gone. Only
+    empty groups go: a process still in one is left alone, whoever's it is.
     """
     removed = []
+    namespace = _pid_namespace()
     for directory in sorted(base.iterdir()) if base.is_dir() else []:
         match = _STAGE_GROUP.match(directory.name)
-        if match is None or not directory.is_dir() or _alive(int(match[1])):
+        if match is None or int(match[1]) != namespace or _alive(int(match[2])) or not directory.is_dir():
             continue
         with contextlib.suppress(ControlGroupError):
-            _remove_tree(directory, None)
+            _remove_tree(directory, None, kill=False)
             removed.append(directory)
     return removed
 
@@ -567,32 +585,34 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _remove_tree(directory: Path, version: Version | None) -> None:
+def _remove_tree(directory: Path, version: Version | None, kill: bool = True) -> None:
     """Remove ``directory`` and every group under it, deepest first."""
     if not directory.exists():
         return
     for child in sorted((d for d in directory.iterdir() if d.is_dir()), reverse=True):
-        _remove_tree(child, version)
-    _remove(directory, version)
+        _remove_tree(child, version, kill)
+    _remove(directory, version, kill)
 
 
-def _remove(directory: Path, version: Version | None) -> None:
-    """Kill the group's processes, wait for them to leave, remove the group.
+def _remove(directory: Path, version: Version | None, kill: bool = True) -> None:
+    """Kill the group's processes (when ``kill``), wait for them to leave, remove the group.
 
     Raises:
-        ControlGroupError: the group still held processes, or the kernel refused, after ``_EMPTY_WAIT_S``.
+        ControlGroupError: the group still held processes, or the kernel refused (at once when
+            not ``kill``, else after ``_EMPTY_WAIT_S``).
     """
     deadline = time.monotonic() + _EMPTY_WAIT_S
     while True:
         if not directory.exists():
             return
-        _kill_all(directory, version)
+        if kill:
+            _kill_all(directory, version)
         try:
             directory.rmdir()
         except FileNotFoundError:
             return
         except OSError as exc:
-            if exc.errno != errno.EBUSY or time.monotonic() > deadline:
+            if exc.errno != errno.EBUSY or not kill or time.monotonic() > deadline:
                 tasks = _pids(directory)
                 raise ControlGroupError(f"cannot remove {directory} ({exc.strerror}; tasks {tasks})") from exc
             time.sleep(0.01)

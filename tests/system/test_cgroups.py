@@ -42,9 +42,9 @@ def hierarchies() -> Hierarchies:
 def nothing_left(hierarchies: Hierarchies) -> Iterator[None]:
     """After the module: no group of a stage of this process is left in either hierarchy."""
     yield
-    ours = f"localstage-{os.getpid()}-"
+    ours = f"-{os.getpid()}-"
     bases = {hierarchies.memory, hierarchies.cpu} - {None}
-    assert [d for base in bases if base for d in stage_groups(base) if d.name.startswith(ours)] == []
+    assert [d for base in bases if base for d in stage_groups(base) if ours in d.name] == []
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from localstage.cgroups import (
     detect,
     own_groups,
     read_mounts,
+    stage_group_name,
     stage_groups,
     sweep,
 )
@@ -367,19 +368,27 @@ def test_the_peak_memory_and_the_time_throttled_are_read_from_the_groups_counter
 
 
 def test_a_stage_that_was_killed_leaves_groups_the_next_one_sweeps(v1: Hierarchies) -> None:
-    # Given the groups of a stage whose process is gone, and those of one still running (this one)
+    # Given the groups of a stage whose process is gone, of one still running (this one), of a stage
+    # in another pid namespace, and a group that is no stage's
     assert v1.memory is not None
-    dead = v1.memory / f"localstage-{_gone_pid()}-0bad"
+    namespace = os.stat("/proc/self/ns/pid").st_ino
+    dead = v1.memory / f"localstage-{namespace}-{_gone_pid()}-0bad"
     (dead / "env-1").mkdir(parents=True)
-    live = v1.memory / f"localstage-{os.getpid()}-0ace"
-    live.mkdir()
-    (v1.memory / "someone-else").mkdir()
+    live = v1.memory / f"localstage-{namespace}-{os.getpid()}-0ace"
+    elsewhere = v1.memory / f"localstage-{namespace + 1}-{_gone_pid()}-0fa1"
+    for directory in (live, elsewhere, v1.memory / "someone-else"):
+        directory.mkdir()
     # When the next stage sweeps
     removed = sweep(v1.memory)
     # Then only the dead stage's groups are gone
     assert removed == [dead]
-    assert stage_groups(v1.memory) == [live]
+    assert set(stage_groups(v1.memory)) == {elsewhere, live}
     assert (v1.memory / "someone-else").is_dir()
+
+
+def test_a_stage_groups_name_carries_its_pid_namespace_and_pid() -> None:
+    namespace, pid, token = stage_group_name().removeprefix("localstage-").split("-")
+    assert (int(namespace), int(pid), len(token)) == (os.stat("/proc/self/ns/pid").st_ino, os.getpid(), 8)
 
 
 def _gone_pid() -> int:
