@@ -1,15 +1,16 @@
 """The benchmark suite: every figure measured side by side with its reference, in one run.
 
     python -m benchmarks.run [--cold-runs 15] [--invocations 5000] [--memory-invocations 10000]
-                             [--no-e2e] [--json PATH] [--smoke]
+                             [--no-e2e] [--no-cpu-share] [--json PATH] [--smoke]
 
 Prints one table, each target beside its figure with whether it holds, then the verdict
 (``benchmarks.targets``), and writes it all as JSON (default ``reports/bench-<time>.json``).
 Not a test, but a judge: it exits 1 when a target fails the run, i.e. an in-process target
 (cold start, warm CPU, RSS), an end-to-end target failing while nothing on the stage was
-saturated, or any correctness target (failed requests, non-201 answers, orders missing). An
-end-to-end target failing on a saturated host is reported with what limited it. ``--smoke``
-enforces the correctness targets only.
+saturated, a CPU share ratio off Lambda's while no size waited for a core, or any correctness
+target (failed requests, non-201 answers, orders missing). An end-to-end or CPU share target
+failing on a saturated host is reported with what limited it. ``--smoke`` enforces the
+correctness targets only.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from benchmarks import cpu_share
 from benchmarks.probe_env import bench_env
 from benchmarks.targets import (
     CLOSED_P95_MS,
     CLOSED_VS_BACKEND,
     COLD_VS_FLOOR,
     COLD_VS_NAIVE,
+    NOT_SATURATED,
     OPEN_P95_MS,
     RSS_GROWTH_MIB,
     RSS_PEAK_MIB,
@@ -212,6 +215,7 @@ def parser() -> argparse.ArgumentParser:
     options.add_argument("--invocations", type=int, default=5000)
     options.add_argument("--memory-invocations", type=int, default=10_000)
     options.add_argument("--no-e2e", action="store_true", help="skip the local stage rows (about 3 minutes)")
+    options.add_argument("--no-cpu-share", action="store_true", help="skip the CPU share rows (Linux control groups)")
     options.add_argument("--json", type=Path, default=None)
     options.add_argument("--smoke", action="store_true", help="tiny counts: checks the suite runs, measures nothing")
     return options
@@ -235,11 +239,19 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_e2e:
         e2e_rows, e2e = end_to_end(args.smoke)
         rows += e2e_rows
+    share: dict[str, Any] = {}
+    if not args.no_cpu_share:
+        share_rows, share = cpu_share.section(args.smoke)
+        rows += share_rows
     bottlenecks = e2e.get("bottleneck", {})
-    verdict = judge(rows, bottlenecks, smoke=args.smoke)
+    verdict = judge(rows, {**bottlenecks, **share.get("bottleneck", {})}, smoke=args.smoke)
     print(table(rows, verdict))
     for row, limit in bottlenecks.items():
         print(f"end to end, {row}: limited by {limit['verdict']}")
+    for limit in share.get("bottleneck", {}).values():
+        print(f"cpu share: {'limited by ' if limit['limit'] != NOT_SATURATED else ''}{limit['verdict']}")
+    if "off" in share:
+        print(f"cpu share: not measured: {share['off']}")
     print("\n".join(["", *verdict.lines()]))
     target = args.json or bench_report()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -250,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": [row_json(r, verdict) for r in rows],
         "verdict": {"passed": verdict.passed, "failures": [j.row.name for j in verdict.failures]},
         "e2e": e2e,
+        "cpu_share": share,
     }
     target.write_text(json.dumps(document, indent=1))
     print(f"\nwritten: {target}")

@@ -1,10 +1,11 @@
 """The benchmark's targets as data, and the verdict: which hold, which fail, which fail the run.
 
-A ``Row`` of the table may carry a ``Target``: a comparison (``<=``, ``>=``, ``==``) of the row's
-``value`` or ``ratio`` with a limit, either a performance target (speed, memory) or a
-correctness one (nothing lost, no failed request). ``judge`` turns the rows and the end-to-end
-bottleneck report (``benchmarks.e2e_cpu.bottleneck`` per local-stage row) into a ``Verdict``, a pure
-function of its inputs:
+A ``Row`` of the table may carry a ``Target``: a comparison (``<=``, ``>=``, ``==``, or ``~=``:
+within a tolerance either side) of the row's ``value`` or ``ratio`` with a limit, either a
+performance target (speed, memory) or a correctness one (nothing lost, no failed request).
+``judge`` turns the rows and the bottleneck report (``benchmarks.e2e_cpu.bottleneck`` per
+local-stage row, and ``benchmarks.cpu_share.bottleneck`` for the CPU share rows) into a
+``Verdict``, a pure function of its inputs:
 
 - a target that holds, holds;
 - a failing correctness target fails the run, whatever the host and in smoke runs too;
@@ -25,12 +26,13 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
 
-Op = Literal["<=", ">=", "=="]
+Op = Literal["<=", ">=", "==", "~="]
 On = Literal["value", "ratio"]
 Kind = Literal["performance", "correctness"]
 Outcome = Literal["holds", "fails", "not judged"]
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {"<=": operator.le, ">=": operator.ge, "==": operator.eq}
+"""The one-sided comparisons; ``~=`` is ``Target.holds``'s own."""
 NOT_SATURATED = "none"
 """``benchmarks.e2e_cpu.bottleneck``'s ``limit`` when neither one process nor the machine was saturated."""
 
@@ -45,17 +47,21 @@ class Target:
         on: which figure of the row the target applies to.
         kind: ``performance`` (may be excused by a saturated host, not enforced in a smoke
             run) or ``correctness`` (always enforced).
+        tolerance: for ``~=`` only: how far from the limit either way, as a fraction of it.
     """
 
     op: Op
     limit: float
     on: On = "value"
     kind: Kind = "performance"
+    tolerance: float = 0.0
 
     def __post_init__(self) -> None:
         for name, allowed in (("op", Op), ("on", On), ("kind", Kind)):
             if getattr(self, name) not in get_args(allowed):
                 raise ValueError(f"unknown target {name} {getattr(self, name)!r}; one of {get_args(allowed)}")
+        if (self.op == "~=") != (self.tolerance > 0):
+            raise ValueError(f"a tolerance is for ~= alone, and ~= needs one: {self.op} with {self.tolerance}")
 
     def measured(self, row: Row) -> float | None:
         """The figure of ``row`` this target judges (None when the row has no ratio)."""
@@ -64,9 +70,15 @@ class Target:
     def holds(self, row: Row) -> bool:
         """Whether ``row``'s figure meets the limit; a ratio target on a row without a ratio does not."""
         measured = self.measured(row)
-        return measured is not None and _COMPARE[self.op](measured, self.limit)
+        if measured is None:
+            return False
+        if self.op == "~=":
+            return abs(measured - self.limit) <= self.tolerance * abs(self.limit)
+        return _COMPARE[self.op](measured, self.limit)
 
     def __str__(self) -> str:
+        if self.op == "~=":
+            return f"\u2248{self.limit:.3g} \u00b1{self.tolerance:.0%}"
         if self.op == "==":
             return f"{self.limit:g}"
         return f"{self.op} {self.limit:.2f}" if self.on == "ratio" else f"{self.op} {self.limit:g}"
@@ -86,8 +98,9 @@ class Row:
         target: the limit this row is held to, if any.
         stage_row: for a figure measured on the local stage, the end-to-end row (a key of
             ``benchmarks.e2e_cpu``'s bottleneck report: ``backend``, ``closed``, ``open``,
-            ``open_half``) whose saturated resource limits it; None for in-process figures and
-            for figures no saturation excuses.
+            ``open_half``) whose saturated resource limits it; for the CPU share rows,
+            ``benchmarks.cpu_share.ROW``, limited when the host kept its child waiting for a
+            core; None for in-process figures and for figures no saturation excuses.
     """
 
     measure: str
@@ -130,6 +143,12 @@ CLOSED_P95_MS = Target("<=", 500)
 """100 users closed loop, p95 ms."""
 OPEN_P95_MS = Target("<=", 30)
 """The 200 req/s open loop, p95 ms from each request's scheduled time."""
+CPU_SHARE_HALF = Target("~=", 2.0, on="ratio", tolerance=0.25)
+"""Wall time of the same CPU-bound work at half the reference memory size against the reference (issue 24).
+
+Half the memory, half the share of a vCPU: twice the time."""
+CPU_SHARE_ONE_VCPU = Target("~=", 256 / 1769, on="ratio", tolerance=0.25)
+"""Wall time of the same work at one vCPU's memory size against the reference size: the inverse of their shares."""
 ZERO = Target("==", 0, kind="correctness")
 """A count that must be zero: failed requests, non-201 answers, orders missing from the table."""
 

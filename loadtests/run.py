@@ -47,6 +47,7 @@ from loadtests.gate import SloVerdict, likely_cause
 from loadtests.host import LOCUST, STAGE, CpuSample, HostLoad, cpu_sample, host_load
 from loadtests.ledger import read_ledgers
 from loadtests.memory import RssSampler, memory_report
+from localstage.allotment import Allotment, add_arguments
 from localstage.backend import free_port
 from localstage.local import LocalStage, new_run_dir
 from runreport.render import render_run
@@ -82,7 +83,7 @@ def load_arguments(description: str, run_time: str, spawn_rate: float) -> argpar
 
 
 def parser() -> argparse.ArgumentParser:
-    """The main job's options: the runners' shared ones, the stage's, chaos and the RSS watch."""
+    """The main job's options: the runners' shared ones, the stage's (its allotment too), chaos and the RSS watch."""
     options = load_arguments(__doc__.splitlines()[0], "60s", 20)
     options.add_argument("--concurrency", type=int, default=100, help="execution environments at most")
     options.add_argument("--stage-host", default="127.0.0.1", help="the address the stage listens on")
@@ -90,6 +91,7 @@ def parser() -> argparse.ArgumentParser:
     options.add_argument("--rss-sample-s", type=float, default=0, help="sample the environments' RSS (0: off)")
     options.add_argument("--rss-settle-s", type=float, default=60, help="growth counts from this age on")
     options.add_argument("--rss-growth-mib", type=float, default=5, help="RSS growth per environment at most")
+    add_arguments(options)
     return options
 
 
@@ -288,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         "chaos_plan": args.chaos,
         "network_faults": bool(plan and plan.network),
         "host": args.stage_host,
+        "allotment": Allotment.from_arguments(args),
     }
     with LocalStage(run_dir, **stage_options) as stage:
         info = stage.describe()

@@ -7,12 +7,13 @@ import signal
 import sys
 import threading
 
+from localstage.allotment import Allotment, add_arguments
 from localstage.local import LocalStage, id_token, new_run_dir
 from localstage.samconfig import environments, parameter_overrides
 
 
 def parser() -> argparse.ArgumentParser:
-    """The stage's options: its port, its concurrency, an environment's knobs, the stage throttle."""
+    """The stage's options: its port, its concurrency, an environment's knobs, the stage throttle, the allotment."""
     options = argparse.ArgumentParser(description=__doc__)
     options.add_argument("--port", type=int, default=0, help="gateway port (default: any free port)")
     options.add_argument("--concurrency", type=int, default=100, help="execution environments at most")
@@ -25,6 +26,7 @@ def parser() -> argparse.ArgumentParser:
     options.add_argument(
         "--throttle", action="store_true", help="throttle at the stage's rate and burst (429 THROTTLED), as API Gateway"
     )
+    add_arguments(options)
     return options
 
 
@@ -36,7 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     with LocalStage(
-        new_run_dir(), concurrency=args.concurrency, port=args.port, parameters=parameters, throttle=args.throttle
+        new_run_dir(),
+        concurrency=args.concurrency,
+        port=args.port,
+        parameters=parameters,
+        throttle=args.throttle,
+        allotment=Allotment.from_arguments(args),
     ) as stage:
         info = stage.describe()
         customer = info["customers"][0]

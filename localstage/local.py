@@ -13,6 +13,7 @@ import boto3
 from chaos.proxy import FaultProxy
 from harness.runfolder import RunFolder
 from harness.template import FUNCTION, ROOT, load_template, resource
+from localstage.allotment import Allotment
 from localstage.backend import REGION, MotoBackend
 from localstage.consumer import QueueConsumer
 from localstage.gateway import Gateway, TokenVerifier
@@ -59,6 +60,8 @@ class LocalStage:
     """Template parameter values over the defaults (e.g. an environment's from samconfig.toml): the knobs."""
     throttle: bool = False
     """Apply the stage throttle (the parameters' rate and burst) in front of the function."""
+    allotment: Allotment = field(default_factory=Allotment)
+    """Memory and CPU as Lambda allots them (``--memory-size``, ``--cpu-model``, ...); its memory size is the run's."""
     knobs: Knobs = field(default_factory=Knobs)
     proxies: dict[str, FaultProxy] = field(default_factory=dict)
     backend: MotoBackend | None = None
@@ -89,6 +92,7 @@ class LocalStage:
         seed(self.resources, customers=self.customers)
         props = resource(template, FUNCTION)["Properties"]
         name = self.resources.variables[FUNCTION]  # the template's name, with the stage's own stage name
+        memory_mb = self.allotment.memory_for(int(props["MemorySize"]))
         backend_env = self.backend.env()
         if self.network_faults:
             for service, variable in (("dynamodb", "AWS_ENDPOINT_URL_DYNAMODB"), ("sqs", "AWS_ENDPOINT_URL_SQS")):
@@ -102,12 +106,12 @@ class LocalStage:
                 **backend_env,
                 **self.resources.function_env,
                 "AWS_LAMBDA_FUNCTION_NAME": name,
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(props["MemorySize"]),
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
                 # No X-Ray daemon locally: tracing is the one part of the stack left off.
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "PYTHONDONTWRITEBYTECODE": "1",
             },
-            memory_mb=int(props["MemorySize"]),
+            memory_mb=memory_mb,
             timeout_s=float(props["Timeout"]),
             name=name,
             handler=props["Handler"],

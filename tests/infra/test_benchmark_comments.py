@@ -34,6 +34,7 @@ CONFIGURED: dict[str, str] = {
     "10 %": "the canary's share of traffic in samconfig.toml's deployment preference",
     "80 %": "how busy the load generator lets a worker core run (benchmarks/loadgen.py)",
     "90 %": "the CPU share at which Locust warns a worker is overloaded",
+    "1,769 MB": "the memory size at which AWS documents one vCPU, quoted from its documentation",
 }
 """Figures that are settings or contract limits, not measurements; each kept because the code has it."""
 

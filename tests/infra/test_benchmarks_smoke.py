@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks import cpu_share
+from localstage.cgroups import detect
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -26,6 +29,15 @@ def test_the_benchmark_suite_runs_end_to_end_and_writes_its_table(tmp_path: Path
             "end to end: closed loop, 4 users", "end to end: open loop, 20 req/s"} <= measures  # fmt: skip
     assert all(row["value"] > 0 for row in rows if row["unit"] in ("us", "ms wall"))
     assert "measure" in result.stdout.splitlines()[0]
+    # And where the host allows control groups the CPU share rows are there, else the output says why not
+    if detect().cpu is not None:
+        assert {row["variant"] for row in rows if row["measure"] == cpu_share.MEASURE} == {
+            "128 MB",
+            "256 MB",
+            "1769 MB",
+        }
+    else:
+        assert "cpu share: not measured: " in result.stdout
     # And the end-to-end section's audit found every order it was answered 201 for in the table
     (missing,) = [row for row in rows if row["unit"] == "orders missing"]
     assert missing["value"] == 0

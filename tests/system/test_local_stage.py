@@ -19,6 +19,7 @@ import pytest
 
 from create_order.api import PROBLEM_TYPE_PREFIX
 from harness.template import function_environment, load_template, resource, resources_of_type
+from localstage.allotment import Allotment
 from localstage.local import LocalStage, id_token
 from localstage.resources import create_resources
 from tests.support.localstage import access_entries, access_entry, gateway_problem
@@ -204,6 +205,15 @@ def test_stopping_the_stage_leaves_no_process_behind(tmp_path: Path) -> None:
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_the_memory_size_option_is_the_functions_for_the_run(tmp_path: Path) -> None:
+    # Given a stage started with --memory-size 512 over the template's MemorySize
+    with LocalStage(tmp_path, concurrency=1, customers=1, allotment=Allotment(memory_mb=512)) as running:
+        assert running.pool is not None
+        # Then the environments are told that memory size, and report it
+        assert running.pool.function.memory_mb == 512
+        assert running.pool.function.env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "512"
 
 
 def test_conditional_writes_are_atomic_as_in_dynamodb(stage: LocalStage) -> None:

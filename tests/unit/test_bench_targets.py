@@ -12,12 +12,15 @@ from typing import Any
 
 import pytest
 
-from benchmarks import e2e, run
+from benchmarks import cpu_share, e2e, run
+from benchmarks.cpu_share import Spin
 from benchmarks.targets import (
     CLOSED_P95_MS,
     CLOSED_VS_BACKEND,
     COLD_VS_FLOOR,
     COLD_VS_NAIVE,
+    CPU_SHARE_HALF,
+    CPU_SHARE_ONE_VCPU,
     OPEN_P95_MS,
     RSS_GROWTH_MIB,
     RSS_PEAK_MIB,
@@ -78,6 +81,25 @@ def test_a_target_fails_just_past_its_limit(target: Target, measured: float) -> 
     assert not target.holds(row)
 
 
+@pytest.mark.parametrize("measured", [1.5, 1.51, 2.0, 2.49, 2.5])
+def test_a_target_within_a_tolerance_holds_on_either_side_up_to_it(measured: float) -> None:
+    # Given a ratio within 25 % of 2, either side
+    row = _ratio(measured, CPU_SHARE_HALF)
+    # Then the target holds
+    assert CPU_SHARE_HALF.holds(row)
+
+
+@pytest.mark.parametrize("measured", [1.49, 2.51, 0.0, -2.0])
+def test_a_target_within_a_tolerance_fails_just_past_it_on_either_side(measured: float) -> None:
+    assert not CPU_SHARE_HALF.holds(_ratio(measured, CPU_SHARE_HALF))
+
+
+@pytest.mark.parametrize(("op", "tolerance"), [("~=", 0.0), ("~=", -0.1), ("<=", 0.25)])
+def test_a_tolerance_goes_with_the_within_comparison_alone(op: str, tolerance: float) -> None:
+    with pytest.raises(ValueError, match="a tolerance is for ~= alone"):
+        Target(op, 2.0, on="ratio", tolerance=tolerance)  # type: ignore[arg-type]
+
+
 def test_a_ratio_target_judges_the_ratio_and_a_value_target_the_value() -> None:
     # Given a row whose value is far above 1.15 and whose ratio is below it
     row = Row("warm CPU", "handler", 784.0, "us", "floor", 1.06)
@@ -114,6 +136,8 @@ def test_a_target_with_an_unknown_comparison_scope_or_kind_is_refused(field: str
         (CLOSED_VS_BACKEND, ">= 0.90"),
         (CLOSED_P95_MS, "<= 500"),
         (OPEN_P95_MS, "<= 30"),
+        (CPU_SHARE_HALF, "\u22482 \u00b125%"),
+        (CPU_SHARE_ONE_VCPU, "\u22480.145 \u00b125%"),
         (ZERO, "0"),
     ],
 )
@@ -360,6 +384,7 @@ def _measured(monkeypatch: pytest.MonkeyPatch, rows: list[Row], report: dict[str
     monkeypatch.setattr(run, "cold_start", lambda *args: list(rows))
     monkeypatch.setattr(run, "warm_cpu", lambda *args, **kwargs: [])
     monkeypatch.setattr(run, "memory", lambda *args: [])
+    monkeypatch.setattr(cpu_share, "section", lambda smoke: ([], {}))
     if report is not None:
         monkeypatch.setattr(e2e, "measure", lambda options: report)
 
@@ -419,3 +444,86 @@ def test_main_smoke_exits_non_zero_when_an_order_is_missing_but_not_on_a_slow_ro
     document = json.loads((tmp_path / "bench.json").read_text())
     assert code == 1
     assert document["verdict"]["failures"] == ["end to end: every 201 in the table: orders table, orders missing"]
+
+
+# --- the CPU share rows: Lambda's shares by memory size, judged unless the host kept the work waiting ---
+
+
+def _spins(half: float, one_vcpu: float, waited: float = 0.0) -> dict[int, Spin]:
+    """Wall times ``half`` and ``one_vcpu`` times the reference's; the one-vCPU spin waited ``waited`` of its wall.
+
+    The rest of a wall time is the CPU time and the time throttled (none at one vCPU).
+    """
+    reference = 1.5
+    walls = {128: half * reference, 256: reference, 1769: one_vcpu * reference}
+    spins = {size: Spin(size, wall, 0.2, wall - 0.2) for size, wall in walls.items()}
+    one = walls[1769]
+    return spins | {1769: Spin(1769, one, one * (1 - waited), 0.0)}
+
+
+def test_cpu_share_rows_at_lambdas_shares_hold() -> None:
+    # Given wall times in the inverse of the memory sizes, nothing waiting for a core
+    spins = _spins(2.0, 256 / 1769)
+    rows = cpu_share.rows(spins)
+    # When they are judged
+    verdict = judge(rows, {cpu_share.ROW: cpu_share.bottleneck(spins)})
+    # Then both ratios hold
+    assert [(j.row.variant, j.outcome) for j in verdict.judgements] == [("128 MB", "holds"), ("1769 MB", "holds")]
+    assert verdict.passed
+
+
+@pytest.mark.parametrize(
+    ("half", "one_vcpu", "failing"),
+    [
+        (1.0, 256 / 1769, ["128 MB"]),  # the quota at 128 MB not applied: as fast as at 256 MB
+        (2.0, 0.5, ["1769 MB"]),  # one vCPU got half of what it should
+        (2.6, 0.1, ["128 MB", "1769 MB"]),
+    ],
+)
+def test_a_cpu_share_ratio_off_lambdas_fails_the_run_when_no_size_waited_for_a_core(
+    half: float, one_vcpu: float, failing: list[str]
+) -> None:
+    spins = _spins(half, one_vcpu)
+    verdict = judge(cpu_share.rows(spins), {cpu_share.ROW: cpu_share.bottleneck(spins)})
+    assert [j.row.variant for j in verdict.failures] == failing
+    assert verdict.exit_code == 1
+
+
+def test_a_cpu_share_ratio_off_lambdas_on_a_busy_host_is_not_judged_and_names_the_wait() -> None:
+    # Given one vCPU at half its share while the work waited for a core most of its wall time
+    spins = _spins(2.0, 0.5, waited=0.6)
+    limit = cpu_share.bottleneck(spins)
+    # When it is judged
+    verdict = judge(cpu_share.rows(spins), {cpu_share.ROW: limit})
+    # Then it does not fail the run, and says what limited it
+    assert limit["limit"] == "cpu"
+    assert limit["verdict"].startswith("the host's cores: at 1769 MB the work waited for a core 60% of its wall time")
+    assert verdict.passed
+    assert [j.outcome for j in verdict.judgements] == ["holds", "not judged"]
+
+
+def test_main_exits_non_zero_when_a_cpu_share_ratio_fails_and_says_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given holding in-process figures and a CPU share at 128 MB as fast as at 256 MB
+    _measured(monkeypatch, IN_PROCESS_HOLDING)
+    spins = _spins(1.0, 256 / 1769)
+    report = {"bottleneck": {cpu_share.ROW: cpu_share.bottleneck(spins)}}
+    monkeypatch.setattr(cpu_share, "section", lambda smoke: (cpu_share.rows(spins), report))
+    # When the suite runs
+    code = run.main(["--no-e2e", "--json", str(tmp_path / "bench.json")])
+    # Then it fails on that row, and says nothing waited for a core
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "verdict: FAIL (1 of 5 targets): CPU by memory size, cpu model lambda: 128 MB, ratio to 256 MB" in out
+    assert "cpu share: no size waited for a core more than 10% of its wall time" in out
+    assert json.loads((tmp_path / "bench.json").read_text())["cpu_share"] == report
+
+
+def test_main_says_why_the_cpu_share_was_not_measured(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _measured(monkeypatch, IN_PROCESS_HOLDING)
+    monkeypatch.setattr(cpu_share, "section", lambda smoke: ([], {"off": "control groups are Linux only"}))
+    assert run.main(["--no-e2e", "--json", str(tmp_path / "bench.json")]) == 0
+    assert "cpu share: not measured: control groups are Linux only" in capsys.readouterr().out
