@@ -28,155 +28,33 @@ import json
 import os
 import socket
 import time
-import traceback
 from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from create_order.xray.causes import cause, exception_message, exception_stack, flag_status
+from create_order.xray.config import (
+    DAEMON_ADDRESS_ENV,
+    DEFAULT_DAEMON_ADDRESS,
+    TRACE_HEADER_ENV,
+    parse_daemon_address,
+    tracing_disabled,
+)
+from create_order.xray.segments import CallSubsegment, InvocationTrace, standalone
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-TRACE_HEADER_ENV = "_X_AMZN_TRACE_ID"
-"""The invocation's trace header, set by the Lambda runtime before each invocation."""
-DISABLED_ENV = "POWERTOOLS_TRACE_DISABLED"
-DAEMON_ADDRESS_ENV = "AWS_XRAY_DAEMON_ADDRESS"
-DEFAULT_DAEMON_ADDRESS = "127.0.0.1:2000"
 TRACE_HEADER = "X-Amzn-Trace-Id"
 
 PROTOCOL_HEADER = b'{"format":"json","version":1}\n'
 """The first line of every datagram the daemon accepts."""
-MAX_MESSAGE_CHARS = 1024
-"""An exception message is cut to this length (a document must fit one datagram)."""
-MAX_STACK_FRAMES = 16
-IDS_PER_DRAW = 4
-"""Subsegment ids drawn per ``os.urandom`` call: the handler's and its three SDK calls'."""
 MAX_DOCUMENT_BYTES = 63 * 1024
 """The largest document sent in one datagram (UDP carries 64 KiB, the header line included)."""
 
-_TRUE = frozenset({"1", "y", "yes", "t", "true", "on"})
-_FALSE = frozenset({"0", "n", "no", "f", "false", "off"})
-# botocore's standard retry mode treats these codes as throttling (botocore.retries.standard), and
-# SQS answers KmsThrottled when KMS throttles it.
-_THROTTLING_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "ProvisionedThroughputExceededException",
-        "TransactionInProgressException",
-        "RequestLimitExceeded",
-        "BandwidthLimitExceeded",
-        "LimitExceededException",
-        "RequestThrottled",
-        "SlowDown",
-        "PriorRequestNotComplete",
-        "EC2ThrottledException",
-        "KmsThrottled",
-    }
-)
 _CALL_KEY = "create_order.tracing"
 """Where an SDK call's open subsegment is kept: botocore's per-call request context."""
 _encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 HandlerT = TypeVar("HandlerT", bound="Callable[..., Any]")
-
-
-def tracing_disabled(env: Mapping[str, str]) -> bool:
-    """Powertools' rule: disabled by ``POWERTOOLS_TRACE_DISABLED``, outside Lambda, under SAM local or Chalice.
-
-    Raises:
-        ValueError: ``POWERTOOLS_TRACE_DISABLED`` is not a truth value (as Powertools does).
-    """
-    value = env.get(DISABLED_ENV, "false").strip().lower()
-    if value in _TRUE:
-        return True
-    if value not in _FALSE:
-        raise ValueError(f"{DISABLED_ENV} must be true or false, not {value!r}")
-    return not env.get("LAMBDA_TASK_ROOT") or bool(env.get("AWS_SAM_LOCAL") or env.get("AWS_CHALICE_CLI_MODE"))
-
-
-def parse_daemon_address(address: str) -> tuple[str, int] | None:
-    """The daemon's UDP ``(host, port)`` from ``host:port`` or ``tcp:host:port udp:host:port``; ``None`` if invalid."""
-    parts = address.split()
-    if len(parts) == 2:
-        udp = [rest for protocol, _, rest in (part.partition(":") for part in parts) if protocol == "udp"]
-        if len(udp) != 1:
-            return None
-        address = udp[0]
-    elif len(parts) == 1:
-        address = parts[0]
-    else:
-        return None
-    host, _, port = address.rpartition(":")
-    host = host.strip("[]")
-    if not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
-        return None
-    return host, int(port)
-
-
-def new_id() -> str:
-    """A random 64-bit id in 16 lowercase hex digits (drawn per use: nothing is seeded at import)."""
-    return os.urandom(8).hex()
-
-
-class _Invocation:
-    """The trace of the invocation in progress: its ids, and the header its SDK calls carry."""
-
-    __slots__ = (
-        "_header_head", "_header_tail", "_ids", "calls", "cold_start", "ended", "id", "parent_id", "start", "trace_id",
-    )  # fmt: skip
-
-    def __init__(self, trace_id: str, parent_id: str, extra: str, *, cold_start: bool) -> None:
-        self.trace_id = trace_id
-        self.parent_id = parent_id
-        self.cold_start = cold_start
-        self._ids = ""
-        self.id = self.new_id()
-        self.start = time.time()
-        self.calls: list[dict[str, Any]] = []
-        """The SDK calls' finished subsegments, sent inside the handler's."""
-        self.ended = False
-        self._header_head = f"Root={trace_id};Parent="
-        self._header_tail = f";Sampled=1{extra}"
-
-    @classmethod
-    def from_header(cls, header: str, *, cold_start: bool) -> _Invocation | None:
-        """The invocation's trace if ``header`` is sampled and names its root and parent, else ``None``."""
-        fields: dict[str, str] = {}
-        extra = ""
-        for part in header.split(";"):
-            key, _, value = part.strip().partition("=")
-            if key in {"Root", "Parent", "Sampled"}:
-                fields[key] = value
-            elif key:
-                extra += f";{key}={value}"  # Lineage (Lambda's loop detection) and the like travel on
-        root, parent = fields.get("Root"), fields.get("Parent")
-        if fields.get("Sampled") != "1" or not root or not parent:
-            return None
-        return cls(root, parent, extra, cold_start=cold_start)
-
-    def new_id(self) -> str:
-        """An id for a subsegment of this invocation; drawn as :func:`new_id`, a few at a time (one syscall)."""
-        if not self._ids:
-            self._ids = os.urandom(8 * IDS_PER_DRAW).hex()
-        drawn, self._ids = self._ids[:16], self._ids[16:]
-        return drawn
-
-    def header_for(self, subsegment_id: str) -> str:
-        """The trace header of a downstream call made under ``subsegment_id``."""
-        return f"{self._header_head}{subsegment_id}{self._header_tail}"
-
-
-class _Call:
-    """One SDK call's subsegment, open from parameter build to its answer."""
-
-    __slots__ = ("aws", "id", "invocation", "start")
-
-    def __init__(self, invocation: _Invocation, aws: dict[str, Any]) -> None:
-        self.invocation = invocation
-        self.id = invocation.new_id()
-        self.start = time.time()
-        self.aws = aws
 
 
 class Tracer:
@@ -200,7 +78,7 @@ class Tracer:
         self.daemon = parse_daemon_address(address.strip() or DEFAULT_DAEMON_ADDRESS)
         self.enabled = (not tracing_disabled(env) if enabled is None else enabled) and self.daemon is not None
         self._cold_start = True
-        self._invocation: _Invocation | None = None
+        self._invocation: InvocationTrace | None = None
         self._socket: socket.socket | None = None
         self._target: Any = None
         self._unreachable = False
@@ -242,23 +120,23 @@ class Tracer:
         events.register("after-call-error", hooks.failed)
 
     @property
-    def current(self) -> _Invocation | None:
+    def current(self) -> InvocationTrace | None:
         """The traced invocation in progress, if any."""
         return self._invocation
 
-    def _begin(self) -> _Invocation | None:
+    def _begin(self) -> InvocationTrace | None:
         cold_start, self._cold_start = self._cold_start, False
         header = os.environ.get(TRACE_HEADER_ENV)
         if not header or "Sampled=1" not in header:
             self._invocation = None
             return None
         try:
-            self._invocation = _Invocation.from_header(header, cold_start=cold_start)
+            self._invocation = InvocationTrace.from_header(header, cold_start=cold_start)
         except Exception:  # noqa: BLE001 - a header we cannot read leaves the invocation untraced
             self._invocation = None
         return self._invocation
 
-    def _end(self, invocation: _Invocation, name: str, response: Any, exc: BaseException | None) -> None:
+    def _end(self, invocation: InvocationTrace, name: str, response: Any, exc: BaseException | None) -> None:
         self._invocation = None
         invocation.ended = True
         try:
@@ -275,15 +153,17 @@ class Tracer:
             status = response.get("statusCode") if isinstance(response, dict) else None
             if isinstance(status, int):
                 document["http"] = {"response": {"status": status}}
-                _flag_status(document, status, None)
+                flag_status(document, status, None)
             if exc is not None:
                 document["fault"] = True
-                document["cause"] = _cause(type(exc).__name__, _message(exc), remote=False, stack=_stack(exc))
+                document["cause"] = cause(
+                    type(exc).__name__, exception_message(exc), remote=False, stack=exception_stack(exc)
+                )
             self._send_with_calls(document, invocation)
         except Exception:  # noqa: BLE001, S110 - tracing never fails an invocation  # nosec B110
             pass
 
-    def _send_with_calls(self, document: dict[str, Any], invocation: _Invocation) -> None:
+    def _send_with_calls(self, document: dict[str, Any], invocation: InvocationTrace) -> None:
         """One datagram: the handler's subsegment with its calls' inside, as the X-Ray SDK sends them.
 
         Past ``MAX_DOCUMENT_BYTES`` (a datagram's limit) each call goes in a datagram of its own.
@@ -296,7 +176,7 @@ class Tracer:
                 return
             del document["subsegments"]
             for call in invocation.calls:
-                self.send(_standalone(call, invocation))
+                self.send(standalone(call, invocation))
         self.send(document)
 
     def send(self, document: Mapping[str, Any]) -> None:
@@ -349,7 +229,7 @@ class _ClientHooks:
                 aws["queue_url"] = params["QueueUrl"]
             elif isinstance(params.get("RequestItems"), dict):
                 aws["table_names"] = list(params["RequestItems"])
-            context[_CALL_KEY] = _Call(invocation, aws)
+            context[_CALL_KEY] = CallSubsegment(invocation, aws)
         except Exception:  # noqa: BLE001, S110 - tracing never fails a call  # nosec B110
             pass
 
@@ -384,8 +264,8 @@ class _ClientHooks:
             if status >= 400:
                 error = parsed.get("Error") or {}
                 code = str(error.get("Code") or f"HTTP {status}")
-                _flag_status(document, status, code)
-                document["cause"] = _cause(code, str(error.get("Message") or ""), remote=True)
+                flag_status(document, status, code)
+                document["cause"] = cause(code, str(error.get("Message") or ""), remote=True)
             _finish(call, document, self._tracer)
         except Exception:  # noqa: BLE001, S110 - tracing never fails a call  # nosec B110
             pass
@@ -398,12 +278,12 @@ class _ClientHooks:
         try:
             document = self._document(call, context)
             document["fault"] = True
-            document["cause"] = _cause(type(exception).__name__, _message(exception), remote=True)
+            document["cause"] = cause(type(exception).__name__, exception_message(exception), remote=True)
             _finish(call, document, self._tracer)
         except Exception:  # noqa: BLE001, S110 - tracing never fails a call  # nosec B110
             pass
 
-    def _document(self, call: _Call, context: Mapping[str, Any]) -> dict[str, Any]:
+    def _document(self, call: CallSubsegment, context: Mapping[str, Any]) -> dict[str, Any]:
         call.aws["retries"] = max(0, int((context.get("retries") or {}).get("attempt", 1)) - 1)
         return {
             "id": call.id,
@@ -415,46 +295,9 @@ class _ClientHooks:
         }
 
 
-def _finish(call: _Call, document: dict[str, Any], tracer: Tracer) -> None:
+def _finish(call: CallSubsegment, document: dict[str, Any], tracer: Tracer) -> None:
     """Keep a call's subsegment for its handler's datagram; send it alone if the handler has ended."""
     if call.invocation.ended:
-        tracer.send(_standalone(document, call.invocation))
+        tracer.send(standalone(document, call.invocation))
     else:
         call.invocation.calls.append(document)
-
-
-def _standalone(call: dict[str, Any], invocation: _Invocation) -> dict[str, Any]:
-    """A call's subsegment as a document of its own: it names its trace and its parent."""
-    return {"type": "subsegment", "trace_id": invocation.trace_id, "parent_id": invocation.id, **call}
-
-
-def _flag_status(document: dict[str, Any], status: int, code: str | None) -> None:
-    """X-Ray's flags for a status: fault for 5xx, error for 4xx, throttle for 429 or a throttling code."""
-    if status >= 500:
-        document["fault"] = True
-    elif status >= 400:
-        document["error"] = True
-    if status == 429 or code in _THROTTLING_CODES:
-        document["throttle"] = True
-
-
-def _message(exc: BaseException) -> str:
-    try:
-        return str(exc)
-    except Exception:  # noqa: BLE001 - an exception whose str() fails is still recorded, by type
-        return ""
-
-
-def _stack(exc: BaseException) -> list[dict[str, Any]]:
-    frames = traceback.extract_tb(exc.__traceback__)[-MAX_STACK_FRAMES:]
-    return [
-        {"path": os.path.basename(frame.filename), "line": frame.lineno, "label": frame.name}
-        for frame in reversed(frames)
-    ]
-
-
-def _cause(kind: str, message: str, *, remote: bool, stack: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    exception: dict[str, Any] = {"id": new_id(), "type": kind, "message": message[:MAX_MESSAGE_CHARS], "remote": remote}
-    if stack:
-        exception["stack"] = stack
-    return {"exceptions": [exception]}

@@ -34,6 +34,7 @@ import pytest
 
 from create_order import handler, names, tracing
 from create_order.adapters.clients import MAX_ATTEMPTS
+from create_order.xray import config, segments
 from tests.support.events import api_event
 from tests.support.faults import SdkFault
 from tests.unit.conftest import Backend, Invoke, make_invoke
@@ -178,7 +179,7 @@ def tracer(daemon: Daemon, use_tracer) -> tracing.Tracer:
     env = {
         "LAMBDA_TASK_ROOT": "/var/task",
         "POWERTOOLS_TRACE_DISABLED": "false",
-        tracing.DAEMON_ADDRESS_ENV: daemon.address,
+        config.DAEMON_ADDRESS_ENV: daemon.address,
     }
     return use_tracer(tracing.Tracer(service=names.SERVICE, env=env))
 
@@ -198,7 +199,7 @@ def traced_invoke(backend: Backend, tracer: tracing.Tracer, wire: Wire) -> Invok
 
 @pytest.fixture
 def sampled(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(tracing.TRACE_HEADER_ENV, SAMPLED)
+    monkeypatch.setenv(config.TRACE_HEADER_ENV, SAMPLED)
 
 
 @pytest.mark.usefixtures("sampled")
@@ -367,7 +368,7 @@ def test_a_tree_of_exactly_the_limit_still_goes_in_one_datagram(
     tracer: tracing.Tracer, daemon: Daemon, monkeypatch: pytest.MonkeyPatch, spare: int, datagrams: int
 ) -> None:
     # Given a handler's subsegment holding one call, and a datagram limit of its size (or one less)
-    invocation = tracing._Invocation.from_header(SAMPLED, cold_start=True)
+    invocation = segments.InvocationTrace.from_header(SAMPLED, cold_start=True)
     assert invocation is not None
     call = {"id": invocation.new_id(), "name": "DynamoDB", "namespace": "aws", "aws": {"operation": "PutItem"}}
     invocation.calls.append(call)
@@ -466,9 +467,9 @@ def test_untraced_invocation_writes_nothing(
 ) -> None:
     # Given an invocation that is not sampled, or whose header cannot be read
     if header is None:
-        monkeypatch.delenv(tracing.TRACE_HEADER_ENV, raising=False)
+        monkeypatch.delenv(config.TRACE_HEADER_ENV, raising=False)
     else:
-        monkeypatch.setenv(tracing.TRACE_HEADER_ENV, header)
+        monkeypatch.setenv(config.TRACE_HEADER_ENV, header)
 
     # When an order is posted
     response = traced_invoke(api_event())
@@ -485,7 +486,7 @@ def test_an_untraced_call_without_an_answer_is_still_the_dependencys_failure(
     backend: Backend, traced_invoke: Invoke, daemon: Daemon, monkeypatch: pytest.MonkeyPatch, kind: str
 ) -> None:
     # Given an invocation that is not sampled, and a put that never gets an answer
-    monkeypatch.setenv(tracing.TRACE_HEADER_ENV, f"Root={ROOT};Parent={PARENT};Sampled=0")
+    monkeypatch.setenv(config.TRACE_HEADER_ENV, f"Root={ROOT};Parent={PARENT};Sampled=0")
     SdkFault(backend.dynamodb, "PutItem", kind=kind)
 
     # When an order is posted
@@ -550,7 +551,7 @@ def test_disabled_tracer_puts_no_hook_on_a_client(
     tracer.instrument_client(backend.dynamodb)
 
     # When a call is made while that tracer holds an invocation (as if one had begun)
-    tracer._invocation = tracing._Invocation.from_header(SAMPLED, cold_start=True)
+    tracer._invocation = segments.InvocationTrace.from_header(SAMPLED, cold_start=True)
     backend.dynamodb.describe_table(TableName=backend.settings.orders_table)
 
     # Then no hook of it ran: the request is untagged and nothing was sent
@@ -574,13 +575,13 @@ def test_disabled_tracer_puts_no_hook_on_a_client(
     ],
 )
 def test_tracing_is_off_unless_in_lambda_and_not_disabled(env: dict[str, str], disabled: bool) -> None:
-    assert tracing.tracing_disabled(env) is disabled
+    assert config.tracing_disabled(env) is disabled
 
 
 @pytest.mark.parametrize("value", ["maybe", "", "2"])
 def test_a_disabled_flag_that_is_not_a_truth_value_is_refused(value: str) -> None:
     with pytest.raises(ValueError, match="POWERTOOLS_TRACE_DISABLED"):
-        tracing.tracing_disabled({"POWERTOOLS_TRACE_DISABLED": value, "LAMBDA_TASK_ROOT": "/var/task"})
+        config.tracing_disabled({"POWERTOOLS_TRACE_DISABLED": value, "LAMBDA_TASK_ROOT": "/var/task"})
 
 
 @pytest.mark.parametrize(
@@ -610,14 +611,14 @@ def test_a_disabled_flag_that_is_not_a_truth_value_is_refused(value: str) -> Non
     ],
 )
 def test_daemon_address(address: str, parsed: tuple[str, int] | None) -> None:
-    assert tracing.parse_daemon_address(address) == parsed
+    assert config.parse_daemon_address(address) == parsed
 
 
 def test_a_tracer_without_an_environment_of_its_own_reads_the_process_one(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given Lambda's environment with a daemon address
     monkeypatch.setenv("LAMBDA_TASK_ROOT", "/var/task")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "false")
-    monkeypatch.setenv(tracing.DAEMON_ADDRESS_ENV, "169.254.79.129:2000")
+    monkeypatch.setenv(config.DAEMON_ADDRESS_ENV, "169.254.79.129:2000")
 
     # When a tracer is made without an environment of its own (as the handler's is)
     tracer = tracing.Tracer(names.SERVICE)
