@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
-import socket
 import time
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -38,6 +36,7 @@ from create_order.xray.config import (
     parse_daemon_address,
     tracing_disabled,
 )
+from create_order.xray.emitter import DaemonEmitter
 from create_order.xray.segments import CallSubsegment, InvocationTrace, standalone
 
 if TYPE_CHECKING:
@@ -45,14 +44,8 @@ if TYPE_CHECKING:
 
 TRACE_HEADER = "X-Amzn-Trace-Id"
 
-PROTOCOL_HEADER = b'{"format":"json","version":1}\n'
-"""The first line of every datagram the daemon accepts."""
-MAX_DOCUMENT_BYTES = 63 * 1024
-"""The largest document sent in one datagram (UDP carries 64 KiB, the header line included)."""
-
 _CALL_KEY = "create_order.tracing"
 """Where an SDK call's open subsegment is kept: botocore's per-call request context."""
-_encode = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 
 HandlerT = TypeVar("HandlerT", bound="Callable[..., Any]")
 
@@ -75,13 +68,11 @@ class Tracer:
         env = os.environ if env is None else env
         self.service = service
         address = daemon_address if daemon_address is not None else env.get(DAEMON_ADDRESS_ENV, "")
-        self.daemon = parse_daemon_address(address.strip() or DEFAULT_DAEMON_ADDRESS)
-        self.enabled = (not tracing_disabled(env) if enabled is None else enabled) and self.daemon is not None
+        self.emitter = DaemonEmitter(parse_daemon_address(address.strip() or DEFAULT_DAEMON_ADDRESS))
+        """Where the documents go: the daemon, if its address is valid."""
+        self.enabled = (not tracing_disabled(env) if enabled is None else enabled) and self.emitter.daemon is not None
         self._cold_start = True
         self._invocation: InvocationTrace | None = None
-        self._socket: socket.socket | None = None
-        self._target: Any = None
-        self._unreachable = False
 
     def capture_lambda_handler(self, handler: HandlerT) -> HandlerT:
         """Trace each sampled invocation of ``handler`` as ``## <its name>`` (``handler`` itself if disabled)."""
@@ -159,51 +150,9 @@ class Tracer:
                 document["cause"] = cause(
                     type(exc).__name__, exception_message(exc), remote=False, stack=exception_stack(exc)
                 )
-            self._send_with_calls(document, invocation)
+            self.emitter.send_with_calls(document, invocation)
         except Exception:  # noqa: BLE001, S110 - tracing never fails an invocation  # nosec B110
             pass
-
-    def _send_with_calls(self, document: dict[str, Any], invocation: InvocationTrace) -> None:
-        """One datagram: the handler's subsegment with its calls' inside, as the X-Ray SDK sends them.
-
-        Past ``MAX_DOCUMENT_BYTES`` (a datagram's limit) each call goes in a datagram of its own.
-        """
-        if invocation.calls:
-            document["subsegments"] = invocation.calls
-            encoded = _encode(document).encode()
-            if len(encoded) <= MAX_DOCUMENT_BYTES:
-                self._send_encoded(encoded)
-                return
-            del document["subsegments"]
-            for call in invocation.calls:
-                self.send(standalone(call, invocation))
-        self.send(document)
-
-    def send(self, document: Mapping[str, Any]) -> None:
-        """Send one document to the daemon as one datagram; a failure is dropped, never raised."""
-        with contextlib.suppress(Exception):  # a document that cannot be written loses a trace, not an order
-            self._send_encoded(_encode(document).encode())
-
-    def _send_encoded(self, encoded: bytes) -> None:
-        try:
-            sock = self._socket or self._open()
-            if sock is not None:
-                sock.sendto(PROTOCOL_HEADER + encoded, self._target)
-        except Exception:  # noqa: BLE001, S110 - a full buffer or an absent daemon loses a trace, not an order  # nosec B110
-            pass
-
-    def _open(self) -> socket.socket | None:
-        if self._unreachable or self.daemon is None:
-            return None
-        try:
-            family, kind, proto, _, target = socket.getaddrinfo(*self.daemon, type=socket.SOCK_DGRAM)[0]
-            sock = socket.socket(family, kind, proto)
-            sock.setblocking(False)
-        except OSError:
-            self._unreachable = True  # not retried per invocation: a name lookup could cost a timeout each time
-            return None
-        self._socket, self._target = sock, target
-        return sock
 
 
 class _ClientHooks:
@@ -266,7 +215,7 @@ class _ClientHooks:
                 code = str(error.get("Code") or f"HTTP {status}")
                 flag_status(document, status, code)
                 document["cause"] = cause(code, str(error.get("Message") or ""), remote=True)
-            _finish(call, document, self._tracer)
+            _finish(call, document, self._tracer.emitter)
         except Exception:  # noqa: BLE001, S110 - tracing never fails a call  # nosec B110
             pass
 
@@ -279,7 +228,7 @@ class _ClientHooks:
             document = self._document(call, context)
             document["fault"] = True
             document["cause"] = cause(type(exception).__name__, exception_message(exception), remote=True)
-            _finish(call, document, self._tracer)
+            _finish(call, document, self._tracer.emitter)
         except Exception:  # noqa: BLE001, S110 - tracing never fails a call  # nosec B110
             pass
 
@@ -295,9 +244,9 @@ class _ClientHooks:
         }
 
 
-def _finish(call: CallSubsegment, document: dict[str, Any], tracer: Tracer) -> None:
+def _finish(call: CallSubsegment, document: dict[str, Any], emitter: DaemonEmitter) -> None:
     """Keep a call's subsegment for its handler's datagram; send it alone if the handler has ended."""
     if call.invocation.ended:
-        tracer.send(standalone(document, call.invocation))
+        emitter.send(standalone(document, call.invocation))
     else:
         call.invocation.calls.append(document)

@@ -34,7 +34,7 @@ import pytest
 
 from create_order import handler, names, tracing
 from create_order.adapters.clients import MAX_ATTEMPTS
-from create_order.xray import config, segments
+from create_order.xray import config, emitter, segments
 from tests.support.events import api_event
 from tests.support.faults import SdkFault
 from tests.unit.conftest import Backend, Invoke, make_invoke
@@ -142,8 +142,8 @@ class Wire:
 
 
 def _close(tracer: tracing.Tracer) -> None:
-    if tracer._socket is not None:
-        tracer._socket.close()
+    if tracer.emitter._socket is not None:
+        tracer.emitter._socket.close()
 
 
 @pytest.fixture
@@ -297,7 +297,7 @@ def test_a_tree_too_big_for_one_datagram_goes_out_as_documents_of_their_own(
     traced_invoke: Invoke, daemon: Daemon, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a datagram limit smaller than an invocation's tree
-    monkeypatch.setattr(tracing, "MAX_DOCUMENT_BYTES", 600)
+    monkeypatch.setattr(emitter, "MAX_DOCUMENT_BYTES", 600)
 
     response = traced_invoke(api_event(headers={"Idempotency-Key": "trace-big"}))
 
@@ -374,10 +374,10 @@ def test_a_tree_of_exactly_the_limit_still_goes_in_one_datagram(
     invocation.calls.append(call)
     document = {"type": "subsegment", "id": invocation.id, "name": HANDLER_SUBSEGMENT}
     size = len(json.dumps({**document, "subsegments": [call]}, separators=(",", ":")).encode())
-    monkeypatch.setattr(tracing, "MAX_DOCUMENT_BYTES", size + spare)
+    monkeypatch.setattr(emitter, "MAX_DOCUMENT_BYTES", size + spare)
 
     # When it is sent
-    tracer._send_with_calls(document, invocation)
+    tracer.emitter.send_with_calls(document, invocation)
 
     # Then a tree of exactly the limit is one datagram; one byte over, the call goes on its own
     assert len(daemon.documents()) == datagrams
@@ -624,13 +624,13 @@ def test_a_tracer_without_an_environment_of_its_own_reads_the_process_one(monkey
     tracer = tracing.Tracer(names.SERVICE)
 
     # Then it is on and writes to that daemon
-    assert (tracer.enabled, tracer.daemon) == (True, ("169.254.79.129", 2000))
+    assert (tracer.enabled, tracer.emitter.daemon) == (True, ("169.254.79.129", 2000))
 
 
 def test_without_a_daemon_address_the_tracer_writes_to_lambdas_default() -> None:
     tracer = tracing.Tracer(names.SERVICE, env={"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "false"})
 
-    assert (tracer.enabled, tracer.daemon) == (True, ("127.0.0.1", 2000))
+    assert (tracer.enabled, tracer.emitter.daemon) == (True, ("127.0.0.1", 2000))
 
 
 def _nothing_listening() -> str:
@@ -677,7 +677,7 @@ def test_an_unresolvable_daemon_is_looked_up_once_not_per_invocation(
         lookups.append(args)
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    monkeypatch.setattr(tracing.socket, "getaddrinfo", unresolvable)
+    monkeypatch.setattr(emitter.socket, "getaddrinfo", unresolvable)
     use_tracer(tracing.Tracer(names.SERVICE, enabled=True, daemon_address="daemon.invalid:2000"))
     invoke = make_invoke(backend)
 
@@ -694,8 +694,8 @@ def test_the_daemon_socket_never_blocks_an_invocation(traced_invoke: Invoke, tra
     assert traced_invoke(api_event()).status == 201
 
     # A full socket buffer drops a datagram (a trace) instead of holding the response back
-    assert tracer._socket is not None
-    assert tracer._socket.getblocking() is False
+    assert tracer.emitter._socket is not None
+    assert tracer.emitter._socket.getblocking() is False
 
 
 @pytest.mark.parametrize("header", [True, False], ids=["content-length-sent", "no-content-length"])
