@@ -34,7 +34,7 @@ import pytest
 
 from create_order import handler, names, tracing
 from create_order.adapters.clients import MAX_ATTEMPTS
-from create_order.xray import config, emitter, segments
+from create_order.xray import config, emitter, hooks, segments
 from tests.support.events import api_event
 from tests.support.faults import SdkFault
 from tests.unit.conftest import Backend, Invoke, make_invoke
@@ -132,7 +132,7 @@ class Wire:
         return self
 
     def _sent(self, request: Any, event_name: str, **_: Any) -> None:
-        value = request.headers.get(tracing.TRACE_HEADER)
+        value = request.headers.get(hooks.TRACE_HEADER)
         header = value.decode() if isinstance(value, bytes) else value
         self.trace_headers.setdefault(event_name.rsplit(".", 1)[-1], []).append(header)
 
