@@ -1,4 +1,4 @@
-"""X-Ray without the X-Ray SDK: what ``create_order.tracing`` writes to the daemon, and when it writes nothing.
+"""X-Ray without the X-Ray SDK: what ``create_order.xray`` writes to the daemon, and when it writes nothing.
 
 A real UDP socket stands in for the X-Ray daemon, and the real handler runs over moto. Proven here:
 
@@ -32,9 +32,10 @@ from typing import Any
 
 import pytest
 
-from create_order import handler, names, tracing
+from create_order import handler, names
 from create_order.adapters.clients import MAX_ATTEMPTS
 from create_order.xray import config, emitter, hooks, segments
+from create_order.xray.writer import XRayWriter
 from tests.support.events import api_event
 from tests.support.faults import SdkFault
 from tests.unit.conftest import Backend, Invoke, make_invoke
@@ -141,7 +142,7 @@ class Wire:
         self.lengths[model.name] = len(http_response.content)
 
 
-def _close(tracer: tracing.Tracer) -> None:
+def _close(tracer: XRayWriter) -> None:
     if tracer.emitter._socket is not None:
         tracer.emitter._socket.close()
 
@@ -157,11 +158,11 @@ def daemon() -> Iterator[Daemon]:
 
 
 @pytest.fixture
-def use_tracer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[tracing.Tracer], tracing.Tracer]]:
+def use_tracer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[XRayWriter], XRayWriter]]:
     """Puts a tracer in the handler module (build_endpoint and instrument read it); closes its socket after."""
-    tracers: list[tracing.Tracer] = []
+    tracers: list[XRayWriter] = []
 
-    def use(tracer: tracing.Tracer) -> tracing.Tracer:
+    def use(tracer: XRayWriter) -> XRayWriter:
         tracers.append(tracer)
         monkeypatch.setattr(handler, "tracer", tracer)
         return tracer
@@ -174,14 +175,14 @@ def use_tracer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[tracing.Tr
 
 
 @pytest.fixture
-def tracer(daemon: Daemon, use_tracer) -> tracing.Tracer:
+def tracer(daemon: Daemon, use_tracer) -> XRayWriter:
     """The tracer as Lambda's environment configures it, pointed at the test daemon."""
     env = {
         "LAMBDA_TASK_ROOT": "/var/task",
         "POWERTOOLS_TRACE_DISABLED": "false",
         config.DAEMON_ADDRESS_ENV: daemon.address,
     }
-    return use_tracer(tracing.Tracer(service=names.SERVICE, env=env))
+    return use_tracer(XRayWriter(service=names.SERVICE, env=env))
 
 
 @pytest.fixture
@@ -192,7 +193,7 @@ def wire(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Wire:
 
 
 @pytest.fixture
-def traced_invoke(backend: Backend, tracer: tracing.Tracer, wire: Wire) -> Invoke:
+def traced_invoke(backend: Backend, tracer: XRayWriter, wire: Wire) -> Invoke:
     """The handler over the backend's clients, instrumented by ``tracer``."""
     return make_invoke(backend)
 
@@ -257,7 +258,7 @@ def test_sampled_invocation_writes_the_handler_and_each_sdk_call(
 
 @pytest.mark.usefixtures("sampled")
 def test_a_client_instrumented_twice_still_writes_one_subsegment_per_call(
-    backend: Backend, tracer: tracing.Tracer, traced_invoke: Invoke, daemon: Daemon, wire: Wire
+    backend: Backend, tracer: XRayWriter, traced_invoke: Invoke, daemon: Daemon, wire: Wire
 ) -> None:
     # Given clients the tracer has instrumented a second time
     for client in (backend.dynamodb, backend.sqs):
@@ -314,7 +315,7 @@ def test_a_tree_too_big_for_one_datagram_goes_out_as_documents_of_their_own(
 @pytest.mark.parametrize("answered", [True, False], ids=["answered", "no-answer"])
 @pytest.mark.usefixtures("sampled")
 def test_a_call_that_ends_after_its_handler_goes_out_as_a_document_of_its_own(
-    backend: Backend, tracer: tracing.Tracer, daemon: Daemon, answered: bool
+    backend: Backend, tracer: XRayWriter, daemon: Daemon, answered: bool
 ) -> None:
     # Given a handler that starts an SDK call in a thread and returns while the call is on the wire
     tracer.instrument_client(backend.dynamodb)
@@ -365,7 +366,7 @@ def test_a_call_that_ends_after_its_handler_goes_out_as_a_document_of_its_own(
 
 @pytest.mark.parametrize(("spare", "datagrams"), [(0, 1), (-1, 2)], ids=["exactly-the-limit", "one-byte-over"])
 def test_a_tree_of_exactly_the_limit_still_goes_in_one_datagram(
-    tracer: tracing.Tracer, daemon: Daemon, monkeypatch: pytest.MonkeyPatch, spare: int, datagrams: int
+    tracer: XRayWriter, daemon: Daemon, monkeypatch: pytest.MonkeyPatch, spare: int, datagrams: int
 ) -> None:
     # Given a handler's subsegment holding one call, and a datagram limit of its size (or one less)
     invocation = segments.InvocationTrace.from_header(SAMPLED, cold_start=True)
@@ -499,9 +500,9 @@ def test_an_untraced_call_without_an_answer_is_still_the_dependencys_failure(
 
 
 DISABLED_TRACERS = [
-    pytest.param(lambda address: tracing.Tracer(names.SERVICE, enabled=False, daemon_address=address), id="off"),
+    pytest.param(lambda address: XRayWriter(names.SERVICE, enabled=False, daemon_address=address), id="off"),
     pytest.param(
-        lambda address: tracing.Tracer(
+        lambda address: XRayWriter(
             names.SERVICE,
             env={
                 "LAMBDA_TASK_ROOT": "/var/task",
@@ -512,10 +513,10 @@ DISABLED_TRACERS = [
         id="env-disabled",
     ),
     pytest.param(
-        lambda address: tracing.Tracer(names.SERVICE, env={"AWS_XRAY_DAEMON_ADDRESS": address}),
+        lambda address: XRayWriter(names.SERVICE, env={"AWS_XRAY_DAEMON_ADDRESS": address}),
         id="outside-lambda",
     ),
-    pytest.param(lambda _: tracing.Tracer(names.SERVICE, enabled=True, daemon_address="host:0"), id="bad-address"),
+    pytest.param(lambda _: XRayWriter(names.SERVICE, enabled=True, daemon_address="host:0"), id="bad-address"),
 ]
 
 
@@ -621,14 +622,14 @@ def test_a_tracer_without_an_environment_of_its_own_reads_the_process_one(monkey
     monkeypatch.setenv(config.DAEMON_ADDRESS_ENV, "169.254.79.129:2000")
 
     # When a tracer is made without an environment of its own (as the handler's is)
-    tracer = tracing.Tracer(names.SERVICE)
+    tracer = XRayWriter(names.SERVICE)
 
     # Then it is on and writes to that daemon
     assert (tracer.enabled, tracer.emitter.daemon) == (True, ("169.254.79.129", 2000))
 
 
 def test_without_a_daemon_address_the_tracer_writes_to_lambdas_default() -> None:
-    tracer = tracing.Tracer(names.SERVICE, env={"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "false"})
+    tracer = XRayWriter(names.SERVICE, env={"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "false"})
 
     assert (tracer.enabled, tracer.emitter.daemon) == (True, ("127.0.0.1", 2000))
 
@@ -651,7 +652,7 @@ def test_no_daemon_loses_the_trace_not_the_order(
     backend: Backend, wire: Wire, use_tracer, address: Callable[[], str]
 ) -> None:
     # Given a sampled invocation whose daemon does not listen, or cannot be resolved
-    tracer = use_tracer(tracing.Tracer(names.SERVICE, enabled=True, daemon_address=address()))
+    tracer = use_tracer(XRayWriter(names.SERVICE, enabled=True, daemon_address=address()))
     assert tracer.enabled is True
     invoke = make_invoke(backend)
 
@@ -678,7 +679,7 @@ def test_an_unresolvable_daemon_is_looked_up_once_not_per_invocation(
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     monkeypatch.setattr(emitter.socket, "getaddrinfo", unresolvable)
-    use_tracer(tracing.Tracer(names.SERVICE, enabled=True, daemon_address="daemon.invalid:2000"))
+    use_tracer(XRayWriter(names.SERVICE, enabled=True, daemon_address="daemon.invalid:2000"))
     invoke = make_invoke(backend)
 
     # When two sampled invocations end
@@ -690,7 +691,7 @@ def test_an_unresolvable_daemon_is_looked_up_once_not_per_invocation(
 
 
 @pytest.mark.usefixtures("sampled")
-def test_the_daemon_socket_never_blocks_an_invocation(traced_invoke: Invoke, tracer: tracing.Tracer) -> None:
+def test_the_daemon_socket_never_blocks_an_invocation(traced_invoke: Invoke, tracer: XRayWriter) -> None:
     assert traced_invoke(api_event()).status == 201
 
     # A full socket buffer drops a datagram (a trace) instead of holding the response back
@@ -743,7 +744,7 @@ def test_a_429_answer_is_a_throttle_whatever_its_code(backend: Backend, traced_i
 
 
 @pytest.mark.usefixtures("sampled")
-def test_a_handler_without_a_name_is_traced_as_handler(tracer: tracing.Tracer, daemon: Daemon) -> None:
+def test_a_handler_without_a_name_is_traced_as_handler(tracer: XRayWriter, daemon: Daemon) -> None:
     # Given a handler that is a callable object (it has no __name__)
     class Endpoint:
         def __call__(self, event: Any, context: Any) -> dict[str, Any]:

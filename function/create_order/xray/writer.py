@@ -1,24 +1,4 @@
-"""X-Ray tracing without the X-Ray SDK: subsegment documents written straight to the daemon.
-
-What Powertools' ``Tracer(patch_modules=("botocore",))`` recorded, at a fraction of its cost
-(it imported the X-Ray SDK, wrapt and asyncio at cold start, and spent more CPU per traced
-invocation; BENCHMARKS.md, T6):
-
-- one ``## lambda_handler`` subsegment per invocation, child of the function segment Lambda
-  writes (``Parent`` of the invocation's trace header), annotated ``ColdStart`` and ``Service``;
-- one ``aws`` subsegment per SDK call made during the invocation (its child), with the
-  operation, region, request id, retries, table or queue, HTTP status and error flags;
-- the outgoing ``X-Amzn-Trace-Id`` header of each call names its subsegment as the parent, so
-  SQS carries the trace (``AWSTraceHeader``) to the consumer, as the X-Ray SDK's patch did.
-
-When the handler ends, its subsegment is sent with its calls' inside (``subsegments``), as the
-X-Ray SDK sends a finished subsegment tree: one UDP datagram (header line + JSON document) per
-invocation to the daemon at ``AWS_XRAY_DAEMON_ADDRESS`` (a tree too big for one, or a call that
-ends after its handler, goes out as documents of their own). Tracing is decided once per environment (Powertools'
-rules: ``POWERTOOLS_TRACE_DISABLED``, off outside Lambda) and then per invocation by the
-``Sampled`` flag of ``_X_AMZN_TRACE_ID``, which the runtime sets for each invocation. An
-unsampled invocation writes nothing; no failure to trace ever reaches the handler.
-"""
+"""The one X-Ray object the handler holds: it traces each sampled invocation, the handler and its SDK calls."""
 
 from __future__ import annotations
 
@@ -45,8 +25,11 @@ if TYPE_CHECKING:
 HandlerT = TypeVar("HandlerT", bound="Callable[..., Any]")
 
 
-class Tracer:
+class XRayWriter:
     """Writes the X-Ray subsegments of the handler and of the SDK calls of the clients it instruments.
+
+    Not Powertools' ``Tracer``: only what the handler uses (``capture_lambda_handler`` keeps the name
+    of Powertools' decorator, which it replaced).
 
     ``enabled`` and the daemon address are decided at construction (from ``env``, by default the
     process environment, read once); whether an invocation is traced, at its start.
@@ -91,7 +74,7 @@ class Tracer:
         return cast("HandlerT", traced)
 
     def instrument_client(self, client: Any) -> None:
-        """Write a subsegment for each call ``client`` makes during a traced invocation (again: no change)."""
+        """Write a subsegment for each call ``client`` makes during a traced invocation (see :func:`attach_hooks`)."""
         if not self.enabled:
             return
         attach_hooks(client, self, self.emitter)
