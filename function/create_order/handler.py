@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from create_order import api, deadline, names, tracing
+from create_order import api, deadline, names
 from create_order.adapters.clients import build_clients
 from create_order.adapters.dynamodb import DynamoDBOrderRepository, DynamoDBProductCatalog
 from create_order.adapters.sqs import SQSOrderPublisher
@@ -27,6 +27,7 @@ from create_order.errors import (
 from create_order.logic import OrderService
 from create_order.outcomes import DEPENDENCY_DETAIL, NOT_QUEUED_DETAIL, Outcome, outcome_of
 from create_order.settings import Settings
+from create_order.xray.writer import XRayWriter
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -41,8 +42,8 @@ if TYPE_CHECKING:
 
 logger = Logger(service=names.SERVICE)
 metrics = Metrics(namespace=names.METRICS_NAMESPACE, service=names.SERVICE)
-# X-Ray subsegments for the handler and its SDK calls, written without the X-Ray SDK (see tracing.py).
-tracer = tracing.Tracer(service=names.SERVICE)
+# X-Ray subsegments for the handler and its SDK calls, written without the X-Ray SDK (see xray/).
+tracer = XRayWriter(service=names.SERVICE)
 
 
 class CreateOrderEndpoint:

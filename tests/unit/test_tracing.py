@@ -1,4 +1,4 @@
-"""X-Ray without the X-Ray SDK: what ``create_order.tracing`` writes to the daemon, and when it writes nothing.
+"""X-Ray without the X-Ray SDK: what ``create_order.xray`` writes to the daemon, and when it writes nothing.
 
 A real UDP socket stands in for the X-Ray daemon, and the real handler runs over moto. Proven here:
 
@@ -32,8 +32,10 @@ from typing import Any
 
 import pytest
 
-from create_order import handler, names, tracing
+from create_order import handler, names
 from create_order.adapters.clients import MAX_ATTEMPTS
+from create_order.xray import config, emitter, hooks, segments
+from create_order.xray.writer import XRayWriter
 from tests.support.events import api_event
 from tests.support.faults import SdkFault
 from tests.unit.conftest import Backend, Invoke, make_invoke
@@ -131,7 +133,7 @@ class Wire:
         return self
 
     def _sent(self, request: Any, event_name: str, **_: Any) -> None:
-        value = request.headers.get(tracing.TRACE_HEADER)
+        value = request.headers.get(hooks.TRACE_HEADER)
         header = value.decode() if isinstance(value, bytes) else value
         self.trace_headers.setdefault(event_name.rsplit(".", 1)[-1], []).append(header)
 
@@ -140,9 +142,9 @@ class Wire:
         self.lengths[model.name] = len(http_response.content)
 
 
-def _close(tracer: tracing.Tracer) -> None:
-    if tracer._socket is not None:
-        tracer._socket.close()
+def _close(tracer: XRayWriter) -> None:
+    if tracer.emitter._socket is not None:
+        tracer.emitter._socket.close()
 
 
 @pytest.fixture
@@ -156,11 +158,11 @@ def daemon() -> Iterator[Daemon]:
 
 
 @pytest.fixture
-def use_tracer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[tracing.Tracer], tracing.Tracer]]:
+def use_tracer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[XRayWriter], XRayWriter]]:
     """Puts a tracer in the handler module (build_endpoint and instrument read it); closes its socket after."""
-    tracers: list[tracing.Tracer] = []
+    tracers: list[XRayWriter] = []
 
-    def use(tracer: tracing.Tracer) -> tracing.Tracer:
+    def use(tracer: XRayWriter) -> XRayWriter:
         tracers.append(tracer)
         monkeypatch.setattr(handler, "tracer", tracer)
         return tracer
@@ -173,14 +175,14 @@ def use_tracer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[tracing.Tr
 
 
 @pytest.fixture
-def tracer(daemon: Daemon, use_tracer) -> tracing.Tracer:
+def tracer(daemon: Daemon, use_tracer) -> XRayWriter:
     """The tracer as Lambda's environment configures it, pointed at the test daemon."""
     env = {
         "LAMBDA_TASK_ROOT": "/var/task",
         "POWERTOOLS_TRACE_DISABLED": "false",
-        tracing.DAEMON_ADDRESS_ENV: daemon.address,
+        config.DAEMON_ADDRESS_ENV: daemon.address,
     }
-    return use_tracer(tracing.Tracer(service=names.SERVICE, env=env))
+    return use_tracer(XRayWriter(service=names.SERVICE, env=env))
 
 
 @pytest.fixture
@@ -191,14 +193,14 @@ def wire(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> Wire:
 
 
 @pytest.fixture
-def traced_invoke(backend: Backend, tracer: tracing.Tracer, wire: Wire) -> Invoke:
+def traced_invoke(backend: Backend, tracer: XRayWriter, wire: Wire) -> Invoke:
     """The handler over the backend's clients, instrumented by ``tracer``."""
     return make_invoke(backend)
 
 
 @pytest.fixture
 def sampled(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(tracing.TRACE_HEADER_ENV, SAMPLED)
+    monkeypatch.setenv(config.TRACE_HEADER_ENV, SAMPLED)
 
 
 @pytest.mark.usefixtures("sampled")
@@ -256,7 +258,7 @@ def test_sampled_invocation_writes_the_handler_and_each_sdk_call(
 
 @pytest.mark.usefixtures("sampled")
 def test_a_client_instrumented_twice_still_writes_one_subsegment_per_call(
-    backend: Backend, tracer: tracing.Tracer, traced_invoke: Invoke, daemon: Daemon, wire: Wire
+    backend: Backend, tracer: XRayWriter, traced_invoke: Invoke, daemon: Daemon, wire: Wire
 ) -> None:
     # Given clients the tracer has instrumented a second time
     for client in (backend.dynamodb, backend.sqs):
@@ -296,7 +298,7 @@ def test_a_tree_too_big_for_one_datagram_goes_out_as_documents_of_their_own(
     traced_invoke: Invoke, daemon: Daemon, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a datagram limit smaller than an invocation's tree
-    monkeypatch.setattr(tracing, "MAX_DOCUMENT_BYTES", 600)
+    monkeypatch.setattr(emitter, "MAX_DOCUMENT_BYTES", 600)
 
     response = traced_invoke(api_event(headers={"Idempotency-Key": "trace-big"}))
 
@@ -313,7 +315,7 @@ def test_a_tree_too_big_for_one_datagram_goes_out_as_documents_of_their_own(
 @pytest.mark.parametrize("answered", [True, False], ids=["answered", "no-answer"])
 @pytest.mark.usefixtures("sampled")
 def test_a_call_that_ends_after_its_handler_goes_out_as_a_document_of_its_own(
-    backend: Backend, tracer: tracing.Tracer, daemon: Daemon, answered: bool
+    backend: Backend, tracer: XRayWriter, daemon: Daemon, answered: bool
 ) -> None:
     # Given a handler that starts an SDK call in a thread and returns while the call is on the wire
     tracer.instrument_client(backend.dynamodb)
@@ -364,19 +366,19 @@ def test_a_call_that_ends_after_its_handler_goes_out_as_a_document_of_its_own(
 
 @pytest.mark.parametrize(("spare", "datagrams"), [(0, 1), (-1, 2)], ids=["exactly-the-limit", "one-byte-over"])
 def test_a_tree_of_exactly_the_limit_still_goes_in_one_datagram(
-    tracer: tracing.Tracer, daemon: Daemon, monkeypatch: pytest.MonkeyPatch, spare: int, datagrams: int
+    tracer: XRayWriter, daemon: Daemon, monkeypatch: pytest.MonkeyPatch, spare: int, datagrams: int
 ) -> None:
     # Given a handler's subsegment holding one call, and a datagram limit of its size (or one less)
-    invocation = tracing._Invocation.from_header(SAMPLED, cold_start=True)
+    invocation = segments.InvocationTrace.from_header(SAMPLED, cold_start=True)
     assert invocation is not None
     call = {"id": invocation.new_id(), "name": "DynamoDB", "namespace": "aws", "aws": {"operation": "PutItem"}}
     invocation.calls.append(call)
     document = {"type": "subsegment", "id": invocation.id, "name": HANDLER_SUBSEGMENT}
     size = len(json.dumps({**document, "subsegments": [call]}, separators=(",", ":")).encode())
-    monkeypatch.setattr(tracing, "MAX_DOCUMENT_BYTES", size + spare)
+    monkeypatch.setattr(emitter, "MAX_DOCUMENT_BYTES", size + spare)
 
     # When it is sent
-    tracer._send_with_calls(document, invocation)
+    tracer.emitter.send_with_calls(document, invocation)
 
     # Then a tree of exactly the limit is one datagram; one byte over, the call goes on its own
     assert len(daemon.documents()) == datagrams
@@ -466,9 +468,9 @@ def test_untraced_invocation_writes_nothing(
 ) -> None:
     # Given an invocation that is not sampled, or whose header cannot be read
     if header is None:
-        monkeypatch.delenv(tracing.TRACE_HEADER_ENV, raising=False)
+        monkeypatch.delenv(config.TRACE_HEADER_ENV, raising=False)
     else:
-        monkeypatch.setenv(tracing.TRACE_HEADER_ENV, header)
+        monkeypatch.setenv(config.TRACE_HEADER_ENV, header)
 
     # When an order is posted
     response = traced_invoke(api_event())
@@ -485,7 +487,7 @@ def test_an_untraced_call_without_an_answer_is_still_the_dependencys_failure(
     backend: Backend, traced_invoke: Invoke, daemon: Daemon, monkeypatch: pytest.MonkeyPatch, kind: str
 ) -> None:
     # Given an invocation that is not sampled, and a put that never gets an answer
-    monkeypatch.setenv(tracing.TRACE_HEADER_ENV, f"Root={ROOT};Parent={PARENT};Sampled=0")
+    monkeypatch.setenv(config.TRACE_HEADER_ENV, f"Root={ROOT};Parent={PARENT};Sampled=0")
     SdkFault(backend.dynamodb, "PutItem", kind=kind)
 
     # When an order is posted
@@ -498,9 +500,9 @@ def test_an_untraced_call_without_an_answer_is_still_the_dependencys_failure(
 
 
 DISABLED_TRACERS = [
-    pytest.param(lambda address: tracing.Tracer(names.SERVICE, enabled=False, daemon_address=address), id="off"),
+    pytest.param(lambda address: XRayWriter(names.SERVICE, enabled=False, daemon_address=address), id="off"),
     pytest.param(
-        lambda address: tracing.Tracer(
+        lambda address: XRayWriter(
             names.SERVICE,
             env={
                 "LAMBDA_TASK_ROOT": "/var/task",
@@ -511,10 +513,10 @@ DISABLED_TRACERS = [
         id="env-disabled",
     ),
     pytest.param(
-        lambda address: tracing.Tracer(names.SERVICE, env={"AWS_XRAY_DAEMON_ADDRESS": address}),
+        lambda address: XRayWriter(names.SERVICE, env={"AWS_XRAY_DAEMON_ADDRESS": address}),
         id="outside-lambda",
     ),
-    pytest.param(lambda _: tracing.Tracer(names.SERVICE, enabled=True, daemon_address="host:0"), id="bad-address"),
+    pytest.param(lambda _: XRayWriter(names.SERVICE, enabled=True, daemon_address="host:0"), id="bad-address"),
 ]
 
 
@@ -550,7 +552,7 @@ def test_disabled_tracer_puts_no_hook_on_a_client(
     tracer.instrument_client(backend.dynamodb)
 
     # When a call is made while that tracer holds an invocation (as if one had begun)
-    tracer._invocation = tracing._Invocation.from_header(SAMPLED, cold_start=True)
+    tracer._invocation = segments.InvocationTrace.from_header(SAMPLED, cold_start=True)
     backend.dynamodb.describe_table(TableName=backend.settings.orders_table)
 
     # Then no hook of it ran: the request is untagged and nothing was sent
@@ -574,13 +576,13 @@ def test_disabled_tracer_puts_no_hook_on_a_client(
     ],
 )
 def test_tracing_is_off_unless_in_lambda_and_not_disabled(env: dict[str, str], disabled: bool) -> None:
-    assert tracing.tracing_disabled(env) is disabled
+    assert config.tracing_disabled(env) is disabled
 
 
 @pytest.mark.parametrize("value", ["maybe", "", "2"])
 def test_a_disabled_flag_that_is_not_a_truth_value_is_refused(value: str) -> None:
     with pytest.raises(ValueError, match="POWERTOOLS_TRACE_DISABLED"):
-        tracing.tracing_disabled({"POWERTOOLS_TRACE_DISABLED": value, "LAMBDA_TASK_ROOT": "/var/task"})
+        config.tracing_disabled({"POWERTOOLS_TRACE_DISABLED": value, "LAMBDA_TASK_ROOT": "/var/task"})
 
 
 @pytest.mark.parametrize(
@@ -610,26 +612,26 @@ def test_a_disabled_flag_that_is_not_a_truth_value_is_refused(value: str) -> Non
     ],
 )
 def test_daemon_address(address: str, parsed: tuple[str, int] | None) -> None:
-    assert tracing.parse_daemon_address(address) == parsed
+    assert config.parse_daemon_address(address) == parsed
 
 
 def test_a_tracer_without_an_environment_of_its_own_reads_the_process_one(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given Lambda's environment with a daemon address
     monkeypatch.setenv("LAMBDA_TASK_ROOT", "/var/task")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "false")
-    monkeypatch.setenv(tracing.DAEMON_ADDRESS_ENV, "169.254.79.129:2000")
+    monkeypatch.setenv(config.DAEMON_ADDRESS_ENV, "169.254.79.129:2000")
 
     # When a tracer is made without an environment of its own (as the handler's is)
-    tracer = tracing.Tracer(names.SERVICE)
+    tracer = XRayWriter(names.SERVICE)
 
     # Then it is on and writes to that daemon
-    assert (tracer.enabled, tracer.daemon) == (True, ("169.254.79.129", 2000))
+    assert (tracer.enabled, tracer.emitter.daemon) == (True, ("169.254.79.129", 2000))
 
 
 def test_without_a_daemon_address_the_tracer_writes_to_lambdas_default() -> None:
-    tracer = tracing.Tracer(names.SERVICE, env={"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "false"})
+    tracer = XRayWriter(names.SERVICE, env={"LAMBDA_TASK_ROOT": "/var/task", "POWERTOOLS_TRACE_DISABLED": "false"})
 
-    assert (tracer.enabled, tracer.daemon) == (True, ("127.0.0.1", 2000))
+    assert (tracer.enabled, tracer.emitter.daemon) == (True, ("127.0.0.1", 2000))
 
 
 def _nothing_listening() -> str:
@@ -650,7 +652,7 @@ def test_no_daemon_loses_the_trace_not_the_order(
     backend: Backend, wire: Wire, use_tracer, address: Callable[[], str]
 ) -> None:
     # Given a sampled invocation whose daemon does not listen, or cannot be resolved
-    tracer = use_tracer(tracing.Tracer(names.SERVICE, enabled=True, daemon_address=address()))
+    tracer = use_tracer(XRayWriter(names.SERVICE, enabled=True, daemon_address=address()))
     assert tracer.enabled is True
     invoke = make_invoke(backend)
 
@@ -676,8 +678,8 @@ def test_an_unresolvable_daemon_is_looked_up_once_not_per_invocation(
         lookups.append(args)
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    monkeypatch.setattr(tracing.socket, "getaddrinfo", unresolvable)
-    use_tracer(tracing.Tracer(names.SERVICE, enabled=True, daemon_address="daemon.invalid:2000"))
+    monkeypatch.setattr(emitter.socket, "getaddrinfo", unresolvable)
+    use_tracer(XRayWriter(names.SERVICE, enabled=True, daemon_address="daemon.invalid:2000"))
     invoke = make_invoke(backend)
 
     # When two sampled invocations end
@@ -689,12 +691,12 @@ def test_an_unresolvable_daemon_is_looked_up_once_not_per_invocation(
 
 
 @pytest.mark.usefixtures("sampled")
-def test_the_daemon_socket_never_blocks_an_invocation(traced_invoke: Invoke, tracer: tracing.Tracer) -> None:
+def test_the_daemon_socket_never_blocks_an_invocation(traced_invoke: Invoke, tracer: XRayWriter) -> None:
     assert traced_invoke(api_event()).status == 201
 
     # A full socket buffer drops a datagram (a trace) instead of holding the response back
-    assert tracer._socket is not None
-    assert tracer._socket.getblocking() is False
+    assert tracer.emitter._socket is not None
+    assert tracer.emitter._socket.getblocking() is False
 
 
 @pytest.mark.parametrize("header", [True, False], ids=["content-length-sent", "no-content-length"])
@@ -742,7 +744,7 @@ def test_a_429_answer_is_a_throttle_whatever_its_code(backend: Backend, traced_i
 
 
 @pytest.mark.usefixtures("sampled")
-def test_a_handler_without_a_name_is_traced_as_handler(tracer: tracing.Tracer, daemon: Daemon) -> None:
+def test_a_handler_without_a_name_is_traced_as_handler(tracer: XRayWriter, daemon: Daemon) -> None:
     # Given a handler that is a callable object (it has no __name__)
     class Endpoint:
         def __call__(self, event: Any, context: Any) -> dict[str, Any]:
