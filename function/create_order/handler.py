@@ -81,7 +81,7 @@ def _answer(exc: Exception, request_id: str) -> dict[str, Any]:
     detail, members, fields = _particulars(exc, outcome)
     getattr(logger, outcome.log)(outcome.message, **fields)
     body = api.problem_body(
-        exc if isinstance(exc, RequestError) else None,
+        exc.errors if isinstance(exc, RequestError) else (),
         status=outcome.status,
         title=outcome.title,
         detail=detail,
