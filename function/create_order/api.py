@@ -9,14 +9,13 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from create_order import jsonio
 from create_order.errors import (
     FieldProblem,
     PayloadTooLargeError,
-    RequestError,
     UnauthorizedError,
     UnsupportedMediaTypeError,
     ValidationError,
@@ -201,9 +200,9 @@ def respond(status: int, body: Mapping[str, Any], *, problem: bool, location: st
 
 
 def problem_body(
-    error: RequestError | None, *, status: int, title: str, detail: str, slug: str, request_id: str
+    errors: Sequence[FieldProblem], *, status: int, title: str, detail: str, slug: str, request_id: str
 ) -> dict[str, Any]:
-    """An RFC 9457 problem document; ``errors`` lists every failing field."""
+    """An RFC 9457 problem document; ``errors`` lists every failing field, when there are any."""
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_PREFIX + slug,
         "title": title,
@@ -211,8 +210,8 @@ def problem_body(
         "detail": detail,
         "request_id": request_id,
     }
-    if error is not None and error.errors:
+    if errors:
         body["errors"] = [
-            {"field": problem.field, "code": problem.code, "detail": problem.detail} for problem in error.errors
+            {"field": problem.field, "code": problem.code, "detail": problem.detail} for problem in errors
         ]
     return body

@@ -1,4 +1,4 @@
-"""Domain errors. outcomes.py says how each is answered (status, problem, metric, log line)."""
+"""Domain errors. outcomes.py says how each is answered (status, problem, metrics, log line)."""
 
 from __future__ import annotations
 

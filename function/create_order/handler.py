@@ -17,15 +17,9 @@ from create_order import api, deadline, names
 from create_order.adapters.clients import build_clients
 from create_order.adapters.dynamodb import DynamoDBOrderRepository, DynamoDBProductCatalog
 from create_order.adapters.sqs import SQSOrderPublisher
-from create_order.errors import (
-    ConfigurationError,
-    DependencyError,
-    DuplicateRequestError,
-    IdempotencyKeyReusedError,
-    RequestError,
-)
+from create_order.errors import ConfigurationError
 from create_order.logic import OrderService
-from create_order.outcomes import DEPENDENCY_DETAIL, NOT_QUEUED_DETAIL, Outcome, outcome_of
+from create_order.outcomes import answer_to
 from create_order.settings import Settings
 from create_order.xray.writer import XRayWriter
 
@@ -76,61 +70,37 @@ class CreateOrderEndpoint:
 
 
 def _answer(exc: Exception, request_id: str) -> dict[str, Any]:
-    """The problem response of an outcome, counted and logged as its row of the table says."""
-    outcome = outcome_of(exc)
-    metrics.add_metric(name=outcome.metric, unit=MetricUnit.Count, value=1)
-    detail, members, fields = _particulars(exc, outcome)
-    getattr(logger, outcome.log)(outcome.message, **fields)
+    """The problem response of a failure, counted, logged and written as the outcome table answers it."""
+    answer = answer_to(exc)
+    outcome = answer.outcome
+    for metric in outcome.metrics:
+        metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
+    if answer.dependency is not None:
+        for metric in outcome.by_dependency:
+            _count_by_dependency(metric, answer.dependency)
+    getattr(logger, outcome.log)(outcome.message, **answer.fields)
     body = api.problem_body(
-        exc if isinstance(exc, RequestError) else None,
+        answer.errors,
         status=outcome.status,
         title=outcome.title,
-        detail=detail,
+        detail=answer.detail,
         slug=outcome.slug,
         request_id=request_id,
     )
-    body.update(members)
-    location = f"/orders/{members['order']['id']}" if "order" in members else None
-    return api.respond(outcome.status, body, problem=True, location=location)
+    body.update(answer.members)
+    return api.respond(outcome.status, body, problem=True, location=answer.location)
 
 
-def _particulars(exc: Exception, outcome: Outcome) -> tuple[str, dict[str, Any], dict[str, Any]]:
-    """What an outcome adds to its row: the problem's detail, its own members, the log line's fields."""
-    if isinstance(exc, DependencyError):
-        _count_dependency_failure(exc)
-        order_id = {} if exc.order_id is None else {"order_id": exc.order_id}
-        fields: dict[str, Any] = {
-            "dependency": exc.dependency,
-            "error_code": exc.code,
-            "reason": exc.detail,
-            "order_id": exc.order_id,
-        }
-        detail = (
-            NOT_QUEUED_DETAIL if exc.order_id is not None else DEPENDENCY_DETAIL.get(exc.dependency, outcome.detail)
-        )
-        return f"{detail}. Retry later.", {"dependency": exc.dependency, **order_id}, fields
-    if isinstance(exc, DuplicateRequestError):
-        return exc.detail, {"order": exc.order}, {"order_id": exc.order["id"]}
-    if isinstance(exc, IdempotencyKeyReusedError):
-        return exc.detail, {}, {"order_id": exc.order_id}
-    if isinstance(exc, RequestError):
-        fields = {"status": outcome.status, "problem": outcome.slug, "fields": [p.field[:100] for p in exc.errors[:20]]}
-        return exc.detail, {}, fields
-    return outcome.detail, {}, {}
-
-
-def _count_dependency_failure(exc: DependencyError) -> None:
-    # Per dependency too: a dimension set of its own, so its own EMF document, written now.
+def _count_by_dependency(metric: str, dependency: str) -> None:
+    # A dimension set of its own, so its own EMF document, written now.
     with single_metric(
-        name=names.DEPENDENCY_FAILURES,
+        name=metric,
         unit=MetricUnit.Count,
         value=1,
         namespace=names.METRICS_NAMESPACE,
         default_dimensions={"service": names.SERVICE},
-    ) as metric:
-        metric.add_dimension(name=names.DEPENDENCY_DIMENSION, value=exc.dependency)
-    if exc.order_id is not None:
-        metrics.add_metric(name=names.ORDERS_NOT_QUEUED, unit=MetricUnit.Count, value=1)
+    ) as written:
+        written.add_dimension(name=names.DEPENDENCY_DIMENSION, value=dependency)
 
 
 # The "order created" line is also the OrderValue metric: EMF in a structured log line. Per currency
