@@ -3,8 +3,8 @@
 Another process's figures and the machine's come from psutil. A process's own memory does not:
 psutil has no peak, and a process that loads it to read itself measures psutil too (which
 the benchmark's probe would count against the function). So psutil is imported where it
-is used, never at the top: the stage's execution environments import this module for the peak
-on their REPORT lines and hold nothing of the harness.
+is used, never at the top: the benchmark's probe and the tests' handlers import this module in an
+execution environment, which must hold nothing of the harness.
 
 Where the platforms differ, the choice is one small function below, driven by ``sys.platform``
 read at each call (the unit tests stub it).
@@ -43,10 +43,10 @@ def rusage_peak_kib(who: int = resource.RUSAGE_SELF) -> int:
     return ru_maxrss_kib(resource.getrusage(who).ru_maxrss, _platform())
 
 
-def _status_kib(field: str) -> int | None:
-    """A ``kB`` field of this process's ``/proc/self/status`` (Linux), or None when it has none."""
+def _status_kib(field: str, status_file: Path | None = None) -> int | None:
+    """A ``kB`` field of a process's ``/proc/<pid>/status`` (Linux; this one's by default), or None when it has none."""
     try:
-        status = SELF_STATUS.read_text()
+        status = (status_file or SELF_STATUS).read_text()
     except OSError:
         return None
     prefix = f"{field}:"
@@ -74,6 +74,18 @@ def own_peak_rss_kib() -> int | None:
     if platform == "darwin":
         return rusage_peak_kib()
     return None
+
+
+def peak_rss_kib(pid: int) -> int | None:
+    """Another process's peak resident set size (KiB) so far, or None where it cannot be read (or it is gone).
+
+    Linux: its VmHWM, the peak of its own address space (see :func:`own_peak_rss_kib`), read from
+    ``/proc`` without psutil: the local stage reads it for every REPORT line. Elsewhere there is no
+    peak to read from outside: its resident set size now, a lower bound.
+    """
+    if _platform() == "linux":
+        return _status_kib("VmHWM", Path(f"/proc/{pid}/status"))
+    return rss_kib(pid)
 
 
 def own_rss_kib() -> int | None:
