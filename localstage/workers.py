@@ -497,4 +497,5 @@ def _error_payload(body: bytes, error_type: str | None) -> dict[str, Any]:
 
 def _trace_header() -> str:
     """An X-Ray trace header for one invocation, unsampled: the stage runs no X-Ray daemon."""
-    return f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Parent={uuid.uuid4().hex[:16]};Sampled=0"
+    ids = os.urandom(20).hex()
+    return f"Root=1-{int(time.time()):08x}-{ids[:24]};Parent={ids[24:]};Sampled=0"
