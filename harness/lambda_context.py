@@ -1,7 +1,9 @@
 """The Lambda context object: the attributes Powertools and the handler read, and the time left.
 
-Standard library only, on the ground floor: the stage's execution environments, the unit tests
-and the benchmark's probe all use this one.
+Standard library only, on the ground floor: the unit tests and the benchmark's probe call the
+handler with this one. The local stage's environments do not: they run Lambda's runtime client,
+which builds the real one from the Runtime API's headers (``localstage/runtime_api.py``);
+the stage takes only the account's ARN from here.
 """
 
 from __future__ import annotations

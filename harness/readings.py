@@ -3,8 +3,8 @@
 Another process's figures and the machine's come from psutil. A process's own memory does not:
 psutil has no peak, and a process that loads it to read itself measures psutil too (which
 the benchmark's probe would count against the function). So psutil is imported where it
-is used, never at the top: the stage's execution environments import this module for the peak
-on their REPORT lines and hold nothing of the harness.
+is used, never at the top: the benchmark's probe and the tests' handlers import this module in an
+execution environment, which must hold nothing of the harness.
 
 Where the platforms differ, the choice is one small function below, driven by ``sys.platform``
 read at each call (the unit tests stub it).
@@ -74,6 +74,40 @@ def own_peak_rss_kib() -> int | None:
     if platform == "darwin":
         return rusage_peak_kib()
     return None
+
+
+def peak_rss_kib(pid: int) -> int | None:
+    """Another process's peak resident set size (KiB) so far, or None where it cannot be read (or it is gone).
+
+    Linux: its VmHWM, the peak of its own address space (see :func:`own_peak_rss_kib`), read from
+    ``/proc`` without psutil: the local stage reads it for every REPORT line. Elsewhere there is no
+    peak to read from outside: its resident set size now, a lower bound.
+    """
+    if _platform() == "linux":
+        return _proc_status_kib(pid, b"VmHWM:")
+    return rss_kib(pid)
+
+
+def _proc_status_kib(pid: int, key: bytes) -> int | None:
+    """A ``kB`` field of ``/proc/<pid>/status`` read in one system call, none of ``pathlib``'s text machinery.
+
+    Read for every REPORT line by the stage's own threads: the plain reading cost several times more.
+    """
+    try:
+        fd = os.open(f"/proc/{pid}/status", os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        data = os.read(fd, 1 << 14)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    at = data.find(key)
+    end = data.find(b"kB", at)
+    if at < 0 or end < 0:
+        return None
+    return int(data[at + len(key) : end])
 
 
 def own_rss_kib() -> int | None:

@@ -70,10 +70,13 @@ class LogsFolder:
     path: Path
 
     def worker_log(self, index: int) -> Path:
-        """Execution environment ``index``'s log (START/END/REPORT lines, EMF, the chaos journal).
+        """Execution environment ``index``'s log: its runtime's output and Lambda's platform records.
 
-        Written by the stage's worker pool (``workers.py``); read by the dashboard (``runreport``),
-        the chaos verdict (the injector's journal lines) and the tests.
+        The environment's stdout and stderr (the handler's JSON logs and EMF, the runtime client's
+        error records, the chaos journal) and, written by the stage's worker pool (``workers.py``)
+        as Lambda writes them, its INIT_START/START/REPORT/INIT_REPORT records
+        (:mod:`harness.platform_log`); read by the dashboard (``runreport``), the chaos verdict
+        (the injector's journal lines) and the tests.
         """
         return self.path / _WORKER_LOG.name(_index(index))
 
@@ -239,6 +242,14 @@ class RunFolder:
     def access_log(self) -> Path:
         """The gateway's access log (JSON lines, one per request); read by the dashboard and the benchmarks."""
         return self.path / "access.log"
+
+    @property
+    def billing(self) -> Path:
+        """What Lambda bills each request for (JSON lines, :mod:`harness.billing`).
+
+        Written by the stage's worker pool as each invocation ends; read by a cost report.
+        """
+        return self.path / "billing.jsonl"
 
     @property
     def logs_dir(self) -> Path:

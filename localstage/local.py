@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 import boto3
 
 from chaos.proxy import FaultProxy
+from harness.platform_log import TEXT
 from harness.runfolder import RunFolder
-from harness.template import FUNCTION, ROOT, load_template, resource
+from harness.template import FUNCTION, ROOT, load_template, physical_name, resource
 from localstage.allotment import Allotment
 from localstage.backend import REGION, MotoBackend
 from localstage.consumer import QueueConsumer
@@ -25,6 +26,13 @@ from localstage.workers import FunctionConfig, WorkerPool
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
+
+
+def _log_group(template: dict[str, Any], given: Any, variables: Mapping[str, str]) -> str | None:
+    """``LoggingConfig.LogGroup`` as deployed: a name, or the name of the template's log group it refers to."""
+    if isinstance(given, dict) and set(given) == {"Ref"}:
+        return physical_name(resource(template, given["Ref"])["Properties"]["LogGroupName"], variables)
+    return given if isinstance(given, str) else None
 
 
 def new_run_dir(kind: str = "stage") -> Path:
@@ -100,13 +108,12 @@ class LocalStage:
                 proxy = FaultProxy(target.hostname or "127.0.0.1", target.port or 80).start()
                 self.proxies[service] = proxy
                 backend_env[variable] = proxy.url
+        logging = props.get("LoggingConfig", {})
         function = FunctionConfig(
             code_dir=ROOT / "function",
             env={
                 **backend_env,
                 **self.resources.function_env,
-                "AWS_LAMBDA_FUNCTION_NAME": name,
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
                 # No X-Ray daemon locally: tracing is the one part of the stack left off.
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 "PYTHONDONTWRITEBYTECODE": "1",
@@ -115,10 +122,16 @@ class LocalStage:
             timeout_s=float(props["Timeout"]),
             name=name,
             handler=props["Handler"],
+            runtime=props["Runtime"],
+            log_format=logging.get("LogFormat", TEXT),
+            log_level=logging.get("ApplicationLogLevel"),
+            log_group=_log_group(template, logging.get("LogGroup"), self.resources.variables),
             chaos_plan=str(self.chaos_plan) if self.chaos_plan else None,
         )
         folder.logs_dir.mkdir(exist_ok=True)
-        self.pool = WorkerPool(function, folder.logs_dir, concurrency=self.knobs.concurrency(self.concurrency))
+        self.pool = WorkerPool(
+            function, folder.logs_dir, concurrency=self.knobs.concurrency(self.concurrency), billing=folder.billing
+        )
         if self.knobs.provisioned:
             # Provisioned concurrency: every init done before the gateway takes its first request.
             ready = self.pool.provision(self.knobs.provisioned)

@@ -1,36 +1,52 @@
-"""The worker pool: a function's Lambda-like execution environments, as the invoking side sees them.
+"""The worker pool: a function's execution environments, as Lambda's invoking side runs them.
 
-An environment (``localstage.environment``, one process each, one request at a time) is
-started on first use, reused while warm, killed when an invocation outlives the function
-timeout, and capped in number like a concurrency limit: past it an invocation is throttled.
-The pool and an environment speak in ``localstage.messages``.
+An environment is one process running the function as Lambda's managed Python runtime does:
+``python -m awslambdaric <Handler>`` (on a chaos run, behind ``localstage.runtime_bootstrap``),
+in the function's folder, with the variables Lambda sets (``FunctionConfig.variables``),
+talking to a Runtime API endpoint of its own (``localstage.runtime_api``). Its stdout and stderr
+are its log; the pool is Lambda's platform and writes Lambda's records into the same log
+(``harness.platform_log``) and each request's bill into the run's billing ledger
+(``harness.billing``).
+
+An environment is started on first use (its init ends when its runtime first asks for an
+event), reused while warm, killed when an invocation outlives the function timeout, and capped
+in number like a concurrency limit: past it an invocation is throttled.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field, replace
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from harness import platform_log
+from harness.billing import Bill
+from harness.platform_log import ERROR, FAILURE, ON_DEMAND, PROVISIONED, SUCCESS, TIMEOUT, InitReport, Report
 from harness.processes import wait_or_kill
+from harness.readings import peak_rss_kib
 from harness.runfolder import LogsFolder
-from localstage.messages import FunctionConfig, Invoke, Provision, Reply, Setup, Stop
+from localstage.function_config import FunctionConfig
+from localstage.runtime_api import InitError, RuntimeApi, RuntimeExitError
+from localstage.runtime_bootstrap import RUNTIME_CLIENT
 
 __all__ = ["FunctionConfig", "Invocation", "WorkerPool"]
 
 ROOT = Path(__file__).resolve().parents[1]
-"""The repository, on the environments' import path (for ``localstage.environment`` and chaos/)."""
-ENVIRONMENT = "localstage.environment"
-"""The module an environment's interpreter runs: nothing of the harness that started it."""
+"""The repository, on the environments' import path (for a chaos run's bootstrap and chaos/)."""
+BOOTSTRAP = "localstage.runtime_bootstrap"
+"""What a chaos run's environments run in place of the runtime client: it installs the faults first."""
+EXIT_ERROR = "Runtime.ExitError"
+"""Lambda's error type for a runtime that exited before it answered."""
+DELIVERY_ATTEMPTS = 3
+"""Environments tried for one invocation when the one taken turns out to have died while idle."""
 
 
 @dataclass(frozen=True)
@@ -48,8 +64,27 @@ class Invocation:
 class _Worker:
     index: int
     process: subprocess.Popen[bytes]
-    conn: Connection
+    api: RuntimeApi
+    log: IO[str]
+    """The platform's own handle on the environment's log (its records go in beside the runtime's lines)."""
+    initialization_type: str
+    spawned: float
+    """``time.monotonic()`` when the process was started: its init counts from there."""
     cold: bool = True
+    """Counted among the pool's initialising environments until its first release or discard."""
+    init_ms: float | None = None
+    init_unreported: bool = False
+    """Its init is yet to appear on a REPORT line (an on-demand environment's first invocation)."""
+    max_memory_mb: int = 0
+
+
+class _InitFailedError(Exception):
+    """An environment's init failed: its INIT_REPORT is written and it is discarded."""
+
+    def __init__(self, payload: dict[str, Any], init_ms: float) -> None:
+        super().__init__(payload.get("errorType"))
+        self.payload = payload
+        self.init_ms = init_ms
 
 
 @dataclass
@@ -70,6 +105,8 @@ class WorkerPool:
     concurrency: int = 100
     parallel_inits: int = field(default_factory=lambda: os.cpu_count() or 2)
     patience_s: float = 0.05
+    billing: Path | None = None
+    """The run's billing ledger (``RunFolder.billing``); none is written when ``None``."""
     _idle: list[_Worker] = field(default_factory=list)
     _count: int = 0
     _initializing: int = 0
@@ -77,6 +114,8 @@ class WorkerPool:
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _all: list[_Worker] = field(default_factory=list)
     _closed: bool = False
+    _ledger: IO[str] | None = None
+    _ledger_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def invoke(self, event: dict[str, Any], request_id: str | None = None, wait_s: float | None = None) -> Invocation:
         """Run one invocation in a free environment (throttled when none may be added).
@@ -88,34 +127,35 @@ class WorkerPool:
         started = time.monotonic()
         timeout_s = self.function.timeout_s
         wait_s = timeout_s if wait_s is None else min(wait_s, timeout_s)
-        worker = self._acquire(started + wait_s)
-        if worker is None:
-            return Invocation("throttled")
         request_id = request_id or str(uuid.uuid4())
-        invoked = time.monotonic()
-        try:
-            worker.conn.send(Invoke(event, request_id))
-            if not worker.conn.poll(max(0.0, started + wait_s - invoked)):
-                if wait_s < timeout_s:
-                    threading.Thread(
-                        target=self._finish_abandoned, args=(worker, invoked + timeout_s), daemon=True
-                    ).start()
-                    return Invocation("gave-up", duration_ms=wait_s * 1000, worker=worker.index)
+        payload = b""
+        for _ in range(DELIVERY_ATTEMPTS):
+            worker = self._acquire(started + wait_s)
+            if worker is None:
+                return Invocation("throttled")
+            payload = payload or json.dumps(event, separators=(",", ":")).encode()
+            try:
+                invoked = self._deliver(worker, request_id, payload, started + wait_s)
+            except _InitFailedError as failed:
+                return Invocation("error", failed.payload, init_ms=failed.init_ms, worker=worker.index)
+            except TimeoutError:
+                # Still starting (or not asking for work) when the caller's wait ran out.
                 self._discard(worker)
-                return Invocation("timeout", duration_ms=timeout_s * 1000, worker=worker.index)
-            reply: Reply = worker.conn.recv()
-        except (EOFError, OSError):
-            self._discard(worker)
-            return Invocation("error", {"errorType": "Runtime.ExitError"}, worker=worker.index)
-        self._release(worker)
-        return Invocation(reply.outcome, reply.payload, reply.duration_ms, reply.init_ms, worker.index)
+                outcome = "gave-up" if wait_s < timeout_s else "timeout"
+                return Invocation(outcome, duration_ms=wait_s * 1000, worker=worker.index)
+            except RuntimeExitError:
+                self._discard(worker)  # it died while idle: the event never reached it, another may take it
+                continue
+            return self._await(worker, request_id, invoked, started + wait_s if wait_s < timeout_s else None)
+        return Invocation("error", {"errorType": EXIT_ERROR, "errorMessage": "no environment took the event"})
 
     def provision(self, count: int, timeout_s: float = 300.0) -> int:
         """Start environments (up to ``count`` in all) and run their init now, as provisioned concurrency does.
 
         ``parallel_inits`` at a time; each ends idle and warm, its init done outside any
-        invocation. Stops at the first init that fails (that environment is discarded, as Lambda
-        discards one whose init failed). Returns how many environments are alive afterwards.
+        invocation (its INIT_REPORT written, its init on no REPORT line). Stops at the first init
+        that fails (that environment is discarded, as Lambda discards one whose init failed).
+        Returns how many environments are alive afterwards.
         """
         deadline = time.monotonic() + timeout_s
         failed = False
@@ -128,21 +168,15 @@ class WorkerPool:
                     and not self._closed
                 ):
                     batch.append(self._reserve())
-            workers = [self._start(index) for index in batch]
-            for worker in workers:
-                worker.conn.send(Provision())
+            workers = [self._start(index, PROVISIONED) for index in batch]
             for worker in workers:
                 try:
-                    ready = (
-                        worker.conn.poll(max(0.0, deadline - time.monotonic())) and worker.conn.recv().outcome == "ok"
-                    )
-                except (EOFError, OSError):
-                    ready = False
-                if ready:
-                    self._release(worker)
-                else:
+                    self._init(worker, deadline)
+                except (_InitFailedError, TimeoutError, RuntimeExitError):
                     self._discard(worker)
                     failed = True
+                    continue
+                self._release(worker)
             if not batch:
                 with self._cond:
                     self._cond.wait(0.05)
@@ -159,16 +193,6 @@ class WorkerPool:
             if self._spawned:
                 raise RuntimeError(f"{self._spawned} environments already started: set the fault plan's zero first")
             self.function = replace(self.function, chaos_started_at=zero)
-
-    def _finish_abandoned(self, worker: _Worker, kill_at: float) -> None:
-        try:
-            if worker.conn.poll(max(0.0, kill_at - time.monotonic())):
-                worker.conn.recv()
-                self._release(worker)
-                return
-        except (EOFError, OSError):
-            pass
-        self._discard(worker)
 
     @property
     def size(self) -> int:
@@ -192,6 +216,134 @@ class WorkerPool:
         with self._cond:
             return [w.process.pid for w in self._all if w.process.poll() is None]
 
+    def _deliver(self, worker: _Worker, request_id: str, payload: bytes, deadline: float) -> float:
+        """Hand the event to the environment (its init first, on a cold start); when it was handed over."""
+        if worker.init_ms is None:
+            self._init(worker, deadline)
+        elif worker.api.ready(deadline) is not None:
+            raise RuntimeExitError("a warm runtime reported an init error")
+        function = self.function
+        worker.log.write(platform_log.start(function.log_format, request_id, function.arn))
+        invoked = time.monotonic()
+        headers = {
+            "Lambda-Runtime-Deadline-Ms": str(int((time.time() + function.timeout_s) * 1000)),
+            "Lambda-Runtime-Invoked-Function-Arn": function.arn,
+            "Lambda-Runtime-Trace-Id": _trace_header(),
+        }
+        worker.api.deliver(request_id, payload, headers, deadline)
+        return invoked
+
+    def _init(self, worker: _Worker, deadline: float) -> None:
+        """Wait for the environment's init to end: its runtime's first ``next``.
+
+        Raises:
+            _InitFailedError: the runtime reported an init error, or exited (the environment is discarded).
+            TimeoutError: the init outlasted ``deadline``.
+        """
+        try:
+            failure = worker.api.ready(deadline)
+        except RuntimeExitError:
+            failure = InitError(EXIT_ERROR, b"")
+        init_ms = (time.monotonic() - worker.spawned) * 1000
+        function = self.function
+        if failure is not None:
+            error = _error_payload(failure.body, failure.error_type)
+            worker.log.write(
+                platform_log.init_report(
+                    function.log_format, InitReport(init_ms, worker.initialization_type, ERROR, failure.error_type)
+                )
+            )
+            self._discard(worker)
+            raise _InitFailedError(error, init_ms)
+        worker.init_ms = init_ms
+        if worker.initialization_type == PROVISIONED:
+            # Its init belongs to no request: reported on its own, and billed as provisioned concurrency.
+            worker.log.write(
+                platform_log.init_report(function.log_format, InitReport(init_ms, worker.initialization_type))
+            )
+        else:
+            worker.init_unreported = True
+
+    def _await(self, worker: _Worker, request_id: str, invoked: float, gives_up_at: float | None) -> Invocation:
+        """The invocation's outcome: the runtime's answer, or a timeout, or (``gives_up_at``) the caller gone first."""
+        timeout_s = self.function.timeout_s
+        init_ms = worker.init_ms if worker.init_unreported else None
+        try:
+            answer = worker.api.answer(request_id, gives_up_at or invoked + timeout_s)
+        except TimeoutError:
+            if gives_up_at is not None:
+                threading.Thread(target=self._finish_abandoned, args=(worker, request_id, invoked), daemon=True).start()
+                return Invocation("gave-up", duration_ms=(gives_up_at - invoked) * 1000, worker=worker.index)
+            self._end(worker, request_id, timeout_s * 1000, TIMEOUT)
+            self._discard(worker)
+            return Invocation("timeout", duration_ms=timeout_s * 1000, worker=worker.index)
+        except RuntimeExitError:
+            self._end(worker, request_id, (time.monotonic() - invoked) * 1000, ERROR, EXIT_ERROR)
+            self._discard(worker)
+            return Invocation("error", {"errorType": EXIT_ERROR}, init_ms=init_ms, worker=worker.index)
+        duration_ms = (time.monotonic() - invoked) * 1000
+        self._end(worker, request_id, duration_ms, FAILURE if answer.is_error else SUCCESS, answer.error_type)
+        self._release(worker)
+        if answer.is_error:
+            return Invocation(
+                "error", _error_payload(answer.body, answer.error_type), duration_ms, init_ms, worker.index
+            )
+        try:
+            result = json.loads(answer.body) if answer.body else None
+        except ValueError:
+            result = None
+        return Invocation("ok", result, duration_ms, init_ms, worker.index)
+
+    def _finish_abandoned(self, worker: _Worker, request_id: str, invoked: float) -> None:
+        """Let an invocation whose caller gave up run on to the function timeout, as Lambda does."""
+        timeout_s = self.function.timeout_s
+        try:
+            answer = worker.api.answer(request_id, invoked + timeout_s)
+        except TimeoutError:
+            self._end(worker, request_id, timeout_s * 1000, TIMEOUT)
+            self._discard(worker)
+            return
+        except RuntimeExitError:
+            if self._closed:
+                return  # the pool closed under it
+            self._end(worker, request_id, (time.monotonic() - invoked) * 1000, ERROR, EXIT_ERROR)
+            self._discard(worker)
+            return
+        duration_ms = (time.monotonic() - invoked) * 1000
+        self._end(worker, request_id, duration_ms, FAILURE if answer.is_error else SUCCESS, answer.error_type)
+        self._release(worker)
+
+    def _end(
+        self, worker: _Worker, request_id: str, duration_ms: float, status: str, error_type: str | None = None
+    ) -> None:
+        """Write the invocation's REPORT into the environment's log, and its bill into the ledger.
+
+        A cold start's REPORT carries its init, billed with the invocation (on-demand only).
+        Max Memory Used is the environment's peak so far (its last reading once it is gone).
+        """
+        init_ms = worker.init_ms if worker.init_unreported else None
+        worker.init_unreported = False
+        peak_kib = peak_rss_kib(worker.process.pid)
+        if peak_kib is not None:
+            worker.max_memory_mb = max(worker.max_memory_mb, peak_kib // 1024)
+        function = self.function
+        entry = Report(
+            request_id=request_id,
+            duration_ms=duration_ms,
+            billed_ms=platform_log.billed_ms(duration_ms, init_ms),
+            memory_mb=function.memory_mb,
+            max_memory_mb=worker.max_memory_mb,
+            init_ms=init_ms,
+            status=status,
+            error_type=error_type if status != SUCCESS else None,
+        )
+        worker.log.write(platform_log.report(function.log_format, entry))
+        if self.billing is not None:
+            with self._ledger_lock:
+                if self._ledger is None:
+                    self._ledger = self.billing.open("a", buffering=1)
+                self._ledger.write(Bill.of(entry).line())
+
     def _acquire(self, deadline: float) -> _Worker | None:
         patient_until = time.monotonic() + self.patience_s
         with self._cond:
@@ -213,7 +365,7 @@ class WorkerPool:
                 if remaining <= 0:
                     return None
                 self._cond.wait(remaining)
-        return self._start(index)
+        return self._start(index, ON_DEMAND)
 
     def _reserve(self) -> int:
         """Count a new environment as alive and initialising (the caller holds ``_cond``); its index."""
@@ -222,10 +374,10 @@ class WorkerPool:
         self._spawned += 1
         return self._spawned
 
-    def _start(self, index: int) -> _Worker:
+    def _start(self, index: int, initialization_type: str) -> _Worker:
         """Start the reserved environment ``index``; a failure to start gives the reservation back."""
         try:
-            return self._spawn(index)
+            return self._spawn(index, initialization_type)
         except BaseException:
             with self._cond:
                 self._count -= 1
@@ -233,29 +385,54 @@ class WorkerPool:
                 self._cond.notify_all()
             raise
 
-    def _spawn(self, index: int) -> _Worker:
-        """Start one environment: a fresh interpreter running ``ENVIRONMENT``.
+    def _spawn(self, index: int, initialization_type: str) -> _Worker:
+        """Start one environment: a fresh interpreter running the runtime client, in the function's folder.
 
         Not a multiprocessing child: spawn imports the parent's ``__main__`` into it (for the main
         job, matplotlib and numpy), memory in every environment and in its REPORT line's Max
         Memory Used that the function itself does not need (BENCHMARKS.md, T14).
         """
-        log_path = LogsFolder(self.log_dir).worker_log(index)
-        ours, theirs = socket.socketpair()
-        with theirs:
-            path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-            process = subprocess.Popen(  # noqa: S603 - our interpreter and module
-                [sys.executable, "-m", ENVIRONMENT, str(theirs.fileno())],
-                pass_fds=[theirs.fileno()],
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, "PYTHONPATH": path},
+        function = self.function
+        log = LogsFolder(self.log_dir).worker_log(index).open("a", buffering=1)
+        process: subprocess.Popen[bytes] | None = None
+        api = RuntimeApi(alive=lambda: process is not None and process.poll() is None)
+        try:
+            log.write(
+                platform_log.init_start(
+                    function.log_format,
+                    function_name=function.name,
+                    runtime=function.runtime,
+                    memory_mb=function.memory_mb,
+                    initialization_type=initialization_type,
+                )
             )
-        conn = Connection(ours.detach())
-        conn.send(Setup(self.function, log_path))
-        worker = _Worker(index, process, conn)
+            path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+            env = {**os.environ, **function.variables(api.address, initialization_type), "PYTHONPATH": path}
+            spawned = time.monotonic()
+            process = subprocess.Popen(  # noqa: S603 - our interpreter and module
+                [sys.executable, "-m", *self._runtime_command()],
+                cwd=function.code_dir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+            )
+        except BaseException:
+            api.close()
+            log.close()
+            raise
+        worker = _Worker(index, process, api, log, initialization_type, spawned)
         with self._cond:
             self._all.append(worker)
         return worker
+
+    def _runtime_command(self) -> list[str]:
+        """What ``python -m`` runs in an environment: the runtime client, or on a chaos run its bootstrap."""
+        function = self.function
+        if not function.chaos_plan:
+            return [RUNTIME_CLIENT, function.handler]
+        faults_from = [] if function.chaos_started_at is None else ["--faults-from", repr(function.chaos_started_at)]
+        return [BOOTSTRAP, "--chaos-plan", function.chaos_plan, *faults_from, function.handler]
 
     def _release(self, worker: _Worker) -> None:
         with self._cond:
@@ -267,18 +444,16 @@ class WorkerPool:
             self._cond.notify()
 
     def _discard(self, worker: _Worker) -> None:
-        with contextlib.suppress(Exception):
-            worker.process.kill()
-            worker.process.wait(timeout=5)
-            worker.conn.close()
         with self._cond:
+            if worker not in self._all:
+                return  # already discarded
+            self._all.remove(worker)
             if worker.cold:
                 worker.cold = False
                 self._initializing -= 1
             self._count -= 1
-            if worker in self._all:
-                self._all.remove(worker)
             self._cond.notify_all()
+        _stop(worker, kill=True)
 
     def close(self) -> None:
         """Stop every environment this pool started."""
@@ -289,8 +464,38 @@ class WorkerPool:
             self._idle.clear()
             self._cond.notify_all()
         for worker in workers:
-            with contextlib.suppress(Exception):
-                worker.conn.send(Stop())
+            with contextlib.suppress(OSError):
+                worker.process.terminate()
         for worker in workers:
-            wait_or_kill(worker.process, 5)
-            worker.conn.close()
+            _stop(worker, kill=False)
+        with self._ledger_lock:
+            if self._ledger is not None:
+                self._ledger.close()
+                self._ledger = None
+
+
+def _stop(worker: _Worker, *, kill: bool) -> None:
+    """End an environment's process (at once when ``kill``) and close what the pool holds of it."""
+    with contextlib.suppress(OSError):
+        if kill:
+            worker.process.kill()
+        wait_or_kill(worker.process, 5)
+    worker.api.close()
+    worker.log.close()
+
+
+def _error_payload(body: bytes, error_type: str | None) -> dict[str, Any]:
+    """The runtime's error document (``errorType``, ``errorMessage``, ...), or one naming only the type."""
+    try:
+        document = json.loads(body) if body else None
+    except ValueError:
+        document = None
+    if isinstance(document, dict):
+        return document
+    return {"errorType": error_type or "Runtime.Unknown"}
+
+
+def _trace_header() -> str:
+    """An X-Ray trace header for one invocation, unsampled: the stage runs no X-Ray daemon."""
+    ids = os.urandom(20).hex()
+    return f"Root=1-{int(time.time()):08x}-{ids[:24]};Parent={ids[24:]};Sampled=0"

@@ -7,7 +7,8 @@ dashboard asks for (the stage's own names, from ``stage.json``):
   ``5XXError``, ``Latency``, ``IntegrationLatency``; AWS/Lambda ``Invocations``, ``Errors``,
   ``Throttles``, ``ConcurrentExecutions`` (invocations in flight at each start).
 - ``logs/worker-*.log``: the handler's EMF lines (its custom metrics), its JSON log lines and
-  the ``REPORT`` lines (AWS/Lambda ``Duration``; the Logs Insights records), and the faults the
+  Lambda's REPORT records (AWS/Lambda ``Duration``; the Logs Insights records, read through
+  ``harness.platform_log`` in either log format), and the faults the
   chaos injector answered for DynamoDB (``ThrottledRequests``, ``SystemErrors``: at the SDK
   edge they stand in for the service's own answer).
 - ``logs/requests-*.jsonl`` (moto's request log): AWS/DynamoDB ``SuccessfulRequestLatency``,
@@ -20,7 +21,6 @@ dashboard asks for (the stage's own names, from ``stage.json``):
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from chaos.inject import JOURNAL_KEY
 from create_order.names import METRICS_NAMESPACE
 from dashboards import definition
+from harness import platform_log
 from harness.runfolder import RunFolder
 from harness.template import resolve
 
@@ -38,10 +39,6 @@ if TYPE_CHECKING:
 
 MetricKey = tuple[str, str, frozenset[tuple[str, str]]]
 
-_REPORT = re.compile(
-    r"REPORT RequestId: (?P<id>\S+)\tDuration: (?P<duration>[\d.]+) ms\tBilled Duration: (?P<billed>\d+) ms\t"
-    r"Memory Size: (?P<memory>\d+) MB\tMax Memory Used: (?P<used>\d+) MB(?:\tInit Duration: (?P<init>[\d.]+) ms)?"
-)
 _MB = 1000 * 1000  # Logs Insights gives @maxMemoryUsed and @memorySize in bytes of 10^6 per MB
 _DYNAMODB_THROTTLES = {
     "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
@@ -175,20 +172,10 @@ def _worker_log(
     data.source("AWS/DynamoDB", "ThrottledRequests", "SystemErrors")
     with path.open() as lines:
         for line in lines:
-            if line.startswith("REPORT "):
-                match = _REPORT.match(line.rstrip("\n"))
-                if match is None:
-                    continue
-                ts = ended.get(match["id"], data.started_at)
-                data.add("AWS/Lambda", "Duration", alias, ts, float(match["duration"]))
-                record = {
-                    "@timestamp": ts, "@type": "REPORT", "@requestId": match["id"],
-                    "@duration": float(match["duration"]), "@billedDuration": float(match["billed"]),
-                    "@memorySize": int(match["memory"]) * _MB, "@maxMemoryUsed": int(match["used"]) * _MB,
-                }  # fmt: skip
-                if match["init"]:
-                    record["@initDuration"] = float(match["init"])
-                data.records.append(record)
+            if platform_log.is_platform_line(line):
+                report = platform_log.parse(line)
+                if isinstance(report, platform_log.Report):
+                    _report(data, report, alias, ended)
                 continue
             if not line.startswith("{"):
                 continue
@@ -201,8 +188,29 @@ def _worker_log(
             if JOURNAL_KEY in entry:
                 _injected(data, entry[JOURNAL_KEY], tables)
             elif "level" in entry:
-                stamp = datetime.strptime(entry["timestamp"], "%Y-%m-%d %H:%M:%S,%f%z").timestamp()
-                data.records.append({"@timestamp": stamp, "@message": line.strip(), **entry})
+                data.records.append({"@timestamp": _log_time(entry["timestamp"]), "@message": line.strip(), **entry})
+
+
+def _log_time(stamp: str) -> float:
+    """A JSON log line's time: Powertools' format, or the runtime client's ISO 8601 one (its error records)."""
+    try:
+        return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f%z").timestamp()
+    except ValueError:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def _report(data: RunData, report: platform_log.Report, alias: dict[str, str], ended: dict[str, float]) -> None:
+    """A REPORT: AWS/Lambda ``Duration``, and the Logs Insights record of the fields CloudWatch discovers in it."""
+    ts = ended.get(report.request_id, data.started_at)
+    data.add("AWS/Lambda", "Duration", alias, ts, report.duration_ms)
+    record: dict[str, Any] = {
+        "@timestamp": ts, "@type": "REPORT", "@requestId": report.request_id,
+        "@duration": report.duration_ms, "@billedDuration": float(report.billed_ms),
+        "@memorySize": report.memory_mb * _MB, "@maxMemoryUsed": report.max_memory_mb * _MB,
+    }  # fmt: skip
+    if report.init_ms is not None:
+        record["@initDuration"] = report.init_ms
+    data.records.append(record)
 
 
 def _emf(data: RunData, entry: dict[str, Any]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -65,3 +66,31 @@ def context(event: dict[str, Any], context: Any) -> dict[str, Any]:
         )
     }
     return {"statusCode": 200, "body": json.dumps(seen | {"remaining_ms": context.get_remaining_time_in_millis()})}
+
+
+LAMBDA_VARIABLES = (
+    "_HANDLER", "AWS_EXECUTION_ENV", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_LAMBDA_LOG_FORMAT", "AWS_LAMBDA_LOG_LEVEL", "AWS_LAMBDA_RUNTIME_API",
+    "AWS_REGION", "LAMBDA_TASK_ROOT", "TZ", "_X_AMZN_TRACE_ID",
+)  # fmt: skip
+"""What Lambda sets in an environment (``_X_AMZN_TRACE_ID``: the runtime client, per invocation)."""
+
+
+def runtime(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """What the runtime gave this invocation: Lambda's variables, and the context built from its headers."""
+    print("handler ran")  # its place in the log: between START and REPORT
+    seen = {
+        "variables": {name: os.environ.get(name) for name in LAMBDA_VARIABLES},
+        "request_id": context.aws_request_id,
+        "invoked_function_arn": context.invoked_function_arn,
+        "remaining_ms": context.get_remaining_time_in_millis(),
+        "client_context": context.client_context,
+        "cognito_identity_id": context.identity.cognito_identity_id,
+    }
+    return {"statusCode": 200, "body": json.dumps(seen)}
+
+
+def exit_now(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """End the environment's process mid-invocation, as a crash would."""
+    os._exit(3)

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import boto3
 
+from chaos.inject import read_journal
+from harness.runfolder import RunFolder
 from localstage.local import LocalStage, id_token
 from tests.system.test_local_stage import _order, _post
 
@@ -35,3 +37,7 @@ def test_a_plan_installed_in_the_workers_fails_the_function_s_own_calls(tmp_path
         assert [item["id"]["S"] for item in items] == [body["order_id"]]
         logs = "".join(p.read_text() for p in (Path(info["run_dir"]) / "logs").glob("worker-*.log"))
         assert '"error_code":"ServiceUnavailable"' in logs
+        # ... and each fault is journaled with the request it met (the runtime client's request in flight)
+        faults = read_journal(RunFolder(Path(info["run_dir"])).logs.worker_logs())
+        assert faults
+        assert {fault["request_id"] for fault in faults} == {body["request_id"]}

@@ -18,6 +18,9 @@ import jwt
 import pytest
 
 from create_order.api import PROBLEM_TYPE_PREFIX
+from harness.billing import read_bills
+from harness.platform_log import is_platform_line, read_reports
+from harness.runfolder import RunFolder
 from harness.template import function_environment, load_template, resource, resources_of_type
 from localstage.allotment import Allotment
 from localstage.local import LocalStage, id_token
@@ -180,17 +183,22 @@ def test_an_undeclared_method_is_api_gateways_403_without_reaching_the_function(
     assert "integration" not in access_entry(stage, response.headers["x-amzn-RequestId"])
 
 
-def test_invocations_write_report_lines(stage: LocalStage) -> None:
-    logs = Path(stage.describe()["run_dir"]) / "logs"
-    reports = [
-        line
-        for path in logs.glob("worker-*.log")
-        for line in path.read_text().splitlines()
-        if line.startswith("REPORT")
-    ]
+def test_invocations_write_report_records_and_bills(stage: LocalStage) -> None:
+    run = RunFolder(Path(stage.describe()["run_dir"]))
+    reports = [report for path in run.logs.worker_logs() for report in read_reports(path)]
 
+    # The template's LogFormat is JSON: every platform line is a JSON record
     assert reports
-    assert any("Init Duration" in line for line in reports)
+    assert all(
+        line.startswith('{"time"')
+        for path in run.logs.worker_logs()
+        for line in path.read_text().splitlines()
+        if is_platform_line(line)
+    )
+    assert any(report.init_ms is not None for report in reports)
+    # ... and each request's bill is the one its REPORT gives
+    bills = {bill.request_id: bill for bill in read_bills(run.billing)}
+    assert {r.request_id: r.billed_ms for r in reports} == {k: b.billed_ms for k, b in bills.items()}
 
 
 def test_stopping_the_stage_leaves_no_process_behind(tmp_path: Path) -> None:

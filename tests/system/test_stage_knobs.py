@@ -17,6 +17,8 @@ from typing import Any
 import boto3
 import pytest
 
+from harness.platform_log import read_reports
+from harness.runfolder import RunFolder
 from loadtests.audit.judge import derived_order_id
 from localstage import local
 from localstage.local import LocalStage, id_token
@@ -110,9 +112,8 @@ def _stored(stage: LocalStage, order_ids: set[str]) -> set[str]:
 def test_provisioned_environments_are_initialised_before_the_first_request(stage: LocalStage) -> None:
     assert stage.pool is not None
     assert stage.pool.started == 2  # before any request
-    reports = [line for log in (Path(stage.describe()["run_dir"]) / "logs").glob("worker-*.log")
-               for line in log.read_text().splitlines() if line.startswith("REPORT")]  # fmt: skip
-    assert reports == []  # their inits ran outside any invocation
+    logs = RunFolder(Path(stage.describe()["run_dir"])).logs.worker_logs()
+    assert [report for log in logs for report in read_reports(log)] == []  # their inits ran outside any invocation
 
     status, headers, _ = _post(stage)
 

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
-import socket
-import subprocess
 import sys
 import threading
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 import psutil
 import pytest
 
+from harness.platform_log import JSON, PROVISIONED, init_reports, read_reports
 from harness.readings import rusage_peak_kib
-from localstage.messages import Invoke, Reply, Setup, Stop
 from localstage.workers import FunctionConfig, WorkerPool
 from tests.support.localstage import until_busy
 
@@ -25,7 +21,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def pool(tmp_path: Path, handler: str = "tests.system.handlers.echo", **kwargs) -> WorkerPool:
-    function = FunctionConfig(code_dir=ROOT, env={}, timeout_s=kwargs.pop("timeout_s", 5.0), handler=handler)
+    function = FunctionConfig(
+        code_dir=ROOT, env={}, timeout_s=kwargs.pop("timeout_s", 5.0), handler=handler, log_format=JSON
+    )
     return WorkerPool(function, tmp_path, **kwargs)
 
 
@@ -42,11 +40,10 @@ def test_first_invocation_is_a_cold_start_and_the_next_reuses_the_environment(tm
     assert second.init_ms is None
     assert first.worker == second.worker
     assert workers.started == 1
-    report = (tmp_path / "worker-001.log").read_text().splitlines()
-    assert [line.startswith("REPORT RequestId: ") for line in report] == [True, True]
-    assert "Init Duration" in report[0]
-    assert "Init Duration" not in report[1]
-    assert "Max Memory Used" in report[0]
+    first_report, second_report = read_reports(tmp_path / "worker-001.log")
+    assert first_report.init_ms is not None
+    assert second_report.init_ms is None
+    assert first_report.max_memory_mb > 0
 
 
 MIB = 1024 * 1024
@@ -70,10 +67,8 @@ def test_max_memory_used_is_the_environment_s_own_peak_not_the_peak_of_the_harne
     # Then the REPORT line gives the environment's own peak: the 64 MiB and an interpreter, far below 256
     assert answer.outcome == "ok"
     assert answer.payload is not None
-    [report] = (tmp_path / "worker-001.log").read_text().splitlines()
-    match = re.search(r"\tMax Memory Used: (\d+) MB", report)
-    assert match is not None, report
-    used_mb = int(match[1])
+    [report] = read_reports(tmp_path / "worker-001.log")
+    used_mb = report.max_memory_mb
     assert 64 <= used_mb <= 64 + 48
     if sys.platform == "linux":
         # ... where getrusage in the environment carries the harness's peak (what the REPORT line used to say)
@@ -152,8 +147,12 @@ def test_function_error_is_reported_not_raised(tmp_path: Path) -> None:
         workers.close()
 
     assert result.outcome == "error"
-    assert result.payload == {"errorType": "RuntimeError", "errorMessage": "boom"}
-    assert "RuntimeError: boom" in (tmp_path / "worker-001.log").read_text()
+    assert result.payload is not None
+    assert (result.payload["errorType"], result.payload["errorMessage"]) == ("RuntimeError", "boom")
+    # The runtime client logs the error record, and the REPORT says the function failed
+    assert '"errorMessage": "boom", "errorType": "RuntimeError"' in (tmp_path / "worker-001.log").read_text()
+    [report] = read_reports(tmp_path / "worker-001.log")
+    assert report.status == "failure"
 
 
 def _alive(pid: int) -> bool:
@@ -187,7 +186,7 @@ def test_close_stops_every_environment(tmp_path: Path) -> None:
         assert len(set(pids)) == 2
         for pid in pids:
             assert _alive(pid)
-            assert _command_line(pid)[1:3] == ["-m", "localstage.environment"]
+            assert _command_line(pid)[1:] == ["-m", "awslambdaric", "tests.system.handlers.echo"]
 
         # When the pool is closed
         workers.close()
@@ -218,7 +217,11 @@ def test_provisioned_environments_are_initialised_before_any_invocation(tmp_path
     # ... so none of the invocations was a cold start, and none started another environment
     assert [result.outcome for result in results] == ["ok", "ok", "ok"]
     assert [result.init_ms for result in results] == [None, None, None]
-    assert all("Init Duration" not in path.read_text() for path in tmp_path.glob("worker-*.log"))
+    logs = sorted(tmp_path.glob("worker-*.log"))
+    assert all(report.init_ms is None for log in logs for report in read_reports(log))
+    # ... each init reported on its own, as a provisioned one
+    inits = [entry for log in logs for entry in init_reports(log.read_text().splitlines())]
+    assert [entry.initialization_type for entry in inits] == [PROVISIONED] * 3
 
 
 def test_an_environment_whose_init_fails_is_not_provisioned(tmp_path: Path) -> None:
@@ -229,7 +232,10 @@ def test_an_environment_whose_init_fails_is_not_provisioned(tmp_path: Path) -> N
         workers.close()
 
     assert alive == 0
-    assert "AttributeError" in (tmp_path / "worker-001.log").read_text()
+    log = (tmp_path / "worker-001.log").read_text()
+    assert "Runtime.HandlerNotFound" in log
+    [init] = init_reports(log.splitlines())
+    assert (init.status, init.error_type) == ("error", "Runtime.HandlerNotFound")
 
 
 def test_the_fault_plan_s_zero_is_set_before_the_first_environment_and_refused_after(tmp_path: Path) -> None:
@@ -261,7 +267,8 @@ def test_the_handler_gets_a_context_of_the_function_the_pool_was_given(tmp_path:
     finally:
         workers.close()
 
-    # Then the context is that function's $LATEST, counting down from its timeout
+    # Then the context is that function's $LATEST, counting down from its timeout (the memory a
+    # string, as Lambda's runtime client gives it)
     assert answer.outcome == "ok"
     assert answer.payload is not None
     seen = json.loads(answer.payload["body"])
@@ -270,60 +277,7 @@ def test_the_handler_gets_a_context_of_the_function_the_pool_was_given(tmp_path:
         "aws_request_id": "req-1",
         "function_name": "orders-fn",
         "function_version": "$LATEST",
-        "memory_limit_in_mb": 512,
+        "memory_limit_in_mb": "512",
         "invoked_function_arn": "arn:aws:lambda:us-east-1:123456789012:function:orders-fn",
         "log_group_name": "/aws/lambda/orders-fn",
     }
-
-
-def _environment(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Connection]:
-    """An environment started by hand, as the pool starts one, and the pool's end of its pipe."""
-    ours, theirs = socket.socketpair()
-    with theirs:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "localstage.environment", str(theirs.fileno())],
-            pass_fds=[theirs.fileno()],
-            cwd=ROOT,
-        )
-    conn = Connection(ours.detach())
-    function = FunctionConfig(code_dir=ROOT, env={}, timeout_s=5.0, handler="tests.system.handlers.echo")
-    conn.send(Setup(function, tmp_path / "environment.log"))
-    return process, conn
-
-
-def test_an_environment_answers_an_invoke_with_a_reply_and_leaves_on_stop(tmp_path: Path) -> None:
-    # Given an environment set up for a function
-    process, conn = _environment(tmp_path)
-    try:
-        # When it is sent an invocation, then told to stop
-        conn.send(Invoke({}, "req-1"))
-        assert conn.poll(30)
-        reply = conn.recv()
-        conn.send(Stop())
-        code = process.wait(timeout=10)
-    finally:
-        process.kill()
-        conn.close()
-
-    # Then it answered with a Reply (its first invocation: a cold start) and ended cleanly
-    assert isinstance(reply, Reply)
-    assert reply.outcome == "ok"
-    assert reply.init_ms is not None
-    assert code == 0
-    assert "REPORT RequestId: req-1\t" in (tmp_path / "environment.log").read_text()
-
-
-def test_an_environment_refuses_a_message_it_does_not_know(tmp_path: Path) -> None:
-    # Given an environment set up for a function
-    process, conn = _environment(tmp_path)
-    try:
-        # When it is sent an untyped tuple, as the pool once sent an invocation
-        conn.send(({}, "req-1"))
-        code = process.wait(timeout=30)
-    finally:
-        process.kill()
-        conn.close()
-
-    # Then it fails, naming what it takes, rather than guess
-    assert code != 0
-    assert "an environment takes Provision, Invoke or Stop" in (tmp_path / "environment.log").read_text()

@@ -10,6 +10,8 @@ import pytest
 from create_order import names
 from dashboards import definition
 from dashboards.publish import local_variables
+from harness import platform_log
+from harness.platform_log import JSON, Report
 from harness.template import load_template
 from runreport.insights import QueryError, run_query
 from runreport.render import CELL_W, bucketed, draw_widget, metric_lines, render_run, statistic
@@ -58,13 +60,16 @@ def run_dir(tmp_path: Path) -> Path:
     _lines(logs / "worker-001.log", [
         _emf(T0 + 1, names.ORDERS_CREATED, "Count", 1),
         _emf(T0 + 1, names.ORDER_VALUE, "None", 12.5, Currency="USD"),
-        "REPORT RequestId: r1\tDuration: 30.00 ms\tBilled Duration: 30 ms\tMemory Size: 256 MB\t"
-        "Max Memory Used: 90 MB\tInit Duration: 300.00 ms",
+        platform_log.report(JSON, Report("r1", 30.0, 330, 256, 90, init_ms=300.0)).rstrip("\n"),
         _emf(T0 + 2, names.ORDER_VALUE, "None", 10, Currency="EUR"),
+        # The text format reads the same (a run of a function whose LogFormat is Text)
         "REPORT RequestId: r2\tDuration: 10.00 ms\tBilled Duration: 10 ms\tMemory Size: 256 MB\tMax Memory Used: 91 MB",
         json.dumps(error),
         _emf(T0 + 12, names.DEPENDENCY_FAILURES, "Count", 1, Dependency=names.PROCESSING_QUEUE),
-        "REPORT RequestId: r3\tDuration: 80.00 ms\tBilled Duration: 80 ms\tMemory Size: 256 MB\tMax Memory Used: 91 MB",
+        platform_log.report(JSON, Report("r3", 80.0, 80, 256, 91)).rstrip("\n"),
+        # The runtime client's own record of an unhandled error (its time in ISO 8601)
+        json.dumps({"timestamp": "2027-01-15T08:00:13Z", "level": "ERROR", "errorMessage": "boom",
+                    "errorType": "RuntimeError", "requestId": "r3", "stackTrace": []}),
     ])  # fmt: skip
     _lines(logs / "requests-dynamodb.jsonl", [
         {"ts": T0 - 5, "operation": "PutItem", "target": "local-ProductsTable", "status": 200, "ms": 1.0},

@@ -11,6 +11,7 @@ import resource
 import signal
 import subprocess
 import sys
+import time
 from collections import namedtuple
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,6 +26,7 @@ from harness.readings import (
     machine_busy_s,
     own_peak_rss_kib,
     own_rss_kib,
+    peak_rss_kib,
     reap,
     rss_kib,
     rusage_peak_kib,
@@ -262,3 +264,35 @@ def test_the_readings_of_this_process_agree_with_each_other_on_the_platform_that
     assert 4 * 1024 <= now <= peak <= rusage_peak + 16 * 1024
     assert rusage_peak < 8 * 1024 * 1024
     assert rss_kib(os.getpid()) == pytest.approx(now, rel=0.5)
+
+
+def test_another_process_s_peak_is_its_own_vmhwm_and_none_once_it_is_gone() -> None:
+    if sys.platform != "linux":
+        pytest.skip("read from /proc on Linux only; elsewhere the RSS now (stubbed below)")
+    # Given a child that wrote 48 MiB and freed it, then waits
+    child = subprocess.Popen(
+        [sys.executable, "-c", "b = b'\\x01' * (48 * 1024 * 1024); del b; import sys; sys.stdin.read()"],
+        stdin=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while (peak_rss_kib(child.pid) or 0) < 48 * 1024 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # Then its peak holds the 48 MiB it no longer holds, far above what it holds now
+        peak = peak_rss_kib(child.pid)
+        assert peak is not None
+        assert peak >= 48 * 1024
+        now = rss_kib(child.pid)
+        assert now is not None
+        assert now < peak - 32 * 1024
+    finally:
+        child.communicate(b"")
+    # And a process that is gone has none
+    assert peak_rss_kib(child.pid) is None
+
+
+def test_another_process_s_peak_off_linux_is_its_rss_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(readings, "_platform", lambda: "darwin")
+    monkeypatch.setattr(readings, "rss_kib", lambda pid: 4096 if pid == 7 else None)
+
+    assert (peak_rss_kib(7), peak_rss_kib(8)) == (4096, None)

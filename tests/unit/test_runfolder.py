@@ -20,7 +20,7 @@ FILES = (
     "summary.json", "timeline.json", "audit.json", "memory.jsonl", "memory.json", "chaos.json", "calls.json",
     "e2e.json", "users.json", "catalog.json", "workers.json", "index.html", "widgets.json", "dashboard.png",
     "result.json", "result.tmp", "worker-*.log", "moto-*.log", "requests-*.jsonl", "bench-*.log", "ledger-*.jsonl",
-    "ledger-worker-*.jsonl", "bench-*.json", runfolder.STAMP,
+    "ledger-worker-*.jsonl", "bench-*.json", "billing.jsonl", runfolder.STAMP,
 )  # fmt: skip
 """Names spelled in a run folder: found in any string of the code (``*`` stands for a placeholder)."""
 FOLDERS = (

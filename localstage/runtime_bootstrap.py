@@ -1,0 +1,64 @@
+"""A chaos run's execution environment: its faults installed, then Lambda's runtime client as it starts.
+
+    python -m localstage.runtime_bootstrap --chaos-plan PLAN [--faults-from EPOCH] HANDLER
+
+What a Lambda ``AWS_LAMBDA_EXEC_WRAPPER`` is to a managed runtime (the fault injection
+extension's wrapper in the template's non-production environments): the worker pool starts an
+environment with this in place of ``python -m awslambdaric HANDLER`` when the function has a
+fault plan. It installs the plan for every SDK client made from then on, so that the clients the
+handler builds at its init carry the faults, and runs ``awslambdaric`` exactly as ``python -m
+awslambdaric HANDLER`` runs it. The Lambda package holds no chaos code.
+
+Each fault is journaled into the environment's log with the request it met: the runtime client's
+own record of the invocation in flight, the one its logging filter stamps on every log record.
+Standard library only, plus ``chaos`` and the runtime client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import runpy
+import sys
+from pathlib import Path
+from typing import Any
+
+RUNTIME_CLIENT = "awslambdaric"
+"""The module ``python -m`` runs in an environment: Lambda's runtime interface client."""
+
+
+def _request_in_flight() -> str | None:
+    """The request id of the invocation the runtime client is running (``None`` during the init)."""
+    bootstrap = sys.modules.get(f"{RUNTIME_CLIENT}.bootstrap")
+    request_id: str | None = getattr(bootstrap, "_GLOBAL_AWS_REQUEST_ID", None)
+    return request_id
+
+
+def _journal(fault: dict[str, Any]) -> None:
+    from chaos.inject import journal_line  # noqa: PLC0415 - imported with the injector, below
+
+    # sys.stdout at the moment of the fault: the runtime client replaces it with an unbuffered one.
+    sys.stdout.write(journal_line(fault, _request_in_flight()))
+
+
+def install_faults(plan: Path, faults_from: float | None) -> None:
+    """Install the fault plan ``plan`` for every SDK client made from now on (its windows from ``faults_from``)."""
+    from chaos.inject import FaultInjector  # noqa: PLC0415 - only chaos runs load chaos and botocore here
+    from chaos.plan import FaultPlan  # noqa: PLC0415
+
+    FaultInjector(FaultPlan.load(plan), started_at=faults_from, journal=_journal).install_for_new_clients()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Install the faults, then run the runtime client for ``HANDLER`` as ``python -m awslambdaric`` would."""
+    parser = argparse.ArgumentParser(prog="python -m localstage.runtime_bootstrap")
+    parser.add_argument("--chaos-plan", type=Path, required=True, help="the fault plan (chaos/*.toml)")
+    parser.add_argument("--faults-from", type=float, help="epoch seconds the plan's windows count from")
+    parser.add_argument("handler", help="the template's Handler")
+    args = parser.parse_args(argv)
+    install_faults(args.chaos_plan, args.faults_from)
+    sys.argv = [RUNTIME_CLIENT, args.handler]
+    runpy.run_module(RUNTIME_CLIENT, run_name="__main__", alter_sys=True)
+
+
+if __name__ == "__main__":
+    main()
