@@ -221,7 +221,7 @@ def test_the_memory_size_option_is_the_functions_for_the_run(tmp_path: Path) -> 
         assert running.pool is not None
         # Then the environments are told that memory size, and report it
         assert running.pool.function.memory_mb == 512
-        assert running.pool.function.env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "512"
+        assert running.pool.function.variables("127.0.0.1:9001")["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "512"
 
 
 def test_conditional_writes_are_atomic_as_in_dynamodb(stage: LocalStage) -> None:
