@@ -74,10 +74,11 @@ def views(template: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
         own = values.get(KNOB, str(source["Parameters"][KNOB]["Default"]))
         for knob in (own, "false" if own == "true" else "true"):
             name = f"{environment}-{'key' if knob == 'true' else 'nokey'}"
-            view = deployed(source, values | {KNOB: knob})
+            chosen_values = values | {KNOB: knob}
+            view = deployed(source, chosen_values)
             # checkov decides conditions itself, from the defaults: make them this view's values.
             view["Parameters"] = {
-                key: {**spec, "Default": (values | {KNOB: knob}).get(key, spec.get("Default"))}
+                key: {**spec, "Default": chosen_values.get(key, spec.get("Default"))}
                 for key, spec in source["Parameters"].items()
             }
             chosen[name] = view
@@ -103,8 +104,11 @@ def _read(report: dict[str, Any] | list[dict[str, Any]], names: list[str]) -> Sc
     reports = report if isinstance(report, list) else [report]
     findings: list[Finding] = []
     passed = dict.fromkeys(names, 0)
+    errors = dict.fromkeys(names, 0)
     for part in reports:
         results = part.get("results", {})
+        for path in results.get("parsing_errors", []):
+            errors[Path(path).stem] = errors.get(Path(path).stem, 0) + 1
         for check in results.get("passed_checks", []):
             passed[_view(check)] += 1
         for kind in ("failed_checks", "skipped_checks"):
@@ -113,10 +117,6 @@ def _read(report: dict[str, Any] | list[dict[str, Any]], names: list[str]) -> Sc
                 findings.append(
                     Finding(_view(check), check["check_id"], check["resource"], check["check_name"], reason)
                 )
-    errors = dict.fromkeys(names, 0)
-    for part in reports:
-        for path in part.get("results", {}).get("parsing_errors", []):
-            errors[Path(path).stem] = errors.get(Path(path).stem, 0) + 1
     if not any(passed.values()) and not findings:
         raise RuntimeError("checkov read no template: nothing passed and nothing failed")
     return Scan(findings, passed, errors)

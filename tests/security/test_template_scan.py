@@ -24,10 +24,11 @@ def _broken() -> dict[str, dict[str, Any]]:
     without_reason = copy.deepcopy(load_template())
     skips = without_reason["Resources"]["CreateOrderFunction"]["Metadata"]["checkov"]["skip"]
     next(skip for skip in skips if skip["id"] == "CKV_AWS_117")["comment"] = ""
+    unversioned = views(without_versioning)
     return {
-        "no-versioning": views(without_versioning)["dev-nokey"],
+        "no-versioning": unversioned["dev-nokey"],
         "no-reason": views(without_reason)["dev-nokey"],
-        "prod-no-versioning": views(without_versioning)["prod-key"],
+        "prod-no-versioning": unversioned["prod-key"],
     }
 
 
