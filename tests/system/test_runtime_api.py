@@ -179,7 +179,13 @@ def test_a_process_that_dies_mid_invocation_is_a_runtime_exit_error_and_the_next
     finally:
         workers.close()
 
-    assert (died.outcome, died.payload) == ("error", {"errorType": "Runtime.ExitError"})
+    assert (died.outcome, died.payload) == (
+        "error",
+        {
+            "errorType": "Runtime.ExitError",
+            "errorMessage": "RequestId: req-1 Error: Runtime exited with error: exit status 3",
+        },
+    )
     [report] = read_reports(tmp_path / "worker-001.log")
     assert (report.status, report.error_type) == ("error", "Runtime.ExitError")
     assert (again.worker, again.outcome) == (2, "error")  # a fresh environment (which dies too)
