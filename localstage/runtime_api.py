@@ -58,11 +58,11 @@ POLL_S = 0.1
 _ACCEPTED = b'{"status":"OK"}'
 
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100
-"""Lambda's limit on a synchronous invocation's response body: 6,291,556 bytes, its quotas' "6 MB".
+"""Lambda's limit on a synchronous invocation's response body, its quotas' "6 MB".
 
 Lambda's Runtime API (RAPID, in aws/aws-lambda-runtime-interface-emulator) reads the runtime's
-whole ``…/response`` and refuses it when ``len(data) > interop.MaxPayloadSize`` (6 MiB + 100:
-``internal/lambda/interop/model.go``, ``internal/lambda/rapidcore/server.go``): the limit itself passes.
+whole ``…/response`` and refuses it when ``len(data) > interop.MaxPayloadSize``, this value
+(``internal/lambda/interop/model.go``, ``internal/lambda/rapidcore/server.go``): the limit itself passes.
 """
 RESPONSE_TOO_LARGE = "Function.ResponseSizeTooLarge"
 """The invoker's error for a response over the limit (RAPID's ``fatalerror.FunctionOversizedResponse``)."""
