@@ -41,7 +41,7 @@ from localstage.allotment import MIB
 from localstage.cgroups import ControlGroupError, ControlGroups, EnvironmentGroup
 from localstage.function_config import FunctionConfig
 from localstage.platform_records import PlatformRecords
-from localstage.runtime_api import InitError, RuntimeApi, RuntimeExitError
+from localstage.runtime_api import RESPONSE_TOO_LARGE, Answer, InitError, RuntimeApi, RuntimeExitError
 from localstage.runtime_bootstrap import RUNTIME_CLIENT
 
 __all__ = ["FunctionConfig", "Invocation", "WorkerPool"]
@@ -54,6 +54,8 @@ EXIT_ERROR = "Runtime.ExitError"
 """Lambda's error type for a runtime that exited before it answered."""
 OUT_OF_MEMORY = "Runtime.OutOfMemory"
 """Lambda's error type for an environment killed for growing past its memory size."""
+REFUSAL_EXIT_S = 5.0
+"""How long a runtime whose response was refused for its size has to exit or ask for its next event."""
 DELIVERY_ATTEMPTS = 3
 """Environments tried for one invocation when the one taken turns out to have died while idle."""
 
@@ -296,9 +298,7 @@ class WorkerPool:
         except RuntimeExitError:
             error = self._exited(worker, request_id, invoked)
             return Invocation("error", error, init_ms=init_ms, worker=worker.index)
-        duration_ms = (time.monotonic() - invoked) * 1000
-        self._end(worker, request_id, duration_ms, FAILURE if answer.is_error else SUCCESS, answer.error_type)
-        self._release(worker)
+        duration_ms = self._answered(worker, request_id, invoked, answer)
         if answer.is_error:
             return Invocation(
                 "error", _error_payload(answer.body, answer.error_type), duration_ms, init_ms, worker.index
@@ -322,9 +322,28 @@ class WorkerPool:
             if not self._closed:  # else the pool closed under it
                 self._exited(worker, request_id, invoked)
             return
+        self._answered(worker, request_id, invoked, answer)
+
+    def _answered(self, worker: _Worker, request_id: str, invoked: float, answer: Answer) -> float:
+        """End an invocation its runtime answered: its REPORT, and the environment back among the idle; its duration.
+
+        A response refused for its size ends as its runtime takes the refusal: awslambdaric exits
+        on it, and Lambda's REPORT then says ``Status: error``, ``Runtime.ExitError`` (the
+        environment is gone); a runtime that asks for its next event instead is kept.
+        """
         duration_ms = (time.monotonic() - invoked) * 1000
+        if answer.error_type == RESPONSE_TOO_LARGE:
+            try:
+                kept = worker.api.ready(time.monotonic() + REFUSAL_EXIT_S) is None
+            except (RuntimeExitError, TimeoutError):
+                kept = False
+            if not kept:
+                self._end(worker, request_id, duration_ms, ERROR, _exit_error(worker))
+                self._discard(worker)
+                return duration_ms
         self._end(worker, request_id, duration_ms, FAILURE if answer.is_error else SUCCESS, answer.error_type)
         self._release(worker)
+        return duration_ms
 
     def _exited(self, worker: _Worker, request_id: str, invoked: float) -> dict[str, Any]:
         """End an invocation whose environment died under it (killed for its memory, or crashed); Lambda's error.

@@ -20,7 +20,7 @@ import psutil
 import pytest
 
 from harness.billing import read_bills
-from harness.platform_log import JSON, PROVISIONED, TEXT, read_reports
+from harness.platform_log import ERROR, JSON, PROVISIONED, TEXT, read_reports
 from localstage.runtime_api import MAX_RESPONSE_BYTES, NEXT, NEXT_HEADERS, InitError, RuntimeApi, RuntimeExitError
 from localstage.workers import FunctionConfig, WorkerPool
 
@@ -227,6 +227,9 @@ def test_a_response_over_lambda_s_limit_is_lambda_s_function_error_and_the_runti
     [refusal] = [line.split(marker, 1)[1] for line in log.splitlines() if marker in line]
     assert json.loads(refusal) == ENTITY_TOO_LARGE
     assert "RuntimeError: Failed to post invocation response" in log
+    # ... and its REPORT says what Lambda's says then: the runtime exited (not a function error)
+    report = read_reports(tmp_path / "worker-001.log")[0]
+    assert (report.request_id, report.status, report.error_type) == ("req-1", ERROR, "Runtime.ExitError")
     # ... so the next request starts a fresh environment, and a response of exactly the limit passes
     assert (at_limit.outcome, at_limit.worker) == ("ok", 2)
     assert at_limit.init_ms is not None
