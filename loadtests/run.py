@@ -50,7 +50,7 @@ from loadtests.memory import RssSampler, memory_report
 from localstage.allotment import Allotment, add_arguments
 from localstage.backend import free_port
 from localstage.local import LocalStage, new_run_dir
-from runreport.render import render_run
+from runreport.render import allotment_line, render_run
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -233,6 +233,7 @@ def summarize(run_dir: Path, report: AuditReport, cold_starts: int, window: SloW
                 **{f"p{q}_ms": float(row[f"{q}%"]) if row[f"{q}%"] != "N/A" else 0.0 for q in (50, 95, 99)},
             }
     summary["invariants"] = {name: getattr(report, name) for name in ("lost", "duplicated", "orphaned", "unqueued")}
+    summary["allotment"] = json.loads(folder.stage_file.read_text()).get("allotment")
     summary["audit_passed"] = report.passed
     host = window.load() if window is not None else None
     summary["host"] = None
@@ -256,6 +257,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
                 f"p50 {s['p50_ms']:>5.0f} ms  p95 {s['p95_ms']:>5.0f} ms  p99 {s['p99_ms']:>5.0f} ms"
             )
     print(f"  cold starts   {summary['cold_starts']}")
+    if summary.get("allotment"):
+        print(f"  allotment     {allotment_line(summary['allotment'])}")
     if summary["host"] is not None:
         print(f"  host          {summary['host']['line']}; {summary['host']['cold_starts']} cold starts")
     print("  status mix    " + ", ".join(f"{k}: {v}" for k, v in sorted(summary["status_mix"].items())))
@@ -295,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     with LocalStage(run_dir, **stage_options) as stage:
         info = stage.describe()
         print(f"stage up: {info['orders_url']} (run folder {run_dir})", flush=True)
+        print(f"allotment: {allotment_line(info['allotment'])}", flush=True)
         started_at = time.time()  # the plan's zero: injectors, network schedule and report count from it
         if stage.pool is not None and plan is not None:
             stage.pool.count_faults_from(started_at)

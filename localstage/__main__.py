@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"knobs          {'of ' + args.environment if args.environment else 'the template defaults'}")
         for line in stage.knobs.banner(limit=args.concurrency, throttled=args.throttle):
             print(line)
+        for line in stage.groups.banner() if stage.groups else []:
+            print(line)
         print("try:")
         print(
             f"  curl -si -X POST {info['orders_url']} -H 'Content-Type: application/json' "

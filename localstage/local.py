@@ -16,6 +16,7 @@ from harness.runfolder import RunFolder
 from harness.template import FUNCTION, ROOT, load_template, physical_name, resource
 from localstage.allotment import Allotment
 from localstage.backend import REGION, MotoBackend
+from localstage.cgroups import ControlGroups
 from localstage.consumer import QueueConsumer
 from localstage.gateway import Gateway, TokenVerifier
 from localstage.knobs import Knobs
@@ -71,6 +72,8 @@ class LocalStage:
     allotment: Allotment = field(default_factory=Allotment)
     """Memory and CPU as Lambda allots them (``--memory-size``, ``--cpu-model``, ...); its memory size is the run's."""
     knobs: Knobs = field(default_factory=Knobs)
+    groups: ControlGroups | None = None
+    """The environments' control groups, by the allotment (no-ops where the host allows none)."""
     proxies: dict[str, FaultProxy] = field(default_factory=dict)
     backend: MotoBackend | None = None
     resources: StageResources | None = None
@@ -100,7 +103,8 @@ class LocalStage:
         seed(self.resources, customers=self.customers)
         props = resource(template, FUNCTION)["Properties"]
         name = self.resources.variables[FUNCTION]  # the template's name, with the stage's own stage name
-        memory_mb = self.allotment.memory_for(int(props["MemorySize"]))
+        self.groups = ControlGroups.open(self.allotment, int(props["MemorySize"]))
+        memory_mb = self.groups.memory_mb
         backend_env = self.backend.env()
         if self.network_faults:
             for service, variable in (("dynamodb", "AWS_ENDPOINT_URL_DYNAMODB"), ("sqs", "AWS_ENDPOINT_URL_SQS")):
@@ -130,7 +134,11 @@ class LocalStage:
         )
         folder.logs_dir.mkdir(exist_ok=True)
         self.pool = WorkerPool(
-            function, folder.logs_dir, concurrency=self.knobs.concurrency(self.concurrency), billing=folder.billing
+            function,
+            folder.logs_dir,
+            concurrency=self.knobs.concurrency(self.concurrency),
+            billing=folder.billing,
+            groups=self.groups,
         )
         if self.knobs.provisioned:
             # Provisioned concurrency: every init done before the gateway takes its first request.
@@ -164,7 +172,7 @@ class LocalStage:
 
     def describe(self) -> dict[str, Any]:
         """What a person or a load test needs to call the stage."""
-        if self.gateway is None or self.resources is None or self.backend is None:
+        if self.gateway is None or self.resources is None or self.backend is None or self.groups is None:
             raise RuntimeError("the stage is not running")
         return {
             "url": self.gateway.url,
@@ -174,6 +182,7 @@ class LocalStage:
             "aws_env": self.backend.env(),
             "run_dir": str(self.run_dir),
             "knobs": {**asdict(self.knobs), "throttle": self.throttle},
+            "allotment": self.groups.summary(),
             **self.resources.to_json(),
         }
 
@@ -188,6 +197,9 @@ class LocalStage:
         if self.pool is not None:
             self.pool.close()
             self.pool = None
+        if self.groups is not None:
+            groups, self.groups = self.groups, None
+            groups.close()
         for proxy in self.proxies.values():
             proxy.stop()
         self.proxies.clear()

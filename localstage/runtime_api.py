@@ -8,7 +8,9 @@ its init, and between invocations it waits there. It answers each invocation wit
 ``GET …/runtime/restore/next`` (answered at once: no snapshot is taken here) and may post
 ``…/runtime/restore/error``. Every ``next`` answer carries each ``Lambda-Runtime-*`` header,
 empty or not, as Lambda sends them (docs/contract.md §5: awslambdaric's native client was seen
-to crash on an answer without ``-Client-Context`` and ``-Cognito-Identity``).
+to crash on an answer without ``-Client-Context`` and ``-Cognito-Identity``). A response over
+Lambda's limit (:data:`MAX_RESPONSE_BYTES`) is refused as Lambda refuses it: a 413 to the runtime,
+``Function.ResponseSizeTooLarge`` to the invoker.
 
 Each environment has an endpoint of its own (:class:`RuntimeApi`: a socket listening on
 127.0.0.1, given to the environment as ``AWS_LAMBDA_RUNTIME_API``), and no thread of its own:
@@ -55,6 +57,16 @@ POLL_S = 0.1
 """How often a wait looks at whether the environment's process is still alive while no request comes."""
 _ACCEPTED = b'{"status":"OK"}'
 
+MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100
+"""Lambda's limit on a synchronous invocation's response body, its quotas' "6 MB".
+
+Lambda's Runtime API (RAPID, in aws/aws-lambda-runtime-interface-emulator) reads the runtime's
+whole ``…/response`` and refuses it when ``len(data) > interop.MaxPayloadSize``, this value
+(``internal/lambda/interop/model.go``, ``internal/lambda/rapidcore/server.go``): the limit itself passes.
+"""
+RESPONSE_TOO_LARGE = "Function.ResponseSizeTooLarge"
+"""The invoker's error for a response over the limit (RAPID's ``fatalerror.FunctionOversizedResponse``)."""
+
 
 class RuntimeExitError(Exception):
     """The environment's runtime went away: its process ended, or it closed its connection mid-request."""
@@ -74,7 +86,7 @@ class Answer:
 
     body: bytes
     error_type: str | None = None
-    """``None`` for a response; the ``Lambda-Runtime-Function-Error-Type`` of an error."""
+    """``None`` for a response; an error's ``Lambda-Runtime-Function-Error-Type``; Lambda's for a refused response."""
 
     @property
     def is_error(self) -> bool:
@@ -161,6 +173,29 @@ def _problem(error_type: str, message: str) -> bytes:
     return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
 
 
+_LIMIT = f"maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes)."
+_ENTITY_TOO_LARGE = _problem("RequestEntityTooLarge", f"Exceeded {_LIMIT}")
+"""RAPID's answer (413) to a response over the limit (``rendering.RenderRequestEntityTooLarge``)."""
+_OVERSIZED = Answer(_problem(RESPONSE_TOO_LARGE, f"Response payload size exceeded {_LIMIT}"), RESPONSE_TOO_LARGE)
+"""What the invoker gets instead of a response over the limit, in the words of Lambda's Invoke API.
+
+RAPID's own message also names the response's size ("Response payload size (N bytes) exceeded…",
+``interop.ErrorResponseTooLarge``); Lambda's invokers get it without, as aws/aws-lambda-dotnet's
+integration tests against Lambda expect since .NET 6 (``CustomRuntimeTests.cs``).
+"""
+
+
+def _refuse(request: _Request) -> Answer:
+    """Refuse a response over the limit as Lambda does: the invocation ends in a function error.
+
+    RAPID then counts the response as sent, so a runtime may go on to ask for its next event;
+    awslambdaric does not: its native client raises on the 413 and the process exits.
+    """
+    with contextlib.suppress(OSError):  # the refusal is Lambda's; a runtime gone since misses only the 413
+        request.connection.send("413 Request Entity Too Large", _ENTITY_TOO_LARGE)
+    return _OVERSIZED
+
+
 class RuntimeApi:
     """One environment's Runtime API endpoint, served by whoever waits on it.
 
@@ -233,9 +268,11 @@ class RuntimeApi:
         while True:
             request = self._request(deadline)
             if request.method == "POST" and request.path in (response, error):
+                self._in_flight = None
+                if request.path == response and len(request.body) > MAX_RESPONSE_BYTES:
+                    return _refuse(request)
                 with contextlib.suppress(OSError):  # the answer is in; a runtime gone since misses only the 202
                     request.connection.send("202 Accepted", _ACCEPTED)
-                self._in_flight = None
                 if request.path == error:
                     return Answer(request.body, request.headers.get(ERROR_TYPE_HEADER) or "Runtime.Unknown")
                 return Answer(request.body)

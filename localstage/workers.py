@@ -4,9 +4,13 @@ An environment is one process running the function as Lambda's managed Python ru
 ``python -m awslambdaric <Handler>`` (on a chaos run, behind ``localstage.runtime_bootstrap``),
 in the function's folder, with the variables Lambda sets (``FunctionConfig.variables``),
 talking to a Runtime API endpoint of its own (``localstage.runtime_api``). Its stdout and stderr
-are its log; the pool is Lambda's platform and writes Lambda's records into the same log
-(``harness.platform_log``) and each request's bill into the run's billing ledger
-(``harness.billing``).
+are its log; the pool is Lambda's platform and has Lambda's records written into the same log,
+and each request's bill into the run's billing ledger (``localstage.platform_records``).
+
+Each environment runs in control groups of its own (``localstage.cgroups``), as Lambda holds an
+environment to its memory size: a hard memory limit, past which the kernel kills it and the
+invocation ends ``Runtime.OutOfMemory``; under the Lambda CPU model the INIT's CPU until its
+runtime first asks for an event, then the INVOKE's share by memory size.
 
 An environment is started on first use (its init ends when its runtime first asks for an
 event), reused while warm, killed when an invocation outlives the function timeout, and capped
@@ -18,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -28,13 +33,15 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness import platform_log
-from harness.billing import Bill
 from harness.platform_log import ERROR, FAILURE, ON_DEMAND, PROVISIONED, SUCCESS, TIMEOUT, InitReport, Report
 from harness.processes import wait_or_kill
 from harness.readings import peak_rss_kib
 from harness.runfolder import LogsFolder
+from localstage.allotment import MIB
+from localstage.cgroups import ControlGroupError, ControlGroups, EnvironmentGroup
 from localstage.function_config import FunctionConfig
-from localstage.runtime_api import InitError, RuntimeApi, RuntimeExitError
+from localstage.platform_records import PlatformRecords
+from localstage.runtime_api import RESPONSE_TOO_LARGE, Answer, InitError, RuntimeApi, RuntimeExitError
 from localstage.runtime_bootstrap import RUNTIME_CLIENT
 
 __all__ = ["FunctionConfig", "Invocation", "WorkerPool"]
@@ -45,6 +52,10 @@ BOOTSTRAP = "localstage.runtime_bootstrap"
 """What a chaos run's environments run in place of the runtime client: it installs the faults first."""
 EXIT_ERROR = "Runtime.ExitError"
 """Lambda's error type for a runtime that exited before it answered."""
+OUT_OF_MEMORY = "Runtime.OutOfMemory"
+"""Lambda's error type for an environment killed for growing past its memory size."""
+REFUSAL_EXIT_S = 5.0
+"""How long a runtime whose response was refused for its size has to exit or ask for its next event."""
 DELIVERY_ATTEMPTS = 3
 """Environments tried for one invocation when the one taken turns out to have died while idle."""
 
@@ -76,6 +87,8 @@ class _Worker:
     init_unreported: bool = False
     """Its init is yet to appear on a REPORT line (an on-demand environment's first invocation)."""
     max_memory_mb: int = 0
+    group: EnvironmentGroup | None = None
+    """Its control groups (memory limit, CPU quota); ``None`` where the pool has none."""
 
 
 class _InitFailedError(Exception):
@@ -107,6 +120,8 @@ class WorkerPool:
     patience_s: float = 0.05
     billing: Path | None = None
     """The run's billing ledger (``RunFolder.billing``); none is written when ``None``."""
+    groups: ControlGroups | None = None
+    """The stage's control groups: each environment gets its own in them. ``None``: no limits."""
     _idle: list[_Worker] = field(default_factory=list)
     _count: int = 0
     _initializing: int = 0
@@ -114,8 +129,15 @@ class WorkerPool:
     _cond: threading.Condition = field(default_factory=threading.Condition)
     _all: list[_Worker] = field(default_factory=list)
     _closed: bool = False
-    _ledger: IO[str] | None = None
-    _ledger_lock: threading.Lock = field(default_factory=threading.Lock)
+    _records: PlatformRecords = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._records = PlatformRecords(self.function, self.billing)
+
+    @property
+    def memory_mb(self) -> int:
+        """The memory size in force: the stage's groups' (``--memory-size``), else the function's."""
+        return self.groups.memory_mb if self.groups is not None else self.function.memory_mb
 
     def invoke(self, event: dict[str, Any], request_id: str | None = None, wait_s: float | None = None) -> Invocation:
         """Run one invocation in a free environment (throttled when none may be added).
@@ -223,7 +245,7 @@ class WorkerPool:
         elif worker.api.ready(deadline) is not None:
             raise RuntimeExitError("a warm runtime reported an init error")
         function = self.function
-        worker.log.write(platform_log.start(function.log_format, request_id, function.arn))
+        self._records.start(worker.log, request_id)
         invoked = time.monotonic()
         headers = {
             "Lambda-Runtime-Deadline-Ms": str(int((time.time() + function.timeout_s) * 1000)),
@@ -243,24 +265,20 @@ class WorkerPool:
         try:
             failure = worker.api.ready(deadline)
         except RuntimeExitError:
-            failure = InitError(EXIT_ERROR, b"")
+            failure = InitError(_exit_error(worker), b"")
         init_ms = (time.monotonic() - worker.spawned) * 1000
-        function = self.function
         if failure is not None:
             error = _error_payload(failure.body, failure.error_type)
-            worker.log.write(
-                platform_log.init_report(
-                    function.log_format, InitReport(init_ms, worker.initialization_type, ERROR, failure.error_type)
-                )
-            )
+            report = InitReport(init_ms, worker.initialization_type, ERROR, failure.error_type)
+            self._records.init_report(worker.log, report)
             self._discard(worker)
             raise _InitFailedError(error, init_ms)
         worker.init_ms = init_ms
+        if worker.group is not None:
+            worker.group.during_invoke()  # its init is over: from now on, its share by memory size
         if worker.initialization_type == PROVISIONED:
             # Its init belongs to no request: reported on its own, and billed as provisioned concurrency.
-            worker.log.write(
-                platform_log.init_report(function.log_format, InitReport(init_ms, worker.initialization_type))
-            )
+            self._records.init_report(worker.log, InitReport(init_ms, worker.initialization_type))
         else:
             worker.init_unreported = True
 
@@ -278,12 +296,9 @@ class WorkerPool:
             self._discard(worker)
             return Invocation("timeout", duration_ms=timeout_s * 1000, worker=worker.index)
         except RuntimeExitError:
-            self._end(worker, request_id, (time.monotonic() - invoked) * 1000, ERROR, EXIT_ERROR)
-            self._discard(worker)
-            return Invocation("error", {"errorType": EXIT_ERROR}, init_ms=init_ms, worker=worker.index)
-        duration_ms = (time.monotonic() - invoked) * 1000
-        self._end(worker, request_id, duration_ms, FAILURE if answer.is_error else SUCCESS, answer.error_type)
-        self._release(worker)
+            error = self._exited(worker, request_id, invoked)
+            return Invocation("error", error, init_ms=init_ms, worker=worker.index)
+        duration_ms = self._answered(worker, request_id, invoked, answer)
         if answer.is_error:
             return Invocation(
                 "error", _error_payload(answer.body, answer.error_type), duration_ms, init_ms, worker.index
@@ -304,45 +319,72 @@ class WorkerPool:
             self._discard(worker)
             return
         except RuntimeExitError:
-            if self._closed:
-                return  # the pool closed under it
-            self._end(worker, request_id, (time.monotonic() - invoked) * 1000, ERROR, EXIT_ERROR)
-            self._discard(worker)
+            if not self._closed:  # else the pool closed under it
+                self._exited(worker, request_id, invoked)
             return
+        self._answered(worker, request_id, invoked, answer)
+
+    def _answered(self, worker: _Worker, request_id: str, invoked: float, answer: Answer) -> float:
+        """End an invocation its runtime answered: its REPORT, and the environment back among the idle; its duration.
+
+        A response refused for its size ends as its runtime takes the refusal: awslambdaric exits
+        on it, and Lambda's REPORT then says ``Status: error``, ``Runtime.ExitError`` (the
+        environment is gone); a runtime that asks for its next event instead is kept.
+        """
         duration_ms = (time.monotonic() - invoked) * 1000
+        if answer.error_type == RESPONSE_TOO_LARGE:
+            try:
+                kept = worker.api.ready(time.monotonic() + REFUSAL_EXIT_S) is None
+            except (RuntimeExitError, TimeoutError):
+                kept = False
+            if not kept:
+                self._end(worker, request_id, duration_ms, ERROR, _exit_error(worker))
+                self._discard(worker)
+                return duration_ms
         self._end(worker, request_id, duration_ms, FAILURE if answer.is_error else SUCCESS, answer.error_type)
         self._release(worker)
+        return duration_ms
+
+    def _exited(self, worker: _Worker, request_id: str, invoked: float) -> dict[str, Any]:
+        """End an invocation whose environment died under it (killed for its memory, or crashed); Lambda's error.
+
+        Its REPORT says ``Status: error`` with the error type, the environment is discarded, and
+        the next request gets a fresh one.
+        """
+        duration_ms = (time.monotonic() - invoked) * 1000
+        error_type = _exit_error(worker)
+        wait_or_kill(worker.process, 1)
+        how = _how_it_ended(worker.process.returncode)
+        self._end(worker, request_id, duration_ms, ERROR, error_type)
+        self._discard(worker)
+        return {
+            "errorType": error_type,
+            "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: {how}",
+        }
 
     def _end(
         self, worker: _Worker, request_id: str, duration_ms: float, status: str, error_type: str | None = None
     ) -> None:
-        """Write the invocation's REPORT into the environment's log, and its bill into the ledger.
+        """Have the invocation's REPORT written into the environment's log, and its bill into the ledger.
 
         A cold start's REPORT carries its init, billed with the invocation (on-demand only).
-        Max Memory Used is the environment's peak so far (its last reading once it is gone).
+        Max Memory Used is the environment's peak so far: its control group's (the memory Lambda
+        counts, page cache included) where it has one, else its process's ``VmHWM``.
         """
         init_ms = worker.init_ms if worker.init_unreported else None
         worker.init_unreported = False
-        peak_kib = peak_rss_kib(worker.process.pid)
-        if peak_kib is not None:
-            worker.max_memory_mb = max(worker.max_memory_mb, peak_kib // 1024)
-        function = self.function
+        worker.max_memory_mb = max(worker.max_memory_mb, _peak_mb(worker))
         entry = Report(
             request_id=request_id,
             duration_ms=duration_ms,
             billed_ms=platform_log.billed_ms(duration_ms, init_ms),
-            memory_mb=function.memory_mb,
+            memory_mb=self.memory_mb,
             max_memory_mb=worker.max_memory_mb,
             init_ms=init_ms,
             status=status,
             error_type=error_type if status != SUCCESS else None,
         )
-        worker.log.write(platform_log.report(function.log_format, entry))
-        if self.billing is not None:
-            with self._ledger_lock:
-                if self._ledger is None:
-                    self._ledger = self.billing.open("a", buffering=1)
-                self._ledger.write(Bill.of(entry).line())
+        self._records.report(worker.log, entry)
 
     def _acquire(self, deadline: float) -> _Worker | None:
         patient_until = time.monotonic() + self.patience_s
@@ -396,21 +438,18 @@ class WorkerPool:
         log = LogsFolder(self.log_dir).worker_log(index).open("a", buffering=1)
         process: subprocess.Popen[bytes] | None = None
         api = RuntimeApi(alive=lambda: process is not None and process.poll() is None)
+        group: EnvironmentGroup | None = None
         try:
-            log.write(
-                platform_log.init_start(
-                    function.log_format,
-                    function_name=function.name,
-                    runtime=function.runtime,
-                    memory_mb=function.memory_mb,
-                    initialization_type=initialization_type,
-                )
-            )
+            self._records.init_start(log, initialization_type, self.memory_mb)
             path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
             env = {**os.environ, **function.variables(api.address, initialization_type), "PYTHONPATH": path}
+            argv = [sys.executable, "-m", *self._runtime_command()]
+            if self.groups is not None:
+                group = self.groups.create(index)
+                argv = group.command(argv)  # in its groups before the interpreter starts: all its memory counted
             spawned = time.monotonic()
             process = subprocess.Popen(  # noqa: S603 - our interpreter and module
-                [sys.executable, "-m", *self._runtime_command()],
+                argv,
                 cwd=function.code_dir,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -420,8 +459,10 @@ class WorkerPool:
         except BaseException:
             api.close()
             log.close()
+            if group is not None:
+                group.remove()
             raise
-        worker = _Worker(index, process, api, log, initialization_type, spawned)
+        worker = _Worker(index, process, api, log, initialization_type, spawned, group=group)
         with self._cond:
             self._all.append(worker)
         return worker
@@ -468,10 +509,7 @@ class WorkerPool:
                 worker.process.terminate()
         for worker in workers:
             _stop(worker, kill=False)
-        with self._ledger_lock:
-            if self._ledger is not None:
-                self._ledger.close()
-                self._ledger = None
+        self._records.close()
 
 
 def _stop(worker: _Worker, *, kill: bool) -> None:
@@ -482,6 +520,45 @@ def _stop(worker: _Worker, *, kill: bool) -> None:
         wait_or_kill(worker.process, 5)
     worker.api.close()
     worker.log.close()
+    if worker.group is not None:
+        with contextlib.suppress(ControlGroupError):  # left for the stage's ``ControlGroups.close``, which says so
+            worker.group.remove()
+
+
+def _exit_error(worker: _Worker) -> str:
+    """Why an environment's runtime went away, as Lambda names it: its memory (the kernel's OOM kill), or an exit."""
+    return OUT_OF_MEMORY if worker.group is not None and worker.group.out_of_memory() else EXIT_ERROR
+
+
+_SIGNALS = {signal.SIGKILL: "killed", signal.SIGSEGV: "segmentation fault", signal.SIGABRT: "aborted",
+            signal.SIGTERM: "terminated", signal.SIGBUS: "bus error"}  # fmt: skip
+"""How Lambda's message names the signals a runtime commonly dies of (the Go runtime's words)."""
+
+
+def _how_it_ended(returncode: int | None) -> str:
+    """A dead runtime's end as Lambda words it: ``signal: killed``, ``exit status 1``."""
+    if returncode is None:
+        return "unknown"
+    if returncode < 0:
+        number = -returncode
+        try:
+            return "signal: " + _SIGNALS.get(signal.Signals(number), signal.Signals(number).name)
+        except ValueError:
+            return f"signal: {number}"
+    return f"exit status {returncode}"
+
+
+def _peak_mb(worker: _Worker) -> int:
+    """The environment's peak memory in MB: the larger of its group's peak and its process's ``VmHWM`` (0: gone).
+
+    Each undercounts where the other does not: the group is charged only the pages the
+    environment touched first, so the interpreter's and the libraries' file pages the host had
+    read already count in its RSS but not in its group; its RSS leaves out the page cache it read
+    and never mapped, which its group counts. On Lambda every page is the environment's own.
+    """
+    group_peak = worker.group.peak_memory_bytes() if worker.group is not None else None
+    process_peak_kib = peak_rss_kib(worker.process.pid)
+    return max(group_peak // MIB if group_peak is not None else 0, (process_peak_kib or 0) // 1024)
 
 
 def _error_payload(body: bytes, error_type: str | None) -> dict[str, Any]:

@@ -322,6 +322,22 @@ def _compose(out: DashboardFolder, drawn: list[dict[str, Any]]) -> None:
     canvas.save(out.image)
 
 
+def allotment_line(allotment: dict[str, Any] | None) -> str:
+    """The memory size and CPU model a run had (``allotment`` in the stage file: ``ControlGroups.summary``)."""
+    if not allotment:
+        return "not recorded (a run from before the stage applied memory and CPU limits)"
+    memory = f"{allotment['memory_size_mb']} MB, " + (
+        f"limited (cgroup v{allotment['cgroup_version']})"
+        if allotment["memory_limit"]
+        else f"not limited: {allotment['memory_limit_off']}"
+    )
+    if allotment["cpu_model"] == "lambda":
+        cpu = f"cpu model lambda: {allotment['invoke_vcpus']} host cores per INVOKE, {allotment['init_vcpus']} per INIT"
+    else:
+        cpu = f"cpu model host ({allotment['cpu_model_off']})"
+    return f"{memory}; {cpu}"
+
+
 def _page(run_dir: Path, data: RunData, drawn: list[dict[str, Any]], stage: dict[str, Any]) -> str:
     summary, audit = data.summary, data.audit
     rows = []
@@ -358,6 +374,7 @@ the consumer's queue samples. Load ran {data.ended_at - data.started_at:.0f} s.<
 <table><tr><th></th><th>requests</th><th>failures</th><th>RPS</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th></tr>
 {"".join(rows)}</table>
 <p>Status mix: {html.escape(mix)}<br>Audit: {html.escape(invariants)} &rarr; <b>{verdict}</b></p>
+<p>Allotment: {html.escape(allotment_line(stage.get("allotment")))}</p>
 {f"<h2>Chaos phases (shaded on every time axis)</h2><ul>{phases}</ul>" if phases else ""}
 <p><a href="{RunFolder(run_dir).dashboard.image.name}">The whole dashboard as one image</a></p>
 <div class="grid">{cells}</div>

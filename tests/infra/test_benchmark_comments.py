@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CONFIGURED: dict[str, str] = {
     "10 MB": "API Gateway's payload limit, which the local gateway enforces",
+    "6 MB": "Lambda's limit on a synchronous invocation's response, which the local Runtime API enforces",
     "64 KiB": "the largest UDP datagram, the bound on one X-Ray document",
     "1 %": "the SLO's failure budget (harness/slo.py)",
     "10 %": "the canary's share of traffic in samconfig.toml's deployment preference",

@@ -8,6 +8,7 @@ main job's own default; the folders the type check is said to cover are mypy's p
 
 from __future__ import annotations
 
+import ast
 import configparser
 import re
 import tomllib
@@ -104,3 +105,43 @@ def test_the_checks_table_names_the_folders_mypy_checks() -> None:
     folders = {"function" if package == "create_order" else package for package in packages}
 
     assert named == folders
+
+
+EMULATION_ROWS = {
+    "runtime client", "Runtime API", "concurrency and throttles", "memory limit", "CPU share", "init", "timeout",
+    "billing", "payload limits",
+}  # fmt: skip
+"""What the local stage must emulate of Lambda, each held by a test (issue 24)."""
+
+
+def _emulation_table() -> dict[str, tuple[str, str]]:
+    """The rows of the local stage's table of what it emulates of Lambda: what, locally, held by."""
+    section = _section("The local stage")
+    start = section.index("**What the local stage emulates of Lambda, and what it does not.**")
+    rows = {}
+    for line in section[start:].splitlines()[1:]:
+        if line.startswith("| ") and not line.startswith("| Lambda's |"):
+            what, locally, held = (cell.strip() for cell in line.strip("|").split(" | "))
+            rows[what] = (locally, held)
+        elif rows and not line.startswith("|"):
+            break
+    return rows
+
+
+def _test_functions(path: Path) -> set[str]:
+    return {node.name for node in ast.parse(path.read_text()).body if isinstance(node, ast.FunctionDef)}
+
+
+def test_every_row_lambda_emulates_is_held_by_tests_that_exist_and_every_other_says_why() -> None:
+    rows = _emulation_table()
+
+    assert set(rows) >= EMULATION_ROWS
+    for what, (locally, held) in rows.items():
+        if locally.startswith("not emulated"):
+            assert held == "—", what
+            assert len(locally) > len("not emulated: ") + 20, f"{what}: say why"
+            continue
+        named = re.findall(r"`(tests/[^`:]+\.py)::(test_\w+)`", held)
+        assert named, f"{what}: no test holds it"
+        for file, test in named:
+            assert test in _test_functions(ROOT / file), f"{what}: {file}::{test} does not exist"

@@ -26,11 +26,19 @@ def modules(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def proxy(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """A proxy-integration handler steered by its JSON body: ``sleep`` seconds, or ``crash``."""
+    """A proxy-integration handler steered by its JSON body: ``sleep`` seconds, ``crash``, or ``respond_bytes``.
+
+    ``respond_bytes``: a response of exactly that many bytes as the runtime client posts it (JSON
+    with the default separators), its body padded to make it so.
+    """
     asked = json.loads(event.get("body") or "{}")
     if asked.get("crash"):
         raise RuntimeError("asked to crash")
     time.sleep(float(asked.get("sleep", 0)))
+    if "respond_bytes" in asked:
+        response = {"statusCode": 200, "headers": {"Content-Type": "text/plain"}, "body": ""}
+        response["body"] = "x" * (int(asked["respond_bytes"]) - len(json.dumps(response)))
+        return response
     return {"statusCode": 200, "headers": {"Content-Type": "application/json"}, "body": "{}"}
 
 

@@ -1,12 +1,12 @@
 """Every error the stage's gateway makes itself is the template's declared problem document.
 
 Each situation is brought about for real — no token, a wrong route, a body API Gateway cannot
-frame or will not take, a function out of concurrency, a slow one, a crashed one, an unreachable
-key set, a defect in the stage — on a gateway in front of real worker processes, verifying real
-RS256 tokens against a JWKS served over HTTP. Each answer is checked as a client sees it
-(``application/problem+json``, the function's security headers, the request id of
-``x-amzn-RequestId``) and byte for byte against the template's declaration rendered for that
-request: one source for the bodies.
+frame or will not take, a function out of concurrency, a slow one, a crashed one, one whose
+response Lambda refuses, an unreachable key set, a defect in the stage — on a gateway in front
+of real worker processes, verifying real RS256 tokens against a JWKS served over HTTP. Each
+answer is checked as a client sees it (``application/problem+json``, the function's security
+headers, the request id of ``x-amzn-RequestId``) and byte for byte against the template's
+declaration rendered for that request: one source for the bodies.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import pytest
 from moto.utilities.utils import load_resource
 
 from localstage.gateway import MAX_PAYLOAD_BYTES, Gateway, TokenVerifier
+from localstage.runtime_api import MAX_RESPONSE_BYTES
 from localstage.workers import FunctionConfig, WorkerPool
 from tests.support.localstage import gateway_problem, logged_entries, until_busy
 
@@ -68,9 +69,9 @@ def jwks_url() -> Iterator[str]:
 
 
 @contextmanager
-def _front(tmp_path: Path, jwks_url: str, *, pool: bool = True) -> Iterator[Gateway]:
-    """A gateway in front of one environment running ``tests.system.handlers.proxy`` (timeout 1 s)."""
-    function = FunctionConfig(code_dir=ROOT, env={}, timeout_s=1.0, handler="tests.system.handlers.proxy")
+def _front(tmp_path: Path, jwks_url: str, *, pool: bool = True, timeout_s: float = 1.0) -> Iterator[Gateway]:
+    """A gateway in front of one environment running ``tests.system.handlers.proxy`` (timeout 1 s unless asked)."""
+    function = FunctionConfig(code_dir=ROOT, env={}, timeout_s=timeout_s, handler="tests.system.handlers.proxy")
     workers = WorkerPool(function, tmp_path, concurrency=1) if pool else None
     verifier = TokenVerifier(jwks_url, ISSUER, AUDIENCE)
     gateway = Gateway(cast("WorkerPool", workers), verifier, tmp_path / "access.log").start()
@@ -195,6 +196,26 @@ def test_a_crashed_function_is_the_declared_502(front: Gateway) -> None:
     problem = _declared(front, "INTEGRATION_FAILURE", _order(front, {"crash": True}), "integration-failure")
 
     assert _logged(front, problem["request_id"])["integration"] == "error"
+
+
+def test_a_response_over_lambda_s_limit_is_the_declared_502(tmp_path: Path, jwks_url: str) -> None:
+    # Given a function whose response is one byte over Lambda's limit (time enough for it, however busy the machine)
+    with _front(tmp_path, jwks_url, timeout_s=30.0) as gateway:
+        answer = _order(gateway, {"respond_bytes": MAX_RESPONSE_BYTES + 1})
+
+        # Then Lambda's Function.ResponseSizeTooLarge is a failed integration: the template's 502
+        problem = _declared(gateway, "INTEGRATION_FAILURE", answer, "integration-failure")
+        assert problem["status"] == 502
+        assert _logged(gateway, problem["request_id"])["integration"] == "error"
+
+
+def test_a_response_of_exactly_lambda_s_limit_passes(tmp_path: Path, jwks_url: str) -> None:
+    with _front(tmp_path, jwks_url, timeout_s=30.0) as gateway:
+        status, headers, raw = _order(gateway, {"respond_bytes": MAX_RESPONSE_BYTES})
+
+    assert (status, headers["Content-Type"]) == (200, "text/plain")
+    assert len(raw) > MAX_RESPONSE_BYTES - 100  # the body: the response less its JSON frame
+    assert raw.strip(b"x") == b""
 
 
 def test_an_unreachable_key_set_falls_back_to_the_declared_default_5xx(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ import pytest
 from dashboards import definition
 from harness.template import load_template
 from loadtests.ledger import STOPPED, read_ledgers
+from localstage.cgroups import detect
 from runreport.insights import run_query
 from runreport.rundata import load_run
 
@@ -82,6 +83,11 @@ def test_main_job_at_100_users_holds_every_invariant_and_every_scenario_gets_its
     assert sum(host["share"].values()) == pytest.approx(1, abs=0.01)
     assert 1 <= host["cold_starts"] <= summary["cold_starts"]
     assert summary["slo"]["passed"] is True
+    # ... under the template's memory size, limited, and the CPU model the host allows (Lambda's here and in CI)
+    allotment = summary["allotment"]
+    assert allotment["memory_size_mb"] == 256
+    if detect().cpu is not None:
+        assert (allotment["memory_limit"], allotment["cpu_model"]) == (True, "lambda")
     assert summary["slo"]["cause"] is None
     # ... and the run's dashboard was drawn from its own data: every widget but the alarms has a source
     drawn = json.loads((run_dir / "dashboard" / "widgets.json").read_text())

@@ -20,11 +20,22 @@ import psutil
 import pytest
 
 from harness.billing import read_bills
-from harness.platform_log import JSON, PROVISIONED, TEXT, read_reports
-from localstage.runtime_api import NEXT_HEADERS, InitError, RuntimeApi, RuntimeExitError
+from harness.platform_log import ERROR, JSON, PROVISIONED, TEXT, read_reports
+from localstage.runtime_api import MAX_RESPONSE_BYTES, NEXT, NEXT_HEADERS, InitError, RuntimeApi, RuntimeExitError
 from localstage.workers import FunctionConfig, WorkerPool
 
 ROOT = Path(__file__).resolve().parents[2]
+
+ENTITY_TOO_LARGE = {
+    "errorType": "RequestEntityTooLarge",
+    "errorMessage": "Exceeded maximum allowed payload size (6291556 bytes).",
+}
+"""What Lambda's Runtime API answers (413) a runtime whose response is over the limit."""
+RESPONSE_TOO_LARGE = {
+    "errorType": "Function.ResponseSizeTooLarge",
+    "errorMessage": "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
+}
+"""What Lambda's invoker gets in its place."""
 
 
 def _function(handler: str = "tests.system.handlers.runtime", **kwargs: Any) -> FunctionConfig:
@@ -179,11 +190,49 @@ def test_a_process_that_dies_mid_invocation_is_a_runtime_exit_error_and_the_next
     finally:
         workers.close()
 
-    assert (died.outcome, died.payload) == ("error", {"errorType": "Runtime.ExitError"})
+    assert (died.outcome, died.payload) == (
+        "error",
+        {
+            "errorType": "Runtime.ExitError",
+            "errorMessage": "RequestId: req-1 Error: Runtime exited with error: exit status 3",
+        },
+    )
     [report] = read_reports(tmp_path / "worker-001.log")
     assert (report.status, report.error_type) == ("error", "Runtime.ExitError")
     assert (again.worker, again.outcome) == (2, "error")  # a fresh environment (which dies too)
     assert again.init_ms is not None
+
+
+def _responding(size: int) -> dict[str, Any]:
+    """An event asking the ``proxy`` handler for a response of ``size`` bytes, as the runtime client posts it."""
+    return {"body": json.dumps({"respond_bytes": size})}
+
+
+def test_a_response_over_lambda_s_limit_is_lambda_s_function_error_and_the_runtime_client_exits_on_it(
+    tmp_path: Path,
+) -> None:
+    # Given a function whose response is one byte over Lambda's limit, then one of exactly the limit
+    workers = WorkerPool(_function("tests.system.handlers.proxy"), tmp_path, concurrency=1)
+    try:
+        refused = workers.invoke(_responding(MAX_RESPONSE_BYTES + 1), request_id="req-1")
+        at_limit = workers.invoke(_responding(MAX_RESPONSE_BYTES), request_id="req-2")
+    finally:
+        workers.close()
+
+    # Then the invoker gets Lambda's function error in place of the response
+    assert (refused.outcome, refused.payload) == ("error", RESPONSE_TOO_LARGE)
+    # ... the runtime client was answered as Lambda answers it, and its process ended on that answer
+    log = (tmp_path / "worker-001.log").read_text()
+    marker = "Failed to post handler success response. Http response code: 413. "
+    [refusal] = [line.split(marker, 1)[1] for line in log.splitlines() if marker in line]
+    assert json.loads(refusal) == ENTITY_TOO_LARGE
+    assert "RuntimeError: Failed to post invocation response" in log
+    # ... and its REPORT says what Lambda's says then: the runtime exited (not a function error)
+    report = read_reports(tmp_path / "worker-001.log")[0]
+    assert (report.request_id, report.status, report.error_type) == ("req-1", ERROR, "Runtime.ExitError")
+    # ... so the next request starts a fresh environment, and a response of exactly the limit passes
+    assert (at_limit.outcome, at_limit.worker) == ("ok", 2)
+    assert at_limit.init_ms is not None
 
 
 # The Runtime API spoken to by hand, as a runtime speaks it
@@ -239,6 +288,43 @@ def test_the_runtime_api_sends_every_lambda_header_with_each_event_and_takes_the
         answer = api.answer("req-1", time.monotonic() + 10)
         posted["thread"].join(10)
         assert (answer.body, answer.is_error, posted["answer"][0]) == (b'{"ok":1}', False, 202)
+    finally:
+        runtime.connection.close()
+        api.close()
+
+
+def test_the_runtime_api_refuses_a_response_over_lambda_s_limit_and_takes_the_runtime_s_next_request(
+    tmp_path: Path,
+) -> None:
+    api = RuntimeApi()
+    runtime = _Runtime(api)
+
+    def invocation(request_id: str) -> None:
+        asked = _in_thread(lambda: runtime.call("GET", NEXT))
+        api.deliver(request_id, b"{}", {}, time.monotonic() + 10)
+        asked["thread"].join(10)
+        assert asked["answer"][0] == 200
+
+    def respond(request_id: str, size: int) -> tuple[Any, Any]:
+        path = f"/2018-06-01/runtime/invocation/{request_id}/response"
+        posted = _in_thread(lambda: runtime.call("POST", path, b"x" * size))
+        answer = api.answer(request_id, time.monotonic() + 10)
+        posted["thread"].join(10)
+        return posted["answer"], answer
+
+    try:
+        # Given an invocation whose runtime posts a response one byte over Lambda's limit
+        invocation("req-1")
+        (status, _, body), answer = respond("req-1", MAX_RESPONSE_BYTES + 1)
+
+        # Then the runtime gets the 413 of Lambda's Runtime API, and the invoker Lambda's function error
+        assert (status, json.loads(body)) == (413, ENTITY_TOO_LARGE)
+        assert (answer.error_type, json.loads(answer.body)) == ("Function.ResponseSizeTooLarge", RESPONSE_TOO_LARGE)
+        # ... and the response counts as sent: a runtime that goes on gets its next event (the
+        # environment is reused), and a response of exactly the limit is taken
+        invocation("req-2")
+        (status, _, _), answer = respond("req-2", MAX_RESPONSE_BYTES)
+        assert (status, answer.is_error, len(answer.body)) == (202, False, MAX_RESPONSE_BYTES)
     finally:
         runtime.connection.close()
         api.close()

@@ -281,3 +281,40 @@ def test_the_handler_gets_a_context_of_the_function_the_pool_was_given(tmp_path:
         "invoked_function_arn": "arn:aws:lambda:us-east-1:123456789012:function:orders-fn",
         "log_group_name": "/aws/lambda/orders-fn",
     }
+
+
+def test_an_init_that_fails_is_reported_the_environment_discarded_and_the_next_request_tries_a_fresh_init(
+    tmp_path: Path,
+) -> None:
+    # Given the real function without a variable it requires (its table's name)
+    function = FunctionConfig(
+        code_dir=ROOT / "function",
+        env={"AWS_DEFAULT_REGION": "us-east-1"},
+        timeout_s=10.0,
+        handler="create_order.handler.lambda_handler",
+        log_format=JSON,
+    )
+    workers = WorkerPool(function, tmp_path, concurrency=1)
+    try:
+        # When two requests come
+        first = workers.invoke({})
+        alive_after_first = workers.size
+        second = workers.invoke({})
+    finally:
+        workers.close()
+
+    # Then each is the init's error, from an init of its own: the failed environment is not kept
+    for answer in (first, second):
+        assert answer.outcome == "error"
+        assert answer.payload is not None
+        assert answer.payload["errorType"] == "ConfigurationError"
+        assert "ORDERS_TABLE" in answer.payload["errorMessage"]
+        assert answer.init_ms is not None
+    assert alive_after_first == 0
+    assert (first.worker, second.worker) == (1, 2)
+    # ... each environment's log says so as Lambda's does: an INIT_REPORT with its status and error, no REPORT
+    for log in ("worker-001.log", "worker-002.log"):
+        lines = (tmp_path / log).read_text().splitlines()
+        [init] = init_reports(lines)
+        assert (init.status, init.error_type) == ("error", "ConfigurationError")
+        assert read_reports(tmp_path / log) == []

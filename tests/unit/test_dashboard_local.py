@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from harness import platform_log
 from harness.platform_log import JSON, Report
 from harness.template import load_template
 from runreport.insights import QueryError, run_query
-from runreport.render import CELL_W, bucketed, draw_widget, metric_lines, render_run, statistic
+from runreport.render import CELL_W, allotment_line, bucketed, draw_widget, metric_lines, render_run, statistic
 from runreport.rundata import load_run
 
 T0 = 1_800_000_000.0
@@ -180,3 +181,35 @@ def test_the_run_data_counts_what_the_sources_say(run_dir: Path) -> None:
     assert data.series("AWS/DynamoDB", "ConditionalCheckFailedRequests", {"TableName": "local-OrdersTable"})
     age = data.series("AWS/SQS", "ApproximateAgeOfOldestMessage", {"QueueName": "local-ProcessingQueue"})
     assert age == [(T0 + 1.5, 0.5)]
+
+
+LAMBDA_ALLOTMENT = {
+    "memory_size_mb": 256, "memory_limit": True, "memory_limit_off": "", "cgroup_version": 1, "cpu_model": "lambda",
+    "cpu_model_off": "", "invoke_vcpus": 0.1447, "init_vcpus": 2.0, "host_cores_per_vcpu": 1.0, "throttle_init": False,
+}  # fmt: skip
+"""The stage file's ``allotment`` of a run under the Lambda CPU model at 256 MB (``ControlGroups.summary``)."""
+
+
+@pytest.mark.parametrize(
+    ("allotment", "line"),
+    [
+        (LAMBDA_ALLOTMENT, "256 MB, limited (cgroup v1); cpu model lambda: 0.1447 host cores per INVOKE, 2.0 per INIT"),
+        (
+            LAMBDA_ALLOTMENT | {"memory_size_mb": 1024, "memory_limit": False, "memory_limit_off": "not root",
+                                "cpu_model": "host", "cpu_model_off": "asked for (--cpu-model host)"},
+            "1024 MB, not limited: not root; cpu model host (asked for (--cpu-model host))",
+        ),
+        (None, "not recorded (a run from before the stage applied memory and CPU limits)"),
+    ],
+)  # fmt: skip
+def test_the_allotment_is_named_in_one_line(allotment: dict[str, Any] | None, line: str) -> None:
+    assert allotment_line(allotment) == line
+
+
+def test_the_run_page_names_the_memory_size_and_cpu_model(run_dir: Path) -> None:
+    stage = json.loads((run_dir / "stage.json").read_text())
+    (run_dir / "stage.json").write_text(json.dumps(stage | {"allotment": LAMBDA_ALLOTMENT}))
+
+    page = render_run(run_dir).read_text()
+
+    assert "Allotment: 256 MB, limited (cgroup v1); cpu model lambda: 0.1447 host cores per INVOKE" in page
