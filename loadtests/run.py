@@ -299,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         info = stage.describe()
         print(f"stage up: {info['orders_url']} (run folder {run_dir})", flush=True)
         print(f"allotment: {allotment_line(info['allotment'])}", flush=True)
+        print(f"interpreter: {info['interpreter']}", flush=True)
         started_at = time.time()  # the plan's zero: injectors, network schedule and report count from it
         if stage.pool is not None and plan is not None:
             stage.pool.count_faults_from(started_at)

@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             print(line)
         for line in stage.groups.banner() if stage.groups else []:
             print(line)
+        print(f"interpreter    {info['interpreter']}")
         print("try:")
         print(
             f"  curl -si -X POST {info['orders_url']} -H 'Content-Type: application/json' "

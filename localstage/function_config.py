@@ -7,6 +7,8 @@ execution environment with :meth:`FunctionConfig.variables` over the function's 
 
 from __future__ import annotations
 
+import platform
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -36,6 +38,8 @@ class FunctionConfig:
     handler: str = "create_order.handler.lambda_handler"
     runtime: str = "python3.14"
     """``Runtime``: it names the execution environment (``AWS_EXECUTION_ENV``) and its runtime version."""
+    architecture: str = "arm64"
+    """``Architectures``' one: what Lambda runs the function on (said beside the host's in the banner)."""
     log_format: str = TEXT
     """``LoggingConfig.LogFormat``: ``Text`` (Lambda's default) or ``JSON``."""
     log_level: str | None = None
@@ -85,3 +89,29 @@ class FunctionConfig:
         if self.log_level and self.log_format == JSON:
             variables["AWS_LAMBDA_LOG_LEVEL"] = self.log_level
         return variables
+
+
+_MACHINES = {"aarch64": "arm64", "arm64": "arm64", "x86_64": "x86_64", "amd64": "x86_64", "AMD64": "x86_64"}
+"""The host's ``platform.machine()`` in Lambda's architecture names."""
+
+
+def interpreter_line(
+    function: FunctionConfig, version: tuple[int, int] = sys.version_info[:2], machine: str = platform.machine()
+) -> str:
+    """How the environments' interpreter stands to the function's runtime, for the stage's banner.
+
+    Lambda loads the package's ``.pyc``, compiled at build for the runtime's CPython
+    (``function/compile_pyc.mjs``). The stage's environments run the host's interpreter on the
+    function's source: where it is the runtime's version, that is what Lambda loads; where it is
+    not, the ``.pyc`` could not load here, and the line says the figures are the host's CPython's.
+    """
+    here = f"{version[0]}.{version[1]}"
+    host_arch = _MACHINES.get(machine, machine)
+    wanted = function.runtime.removeprefix("python")
+    arch = "" if host_arch == function.architecture else f"; {host_arch} here, {function.architecture} on Lambda"
+    if wanted == here:
+        return f"{function.runtime}: the host's CPython {here}, the runtime's version{arch}"
+    return (
+        f"{function.runtime} on Lambda, CPython {here} here: the package's .pyc (for {wanted}) cannot load on this "
+        f"host, so the environments import the function's source with {here}{arch}"
+    )

@@ -18,6 +18,7 @@ from localstage.allotment import Allotment
 from localstage.backend import REGION, MotoBackend
 from localstage.cgroups import ControlGroups
 from localstage.consumer import QueueConsumer
+from localstage.function_config import interpreter_line
 from localstage.gateway import Gateway, TokenVerifier
 from localstage.knobs import Knobs
 from localstage.resources import StageResources, create_resources, seed
@@ -127,6 +128,7 @@ class LocalStage:
             name=name,
             handler=props["Handler"],
             runtime=props["Runtime"],
+            architecture=(props.get("Architectures") or ["x86_64"])[0],  # Lambda's default where none is given
             log_format=logging.get("LogFormat", TEXT),
             log_level=logging.get("ApplicationLogLevel"),
             log_group=_log_group(template, logging.get("LogGroup"), self.resources.variables),
@@ -183,6 +185,7 @@ class LocalStage:
             "run_dir": str(self.run_dir),
             "knobs": {**asdict(self.knobs), "throttle": self.throttle},
             "allotment": self.groups.summary(),
+            "interpreter": interpreter_line(self.pool.function) if self.pool else "",
             **self.resources.to_json(),
         }
 
