@@ -286,10 +286,10 @@ def test_the_handler_gets_a_context_of_the_function_the_pool_was_given(tmp_path:
 def test_an_init_that_fails_is_reported_the_environment_discarded_and_the_next_request_tries_a_fresh_init(
     tmp_path: Path,
 ) -> None:
-    # Given the real function without a variable it requires (its table's name)
+    # Given the real function without a variable it requires (its table's name, empty over whatever the host has)
     function = FunctionConfig(
         code_dir=ROOT / "function",
-        env={"AWS_DEFAULT_REGION": "us-east-1"},
+        env={"AWS_DEFAULT_REGION": "us-east-1", "ORDERS_TABLE": ""},
         timeout_s=10.0,
         handler="create_order.handler.lambda_handler",
         log_format=JSON,
