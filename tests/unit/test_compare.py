@@ -1,0 +1,178 @@
+"""Run against run: the judge on pairs of run folders written by tests/support/runs.py, and its command."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from runreport.compare import BETTER, REGRESSION, SAME, UNJUDGED, Comparison, Thresholds, grade, judge
+from runreport.runfigures import read_run
+from tests.support.runs import RequestSpec, RunSpec, write_run
+
+BASE = "20261207-100000-load"
+NEW = "20261207-110000-load"
+LIKE = RunSpec()
+
+
+def _requests(**create_order: Any) -> dict[str, RequestSpec]:
+    """The default requests, with ``create order``'s figures changed as given."""
+    return {**LIKE.requests, "create order": replace(LIKE.requests["create order"], **create_order)}
+
+
+def _pair(tmp_path: Path, new: RunSpec, base: RunSpec = LIKE) -> tuple[Path, Path]:
+    return write_run(tmp_path, BASE, base), write_run(tmp_path, NEW, new)
+
+
+def _judged(tmp_path: Path, new: RunSpec, thresholds: Thresholds | None = None) -> Comparison:
+    base_dir, new_dir = _pair(tmp_path, new)
+    return judge(read_run(base_dir), read_run(new_dir), thresholds)
+
+
+def _verdicts(comparison: Comparison) -> dict[str, str]:
+    return {row.figure: row.verdict for row in comparison.rows}
+
+
+def test_two_like_runs_with_the_same_figures_compare_clean(tmp_path: Path) -> None:
+    # Given two runs of one setup with the same figures
+    # When the second is judged against the first
+    comparison = _judged(tmp_path, LIKE)
+    # Then no row regresses, nothing is unlike, and every kind of figure has its row
+    assert comparison.regressions == []
+    assert comparison.unlike == []
+    figures = set(_verdicts(comparison))
+    assert {"create order: p95", "Aggregated: RPS", "error ratio", "cold starts", "init (mean)"} <= figures
+    assert {"billed per invocation", "stage CPU per order", "Max Memory Used", "invariant: lost"} <= figures
+    assert {"invariant: wrong_status", "cost per million orders"} <= figures
+
+
+def test_the_figures_are_read_from_the_files_a_run_writes(tmp_path: Path) -> None:
+    # Given a run whose figures are stated
+    spec = replace(LIKE, cold_starts=3, init_ms=250.0, billed_ms=33, max_memory_mb=77, stage_cpu_s=8.0, created=200)
+    # When its folder is read
+    run = read_run(write_run(tmp_path, NEW, spec))
+    # Then each figure is the stated one, from its own source
+    assert (run.cold_starts, run.init_ms, run.billed_ms, run.max_memory_mb) == (3, 250.0, 33, 77)
+    assert run.stage_cpu_ms_per_order == pytest.approx(40.0)
+    assert run.requests["create order"].p95_ms == 120.0
+    assert run.setup["host cores"] == 2
+    assert run.setup["shape"] == "users added at 20.0/s"
+
+
+# Each figure moved the wrong way by more than both its share and its amount: a regression in its rows alone.
+ALONE: list[tuple[str, RunSpec, set[str]]] = [
+    ("p50", replace(LIKE, requests=_requests(p50_ms=60.0)), {"create order: p50", "Aggregated: p50"}),
+    ("p95", replace(LIKE, requests=_requests(p95_ms=150.0)), {"create order: p95", "Aggregated: p95"}),
+    ("p99", replace(LIKE, requests=_requests(p99_ms=260.0)), {"create order: p99", "Aggregated: p99"}),
+    ("RPS", replace(LIKE, requests=_requests(rps=40.0)), {"create order: RPS", "Aggregated: RPS"}),
+    ("errors", replace(LIKE, requests=_requests(failures=5)), {"error ratio"}),
+    ("cold starts", replace(LIKE, cold_starts=16), {"cold starts"}),
+    ("init", replace(LIKE, init_ms=500.0), {"init (mean)"}),
+    ("billed", replace(LIKE, billed_ms=50), {"billed per invocation"}),
+    ("CPU", replace(LIKE, stage_cpu_s=15.0), {"stage CPU per order"}),
+    ("memory", replace(LIKE, max_memory_mb=100), {"Max Memory Used"}),
+    ("invariant", replace(LIKE, breaches={"lost": 1}), {"invariant: lost"}),
+]
+
+
+@pytest.mark.parametrize(("new", "rows"), [(new, rows) for _, new, rows in ALONE], ids=[i for i, _, _ in ALONE])
+def test_each_figure_regresses_on_its_own(tmp_path: Path, new: RunSpec, rows: set[str]) -> None:
+    # Given a baseline and a run worse in one figure only
+    # When judged
+    comparison = _judged(tmp_path, new)
+    # Then exactly that figure's rows are regressions
+    assert {row.figure for row in comparison.regressions} == rows
+
+
+# (thresholds, one figure's change): past one of the two bounds only, held back by the other.
+HELD: list[tuple[str, Thresholds, RunSpec]] = [
+    ("latency share", Thresholds(), replace(LIKE, requests=_requests(p95_ms=135.0))),  # +15 ms < 20 ms
+    ("latency amount", Thresholds(), replace(LIKE, requests=_requests(p50_ms=35.0))),  # +17 % but +5 ms
+    ("latency amount set", Thresholds(latency_ms=40.0), replace(LIKE, requests=_requests(p95_ms=150.0))),
+    ("latency share set", Thresholds(latency_pct=30.0), replace(LIKE, requests=_requests(p95_ms=150.0))),
+    ("RPS", Thresholds(rps_pct=25.0), replace(LIKE, requests=_requests(rps=40.0))),
+    ("errors", Thresholds(error_points=2.0), replace(LIKE, requests=_requests(failures=5))),
+    ("cold starts share", Thresholds(), replace(LIKE, cold_starts=14)),  # +40 % < 50 %
+    ("cold starts amount", Thresholds(cold_starts=8.0), replace(LIKE, cold_starts=16)),
+    ("init", Thresholds(init_ms=150.0), replace(LIKE, init_ms=500.0)),
+    ("billed", Thresholds(billed_pct=30.0), replace(LIKE, billed_ms=50)),
+    ("CPU", Thresholds(cpu_ms=10.0), replace(LIKE, stage_cpu_s=15.0)),
+    ("memory", Thresholds(memory_mb=20.0), replace(LIKE, max_memory_mb=100)),
+    ("invariant", Thresholds(invariant_breaches=1), replace(LIKE, breaches={"lost": 1})),
+]
+
+
+@pytest.mark.parametrize(("thresholds", "new"), [(t, n) for _, t, n in HELD], ids=[i for i, _, _ in HELD])
+def test_a_change_within_either_bound_is_no_regression(tmp_path: Path, thresholds: Thresholds, new: RunSpec) -> None:
+    # Given a run worse in one figure, but not past both of its bounds (or with too few requests to judge)
+    # When judged
+    comparison = _judged(tmp_path, new, thresholds)
+    # Then no row regresses
+    assert comparison.regressions == []
+
+
+def test_a_name_with_few_requests_is_not_judged_on_its_percentiles(tmp_path: Path) -> None:
+    # Given a run whose rarely sent request got much slower
+    slow = {**LIKE.requests, "bad: boolean quantity": RequestSpec(5, 0, 0.5, 30.0, 900.0, 900.0)}
+    # When judged
+    verdicts = _verdicts(_judged(tmp_path, replace(LIKE, requests=slow)))
+    # Then its percentiles have no verdict, and the aggregate, dominated by the rest, still does
+    assert verdicts["bad: boolean quantity: p95"] == UNJUDGED
+    assert verdicts["Aggregated: p95"] == REGRESSION
+
+
+def test_better_figures_are_called_better_and_fewer_breaches_are_not(tmp_path: Path) -> None:
+    # Given a baseline with breaches and a slower p95, and a run better in both
+    base = replace(LIKE, breaches={"lost": 3}, requests=_requests(p95_ms=300.0))
+    base_dir, new_dir = _pair(tmp_path, replace(LIKE, breaches={"lost": 1}), base)
+    # When judged
+    verdicts = _verdicts(judge(read_run(base_dir), read_run(new_dir)))
+    # Then the latency is better, but an invariant still breached is only the same
+    assert verdicts["create order: p95"] == BETTER
+    assert verdicts["invariant: lost"] == SAME
+
+
+def test_grade_needs_both_bounds_and_a_figure_on_each_side() -> None:
+    assert grade(100.0, 121.0, 15.0, 20.0) == REGRESSION
+    assert grade(100.0, 120.0, 15.0, 20.0) == SAME
+    assert grade(100.0, 50.0, 15.0, 20.0, higher_is_worse=False) == REGRESSION
+    assert grade(None, 50.0, 15.0, 20.0) == UNJUDGED
+
+
+def test_cost_is_judged_only_where_both_runs_record_it(tmp_path: Path) -> None:
+    # Given a pair where neither run records a price, and a pair where both do, the second dearer
+    neither = _judged(tmp_path / "neither", LIKE)
+    base_dir, new_dir = _pair(
+        tmp_path / "both", replace(LIKE, cost_per_million_orders=3.0), replace(LIKE, cost_per_million_orders=2.0)
+    )
+    both = judge(read_run(base_dir), read_run(new_dir))
+    # Then the first says so and judges nothing; the second is a regression
+    (row,) = [r for r in neither.rows if r.figure == "cost per million orders"]
+    assert (row.base, row.new, row.verdict, row.note) == (None, None, UNJUDGED, "neither run records a price")
+    assert _verdicts(both)["cost per million orders"] == REGRESSION
+
+
+def test_unlike_hosts_are_named_and_an_unrecorded_setup_counts_as_unlike(tmp_path: Path) -> None:
+    # Given a run on a 4-core host, and a run from before the setup was recorded
+    four = replace(LIKE, machine={"cores": 4, "cpu_model": "AMD EPYC", "memory_mib": 24105})
+    # When each is judged against a 2-core run
+    cores = _judged(tmp_path / "cores", four).unlike
+    old = _judged(tmp_path / "old", replace(LIKE, machine=None, load=None)).unlike
+    # Then the difference is named, and every fact the old run lacks is unlike
+    assert [u.line() for u in cores] == ["host cores: 2 vs 4"]
+    assert {u.fact for u in old} == {"host cores", "host CPU", "host memory MiB", "users", "shape", "run time"}
+
+
+def test_two_runs_that_both_lack_a_setup_fact_are_not_like(tmp_path: Path) -> None:
+    # Given two runs from before the load was recorded
+    old = replace(LIKE, load=None)
+    base_dir, new_dir = _pair(tmp_path, old, old)
+    # When judged
+    comparison = judge(read_run(base_dir), read_run(new_dir))
+    # Then the facts neither records are unlike: nothing says the runs were alike
+    assert [u.line() for u in comparison.unlike] == [
+        "users: not recorded vs not recorded", "shape: not recorded vs not recorded",
+        "run time: not recorded vs not recorded",
+    ]  # fmt: skip
