@@ -8,6 +8,9 @@ from typing import Any
 
 import pytest
 
+from harness.runfolder import RunFolder
+from runreport import compare_cli
+from runreport.__main__ import main as runreport_main
 from runreport.compare import BETTER, REGRESSION, SAME, UNJUDGED, Comparison, Thresholds, grade, judge
 from runreport.runfigures import read_run
 from tests.support.runs import RequestSpec, RunSpec, write_run
@@ -176,3 +179,98 @@ def test_two_runs_that_both_lack_a_setup_fact_are_not_like(tmp_path: Path) -> No
         "users: not recorded vs not recorded", "shape: not recorded vs not recorded",
         "run time: not recorded vs not recorded",
     ]  # fmt: skip
+
+
+# ---- the command -------------------------------------------------------------------------------
+
+
+def _compare(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = runreport_main(["compare", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_command_exits_0_on_a_clean_pair_and_writes_its_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a like pair with the same figures
+    base_dir, new_dir = _pair(tmp_path, LIKE)
+    # When compared
+    code, out, _ = _compare(capsys, str(base_dir), str(new_dir))
+    # Then it exits 0 and NEW holds the table and the chart
+    assert code == compare_cli.NO_REGRESSION
+    assert "no regression" in out.splitlines()[0]
+    folder = RunFolder(new_dir)
+    assert folder.compare_table.read_text().startswith(f"**{NEW} against the baseline {BASE}: no regression**")
+    assert folder.compare_chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_command_exits_1_on_a_regression_naming_its_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a pair whose second run is slower
+    base_dir, new_dir = _pair(tmp_path, replace(LIKE, requests=_requests(p95_ms=200.0)))
+    # When compared
+    code, out, _ = _compare(capsys, str(base_dir), str(new_dir))
+    # Then it exits 1, naming the rows, and the Markdown table marks them
+    assert code == compare_cli.REGRESSED
+    assert "REGRESSION in 2 rows: Aggregated: p95, create order: p95" in out
+    table = RunFolder(new_dir).compare_table.read_text().splitlines()
+    assert "| create order: p95 | 120 ms | 200 ms | +80 ms (+67%) | **REGRESSION** |  |" in table
+    assert len({line.count(" | ") for line in table if line.startswith("| ")}) == 1  # every row has every column
+
+
+def test_an_option_overrides_a_threshold(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a pair whose second run's p95 grew by 80 ms
+    base_dir, new_dir = _pair(tmp_path, replace(LIKE, requests=_requests(p95_ms=200.0)))
+    # When compared allowing 100 ms
+    code, _, _ = _compare(capsys, str(base_dir), str(new_dir), "--latency-ms", "100")
+    # Then it is no regression
+    assert code == compare_cli.NO_REGRESSION
+
+
+def test_unlike_hosts_are_warned_in_the_heading_and_refused_under_strict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a pair from hosts with different cores
+    four = replace(LIKE, machine={"cores": 4, "cpu_model": "AMD EPYC", "memory_mib": 24105})
+    base_dir, new_dir = _pair(tmp_path, four)
+    # When compared, then with --strict
+    code, out, _ = _compare(capsys, str(base_dir), str(new_dir))
+    strict, strict_out, strict_err = _compare(capsys, str(base_dir), str(new_dir), "--strict")
+    # Then the heading warns and the verdict stands; under --strict it refuses, saying what differs
+    assert code == compare_cli.NO_REGRESSION
+    warning = out.splitlines()[1]
+    assert warning.startswith("WARNING: unlike runs")
+    assert "host cores: 2 vs 4" in warning
+    assert "> WARNING: unlike runs" in RunFolder(new_dir).compare_table.read_text()
+    assert strict == compare_cli.REFUSED
+    assert "host cores: 2 vs 4" in strict_err
+    assert strict_out == ""
+
+
+def test_latest_is_the_newest_earlier_finished_load_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given an old slow run, a newer clean one, an unfinished one, a chaos run and a later run, beside NEW
+    write_run(tmp_path, "20261207-090000-load", replace(LIKE, requests=_requests(p95_ms=999.0)))
+    write_run(tmp_path, "20261207-100000-load", LIKE)
+    (tmp_path / "20261207-103000-load").mkdir()  # killed half-way: no summary
+    write_run(tmp_path, "20261207-104000-chaos", replace(LIKE, requests=_requests(p95_ms=1.0)))
+    new_dir = write_run(tmp_path, NEW, LIKE)
+    write_run(tmp_path, "20261207-120000-load", replace(LIKE, requests=_requests(p95_ms=1.0)))
+    # When compared with latest
+    code, out, _ = _compare(capsys, "latest", str(new_dir))
+    # Then the baseline is the 10:00 run
+    assert code == compare_cli.NO_REGRESSION
+    assert f"{NEW} against the baseline 20261207-100000-load" in out
+
+
+@pytest.mark.parametrize("missing", ["latest", "nothing-here"])
+def test_no_baseline_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str], missing: str) -> None:
+    # Given a first run and no other, or a baseline that is no run folder
+    new_dir = write_run(tmp_path, NEW, LIKE)
+    base = missing if missing == "latest" else str(tmp_path / missing)
+    # When compared
+    code, _, err = _compare(capsys, base, str(new_dir))
+    # Then it refuses, saying why
+    assert code == compare_cli.REFUSED
+    assert "refused" in err
