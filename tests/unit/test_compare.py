@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from harness.machine import this_machine
 from harness.runfolder import RunFolder
+from loadtests import run
+from loadtests.audit.report import INVARIANTS, AuditReport
 from runreport import compare_cli
 from runreport.__main__ import main as runreport_main
 from runreport.compare import BETTER, REGRESSION, SAME, UNJUDGED, Comparison, Thresholds, grade, judge
@@ -274,3 +279,28 @@ def test_no_baseline_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[st
     # Then it refuses, saying why
     assert code == compare_cli.REFUSED
     assert "refused" in err
+
+
+def test_the_main_job_records_the_setup_the_comparison_reads(tmp_path: Path) -> None:
+    # Given a finished run's Locust stats and stage file, and the main job's options
+    folder = RunFolder(write_run(tmp_path, NEW, LIKE))
+    folder.stage_file.write_text(json.dumps({"allotment": {"memory_size_mb": 512, "cpu_model": "host"}}))
+    args, _ = run.arguments(["--users", "7", "--run-time", "5s", "--shape", "spike"])
+    # When the main job writes its summary
+    run.summarize(folder.path, AuditReport(created=1), 0, load=run.load_setup(args))
+    # Then it holds this machine, the allotment in force, the load and every invariant, as the comparison reads them
+    summary = json.loads(folder.summary.read_text())
+    assert summary["machine"] == this_machine().as_json()
+    assert set(summary["invariants"]) == set(INVARIANTS)
+    setup = read_run(folder.path).setup
+    assert (setup["memory size MB"], setup["CPU model"]) == (512, "host")
+    assert (setup["users"], setup["shape"], setup["run time"]) == (7, "spike", "5s")
+    assert setup["host cores"] == os.cpu_count()
+
+
+def test_the_main_job_takes_a_baseline_and_hands_none_of_it_to_locust() -> None:
+    # When the main job's options name a baseline, --strict and a threshold
+    args, extra = run.arguments(["--baseline", "latest", "--strict", "--latency-ms", "30"])
+    # Then they are the main job's, and Locust gets none of them
+    assert (args.baseline, args.strict, compare_cli.thresholds_of(args).latency_ms) == ("latest", True, 30.0)
+    assert extra == []
