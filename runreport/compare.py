@@ -2,8 +2,8 @@
 
 Pure: :func:`judge` reads no file and prints nothing (``runreport.compare_cli`` does both).
 A figure regresses when it moves the wrong way by more than both its threshold's share of the
-baseline and its absolute amount: a share alone would flag 2 ms becoming 3 ms, an amount alone
-would miss a slow endpoint getting slower by a fifth. The thresholds are data
+baseline and its absolute amount: a share alone would flag the noise of a fast figure, an
+amount alone would miss a slow figure growing by a large share. The thresholds are data
 (:class:`Thresholds`), their defaults here alone; the command line overrides each.
 """
 
@@ -145,7 +145,7 @@ def _error_row(base: RunFigures, new: RunFigures, t: Thresholds) -> Row:
     before, after = (run.requests.get(AGGREGATED) for run in (base, new))
     ratio_before = 100 * before.error_ratio if before else None
     ratio_after = 100 * after.error_ratio if after else None
-    # Points, not a share: from 0 % any share of growth is infinite.
+    # Points, not a share: from a run without errors any growth is an infinite share.
     return Row("error ratio", ratio_before, ratio_after, "%", grade(ratio_before, ratio_after, 0.0, t.error_points))
 
 
