@@ -93,6 +93,8 @@ class Comparison:
     new: str
     rows: list[Row]
     unlike: list[Unlike]
+    cautions: list[str] = field(default_factory=list)
+    """Conditions, not setups, that make the figures less telling (a saturated host); never refused."""
 
     @property
     def regressions(self) -> list[Row]:
@@ -178,6 +180,15 @@ def unlike(base: RunFigures, new: RunFigures) -> list[Unlike]:
     ]
 
 
+def cautions(base: RunFigures, new: RunFigures) -> list[str]:
+    """A run whose host was saturated while Locust ran: its latency is partly the machine's queueing."""
+    return [
+        f"the host was saturated in {run.name} ({run.host_line}): its latency is partly the machine's"
+        for run in (base, new)
+        if run.host_line is not None
+    ]
+
+
 def judge(base: RunFigures, new: RunFigures, thresholds: Thresholds | None = None) -> Comparison:
     """Every row of ``new`` against ``base``, under ``thresholds`` (the defaults when None)."""
     t = thresholds or Thresholds()
@@ -206,4 +217,4 @@ def judge(base: RunFigures, new: RunFigures, thresholds: Thresholds | None = Non
         *_invariant_rows(base, new, t),
         _cost_row(base, new, t),
     ]  # fmt: skip
-    return Comparison(base.name, new.name, rows, unlike(base, new))
+    return Comparison(base.name, new.name, rows, unlike(base, new), cautions(base, new))

@@ -1,7 +1,8 @@
 """A comparison (``runreport.compare``) as a table: plain text for a terminal, Markdown for a pull request.
 
 Both put the same heading first: the runs, the verdict, and, when the runs' setups differ,
-a warning naming each difference (their figures may differ for that alone).
+a warning naming each difference (their figures may differ for that alone), then a caution
+for each run whose host was saturated.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def heading(comparison: Comparison) -> list[str]:
             "WARNING: unlike runs, their figures may differ for this alone: "
             + "; ".join(difference.line() for difference in comparison.unlike)
         )
+    lines += [f"CAUTION: {caution}" for caution in comparison.cautions]
     return lines
 
 
@@ -71,9 +73,9 @@ def markdown(comparison: Comparison) -> str:
     """The comparison for a pull-request comment: the heading in bold, warnings quoted, one table."""
     first, *warnings = heading(comparison)
     lines = [f"**{_escaped(first)}**", ""]
-    lines += [f"> {_escaped(warning)}" for warning in warnings]
     if warnings:
-        lines.append("")
+        # One quote, a paragraph per line: Markdown would run consecutive quoted lines together.
+        lines += ["\n>\n".join(f"> {_escaped(warning)}" for warning in warnings), ""]
     lines += ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for row in comparison.rows:
         row_cells = cells(row)

@@ -65,6 +65,8 @@ class RunFigures:
     invariants: dict[str, int] = field(default_factory=dict)
     cost_per_million_orders: float | None = None
     status_mix: dict[str, int] = field(default_factory=dict)
+    host_line: str | None = None
+    """The host's load while Locust ran, in words, where the run measured it and found it saturated."""
 
 
 def _percentile(value: str) -> float | None:
@@ -133,4 +135,12 @@ def read_run(run_dir: Path) -> RunFigures:
         invariants=dict(summary.get("invariants") or {}),
         cost_per_million_orders=float(cost) if cost is not None else None,
         status_mix=dict(summary.get("status_mix") or {}),
+        host_line=_saturated(summary),
     )
+
+
+def _saturated(summary: dict[str, Any]) -> str | None:
+    host = summary.get("host") or {}
+    if not host.get("saturated"):
+        return None
+    return f"{host['busy_cores']} of {host['cores']} cores busy"

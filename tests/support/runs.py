@@ -20,6 +20,7 @@ from harness import platform_log
 from harness.billing import Bill
 from harness.runfolder import RunFolder
 from loadtests.audit.report import INVARIANTS
+from loadtests.host import SATURATED
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -69,6 +70,8 @@ class RunSpec:
     created: int = 400
     breaches: dict[str, int] = field(default_factory=dict)
     cost_per_million_orders: float | None = None
+    busy_cores: float = 1.2
+    """Of the machine's cores, on average while Locust ran; saturated from 85 % of them (loadtests.host)."""
     status_mix: dict[str, int] = field(default_factory=lambda: {"201": 400, "409": 50, "400": 30, "401": 20})
     machine: dict[str, Any] | None = field(
         default_factory=lambda: {"cores": 2, "cpu_model": "AMD EPYC", "memory_mib": 24105}
@@ -141,7 +144,10 @@ def write_run(reports: Path, name: str, spec: RunSpec) -> Path:
     summary: dict[str, Any] = {
         "cold_starts": spec.cold_starts, "status_mix": spec.status_mix, "invariants": invariants,
         "allotment": spec.allotment, "machine": spec.machine, "load": spec.load,
-        "host": {"cpu_s": {"stage": spec.stage_cpu_s, "Locust": 5.0, "other": 1.0}},
+        "host": {
+            "cores": 2, "busy_cores": spec.busy_cores, "saturated": spec.busy_cores >= SATURATED * 2,
+            "cpu_s": {"stage": spec.stage_cpu_s, "Locust": 5.0, "other": 1.0},
+        },
     }  # fmt: skip
     if spec.cost_per_million_orders is not None:
         summary["cost"] = {"per_million_orders_usd": spec.cost_per_million_orders}

@@ -186,6 +186,17 @@ def test_two_runs_that_both_lack_a_setup_fact_are_not_like(tmp_path: Path) -> No
     ]  # fmt: skip
 
 
+def test_a_saturated_host_is_a_caution_not_a_verdict(tmp_path: Path) -> None:
+    # Given a run whose host was saturated while Locust ran, its figures otherwise the baseline's
+    comparison = _judged(tmp_path, replace(LIKE, busy_cores=1.93))
+    # Then the comparison cautions about that run, and nothing regresses or is unlike for it
+    assert comparison.cautions == [
+        f"the host was saturated in {NEW} (1.93 of 2 cores busy): its latency is partly the machine's"
+    ]
+    assert comparison.regressions == []
+    assert comparison.unlike == []
+
+
 # ---- the command -------------------------------------------------------------------------------
 
 
@@ -249,6 +260,7 @@ def test_unlike_hosts_are_warned_in_the_heading_and_refused_under_strict(
     assert warning.startswith("WARNING: unlike runs")
     assert "host cores: 2 vs 4" in warning
     assert "> WARNING: unlike runs" in RunFolder(new_dir).compare_table.read_text()
+    assert not any(line.startswith("CAUTION") for line in out.splitlines())
     assert strict == compare_cli.REFUSED
     assert "host cores: 2 vs 4" in strict_err
     assert strict_out == ""
