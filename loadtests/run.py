@@ -360,9 +360,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"dashboard: {render_run(run_dir)}")
     print(f"run folder: {run_dir}")
     passed = exit_code == 0 and report.passed and chaos_passed and drained and memory_flat
-    # The SLO gate and the audit judge first; the comparison speaks when they pass.
-    compared = _compare(run_dir, args) if args.baseline else compare_cli.NO_REGRESSION
-    return compared if passed else 1
+    return exit_status(passed, _compare(run_dir, args) if args.baseline else None)
+
+
+def exit_status(passed: bool, compared: int | None) -> int:
+    """The main job's exit status: 1 when the SLO gate, the audit or another first judge failed the run.
+
+    They judge first: a run they fail exits 1 whatever the comparison said. One they pass
+    exits with the comparison's status (``compared``; None when there was no baseline).
+    """
+    if not passed:
+        return 1
+    return compare_cli.NO_REGRESSION if compared is None else compared
 
 
 def _compare(run_dir: Path, args: argparse.Namespace) -> int:

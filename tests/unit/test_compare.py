@@ -316,3 +316,24 @@ def test_the_main_job_takes_a_baseline_and_hands_none_of_it_to_locust() -> None:
     # Then they are the main job's, and Locust gets none of them
     assert (args.baseline, args.strict, compare_cli.thresholds_of(args).latency_ms) == ("latest", True, 30.0)
     assert extra == []
+
+
+@pytest.mark.parametrize(
+    ("passed", "compared", "status"),
+    [
+        (False, compare_cli.NO_REGRESSION, 1),
+        (False, compare_cli.REFUSED, 1),
+        (True, compare_cli.REGRESSED, 1),
+        (True, compare_cli.REFUSED, 2),
+        (True, compare_cli.NO_REGRESSION, 0),
+        (True, None, 0),
+        (False, None, 1),
+    ],
+)
+def test_the_slo_gate_and_the_audit_judge_before_the_comparison(
+    passed: bool, compared: int | None, status: int
+) -> None:
+    # Given whether the first judges passed the run, and the comparison's status (None: no baseline)
+    # When the main job decides its exit status
+    # Then a run the first judges fail exits 1 whatever the comparison said; else the comparison decides
+    assert run.exit_status(passed, compared) == status
