@@ -300,6 +300,11 @@ class RunFolder:
         return self.locust_csv.with_name(self.locust_csv.name + "_stats.csv")
 
     @property
+    def locust_history(self) -> Path:
+        """Locust's aggregate figures each second of the run; read by the comparison's chart."""
+        return self.locust_csv.with_name(self.locust_csv.name + "_stats_history.csv")
+
+    @property
     def locust_html(self) -> Path:
         """Locust's HTML report."""
         return self.path / "locust.html"
@@ -323,6 +328,16 @@ class RunFolder:
     def audit(self) -> Path:
         """The audit's report; written by the audit (local or deployed), read by the dashboard."""
         return self.path / "audit.json"
+
+    @property
+    def compare_table(self) -> Path:
+        """This run judged against a baseline, as Markdown; written by ``runreport.compare_cli``."""
+        return self.path / "compare.md"
+
+    @property
+    def compare_chart(self) -> Path:
+        """Both runs' latency over time and status mix, drawn; written by ``runreport.compare_cli``."""
+        return self.path / "compare.png"
 
     @property
     def memory_samples(self) -> Path:
@@ -373,6 +388,30 @@ class RunFolder:
     def catalog_file(self) -> Path:
         """The catalog a deployed run ordered from, read from the stack's products table."""
         return self.path / "catalog.json"
+
+
+def latest_before(run_dir: Path, kind: str = "load") -> RunFolder | None:
+    """The newest ``<time>-<kind>`` run folder beside ``run_dir`` that is older than it and finished.
+
+    Finished: it has its summary (a run killed half-way has none). Names sort as the runs
+    started (:data:`STAMP`), so "older" is "sorts before". None when there is no such run.
+    """
+    mine = run_dir.resolve()
+    earlier = [
+        RunFolder(path)
+        for path in mine.parent.glob(f"*-{kind}*")
+        if path.name < mine.name and _kind(path.name) == kind and RunFolder(path).summary.is_file()
+    ]
+    return max(earlier, key=lambda folder: folder.path.name, default=None)
+
+
+def _kind(name: str) -> str:
+    """The kind in a run folder's name ``<date>-<time>-<kind>[-<n>]``."""
+    parts = name.split("-")
+    kind = parts[2:]
+    if len(kind) > 1 and kind[-1].isdigit():
+        kind = kind[:-1]
+    return "-".join(kind)
 
 
 def bench_report(reports: Path = REPORTS) -> Path:

@@ -3,6 +3,7 @@
     python -m loadtests.run [--users 100] [--spawn-rate 20] [--run-time 60s] [--shape steady]
                             [--processes N]   # N > 0: one Locust master and N workers
                             [--rss-sample-s S [--rss-settle-s 60] [--rss-growth-mib 5]]
+                            [--baseline RUN_DIR|latest [--strict] [--latency-pct 15 ...]]
 
 On several hosts (Locust's distributed mode; see the README's "many machines"):
 
@@ -19,7 +20,9 @@ SLO verdict is printed with its likely cause (``loadtests.gate.likely_cause``). 
 in a run folder under reports/: stage.json, access.log, logs/ (moto and its request logs,
 workers with REPORT lines and EMF), ledger/, messages.jsonl, queues.jsonl, Locust's CSV and
 HTML, slo.json (the gate's verdict), audit.json, summary.json, timeline.json, and the dashboard
-drawn from all of it (dashboard/).
+drawn from all of it (dashboard/). With ``--baseline`` the run is then judged against that
+run (``runreport.compare``; compare.md, compare.png): a regression exits 1, unlike runs under
+``--strict`` 2 — once the SLO gate and the audit have passed, as they judge first.
 """
 
 from __future__ import annotations
@@ -40,9 +43,11 @@ from chaos.plan import FaultPlan
 from chaos.report import FaultClock, chaos_report
 from chaos.schedule import NetworkSchedule
 from harness import slo
+from harness.machine import this_machine
 from harness.readings import reap
 from harness.runfolder import RunFolder
 from loadtests.audit.folder import audit_stage
+from loadtests.audit.report import INVARIANTS
 from loadtests.gate import SloVerdict, likely_cause
 from loadtests.host import LOCUST, STAGE, CpuSample, HostLoad, cpu_sample, host_load
 from loadtests.ledger import read_ledgers
@@ -50,6 +55,7 @@ from loadtests.memory import RssSampler, memory_report
 from localstage.allotment import Allotment, add_arguments
 from localstage.backend import free_port
 from localstage.local import LocalStage, new_run_dir
+from runreport import compare_cli
 from runreport.render import allotment_line, render_run
 
 if TYPE_CHECKING:
@@ -92,6 +98,8 @@ def parser() -> argparse.ArgumentParser:
     options.add_argument("--rss-settle-s", type=float, default=60, help="growth counts from this age on")
     options.add_argument("--rss-growth-mib", type=float, default=5, help="RSS growth per environment at most")
     add_arguments(options)
+    options.add_argument("--baseline", default=None, help="judge the run against this run folder, or latest")
+    compare_cli.add_arguments(options)
     return options
 
 
@@ -214,13 +222,30 @@ class SloWindow:
         return host_load(self.start, self.end) if self.end is not None else None
 
 
-def summarize(run_dir: Path, report: AuditReport, cold_starts: int, window: SloWindow | None = None) -> dict[str, Any]:
+def load_setup(args: argparse.Namespace) -> dict[str, Any]:
+    """The load a run made, as ``summary.json`` records it: a comparison holds two runs' side by side."""
+    return {
+        "users": args.users, "spawn_rate": args.spawn_rate, "shape": args.shape, "run_time": args.run_time,
+        "processes": args.processes, "weights": args.weights, "chaos": str(args.chaos) if args.chaos else None,
+    }  # fmt: skip
+
+
+def summarize(
+    run_dir: Path,
+    report: AuditReport,
+    cold_starts: int,
+    window: SloWindow | None = None,
+    load: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The figures a person reads first: Locust's CSV and verdict, the audit, the host while Locust ran.
 
     A failed verdict gets its likely cause from the host's load and the cold starts in ``window``.
+    The setup, so that two runs can be held like with like: this machine, the allotment in
+    force (the stage file's), and ``load`` (:func:`load_setup`).
     """
     folder = RunFolder(run_dir)
-    rows = {row["Name"]: row for row in csv.DictReader(folder.locust_stats.open())}
+    with folder.locust_stats.open() as stats:
+        rows = {row["Name"]: row for row in csv.DictReader(stats)}
     summary: dict[str, Any] = {"cold_starts": cold_starts, "status_mix": report.statuses}
     for label, name in (("all", "Aggregated"), ("create order", "create order")):
         row = rows.get(name)
@@ -232,8 +257,10 @@ def summarize(run_dir: Path, report: AuditReport, cold_starts: int, window: SloW
                 # Locust writes N/A where nothing was measured (no request of that name answered)
                 **{f"p{q}_ms": float(row[f"{q}%"]) if row[f"{q}%"] != "N/A" else 0.0 for q in (50, 95, 99)},
             }
-    summary["invariants"] = {name: getattr(report, name) for name in ("lost", "duplicated", "orphaned", "unqueued")}
+    summary["invariants"] = {name: getattr(report, name) for name in INVARIANTS}
     summary["allotment"] = json.loads(folder.stage_file.read_text()).get("allotment")
+    summary["machine"] = this_machine().as_json()
+    summary["load"] = load
     summary["audit_passed"] = report.passed
     host = window.load() if window is not None else None
     summary["host"] = None
@@ -325,14 +352,32 @@ def main(argv: list[str] | None = None) -> int:
         report = audit_stage(run_dir, info["physical"])
         cold_starts = _cold_starts(stage)
     print(report.table())
-    _print_summary(summarize(run_dir, report, cold_starts, window))
+    _print_summary(summarize(run_dir, report, cold_starts, window, load_setup(args)))
     memory_flat = sampler is None or _memory_verdict(run_dir, sampler.path, args)
     chaos_passed = plan is None or _chaos_verdict(run_dir, plan, started_at, report)
     if not drained:
         print("the queue was still receiving messages when the audit ran")
     print(f"dashboard: {render_run(run_dir)}")
     print(f"run folder: {run_dir}")
-    return 0 if exit_code == 0 and report.passed and chaos_passed and drained and memory_flat else 1
+    passed = exit_code == 0 and report.passed and chaos_passed and drained and memory_flat
+    return exit_status(passed, _compare(run_dir, args) if args.baseline else None)
+
+
+def exit_status(passed: bool, compared: int | None) -> int:
+    """The main job's exit status: 1 when the SLO gate, the audit or another first judge failed the run.
+
+    They judge first: a run they fail exits 1 whatever the comparison said. One they pass
+    exits with the comparison's status (``compared``; None when there was no baseline).
+    """
+    if not passed:
+        return 1
+    return compare_cli.NO_REGRESSION if compared is None else compared
+
+
+def _compare(run_dir: Path, args: argparse.Namespace) -> int:
+    """This run judged against ``--baseline``: the table printed, compare.md and compare.png; the exit status."""
+    print(f"\ncompared with the baseline {args.baseline}")
+    return compare_cli.compare_runs(args.baseline, run_dir, compare_cli.thresholds_of(args), strict=args.strict)
 
 
 def _memory_verdict(run_dir: Path, samples: Path, args: argparse.Namespace) -> bool:

@@ -58,6 +58,8 @@ PLACEHOLDERS = {
     "NAME": "create-order-dev",
     "RUN_ID": "run_1",
     "RUN_DIR": "reports/20261130-120000-load",
+    "BASE": "latest",
+    "NEW": "reports/20261130-120000-load",
     "<run>": "20261130-120000-load",
     "ADDR": "10.0.0.2",
     "PORT": "8080",
@@ -404,13 +406,19 @@ def _plain(module: str) -> Callable[[list[str]], list[list[str]]]:
     return parse
 
 
+def _runreport(argv: list[str]) -> list[list[str]]:
+    """``python -m runreport``: drawing a run, or ``compare`` with its own parser."""
+    importlib.import_module("runreport.__main__").arguments(argv)
+    return []
+
+
 PARSERS: dict[str, Callable[[list[str]], list[list[str]]]] = {
     "loadtests.run": _main_job,
     "loadtests.soak": _soak,
     "loadtests.deployed": _remote,
     "localstage": _plain("localstage.__main__"),
     "loadtests.audit": _plain("loadtests.audit.cli"),
-    "runreport": _plain("runreport.__main__"),
+    "runreport": _runreport,
     "dashboards": _plain("dashboards.__main__"),
     "scripts.openapi": _plain("scripts.openapi"),
     "scripts.mutate": _plain("scripts.mutate_cli"),

@@ -20,7 +20,8 @@ FILES = (
     "summary.json", "timeline.json", "audit.json", "memory.jsonl", "memory.json", "chaos.json", "calls.json",
     "e2e.json", "users.json", "catalog.json", "workers.json", "index.html", "widgets.json", "dashboard.png",
     "result.json", "result.tmp", "worker-*.log", "moto-*.log", "requests-*.jsonl", "bench-*.log", "ledger-*.jsonl",
-    "ledger-worker-*.jsonl", "bench-*.json", "billing.jsonl", runfolder.STAMP,
+    "ledger-worker-*.jsonl", "bench-*.json", "billing.jsonl", "locust_stats_history.csv", "compare.md",
+    "compare.png", runfolder.STAMP,
 )  # fmt: skip
 """Names spelled in a run folder: found in any string of the code (``*`` stands for a placeholder)."""
 FOLDERS = (
@@ -205,3 +206,30 @@ def test_a_run_folders_files_are_distinct_and_inside_it(tmp_path: Path) -> None:
     assert len(set(files)) == len(files)
     assert all(p.is_relative_to(folder.path) for p in files)
     assert folder.locust_stats.parent == folder.locust_csv.parent
+
+
+def _finished(reports: Path, name: str) -> Path:
+    folder = RunFolder(reports / name)
+    folder.path.mkdir(parents=True)
+    folder.summary.write_text("{}")
+    return folder.path
+
+
+def test_latest_before_is_the_newest_older_finished_run_of_the_kind(tmp_path: Path) -> None:
+    # Given load runs (one a second start in its second), a chaos run, an unfinished load run and a newer one
+    _finished(tmp_path, "20261207-090000-load")
+    wanted = _finished(tmp_path, "20261207-100000-load-2")
+    _finished(tmp_path, "20261207-103000-chaos")
+    _finished(tmp_path, "20261207-103000-load-test")
+    RunFolder(tmp_path / "20261207-104000-load").path.mkdir()
+    mine = _finished(tmp_path, "20261207-110000-load")
+    _finished(tmp_path, "20261207-120000-load")
+    # When the latest load run before mine is asked for
+    found = runfolder.latest_before(mine)
+    # Then it is the newest finished load run that started before mine
+    assert found is not None
+    assert found.path == wanted
+
+
+def test_latest_before_the_first_run_is_none(tmp_path: Path) -> None:
+    assert runfolder.latest_before(_finished(tmp_path, "20261207-110000-load")) is None
