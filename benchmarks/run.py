@@ -2,6 +2,7 @@
 
     python -m benchmarks.run [--cold-runs 15] [--invocations 5000] [--memory-invocations 10000]
                              [--no-e2e] [--no-cpu-share] [--json PATH] [--smoke]
+                             [--baseline FILE [--strict]]
 
 Prints one table, each target beside its figure with whether it holds, then the verdict
 (``benchmarks.targets``), and writes it all as JSON (default ``reports/bench-<time>.json``).
@@ -10,7 +11,9 @@ Not a test, but a judge: it exits 1 when a target fails the run, i.e. an in-proc
 saturated, a CPU share ratio off Lambda's while no size waited for a core, or any correctness
 target (failed requests, non-201 answers, orders missing). An end-to-end or CPU share target
 failing on a saturated host is reported with what limited it. ``--smoke`` enforces the
-correctness targets only.
+correctness targets only. With ``--baseline`` the rows are then judged against an earlier
+run's JSON (``benchmarks.baseline``): 1 on a regression, 2 when ``--strict`` refuses another
+machine's run; a failed target stays the first judge.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks import cpu_share
+from benchmarks import baseline, cpu_share
 from benchmarks.probe_env import bench_env
 from benchmarks.targets import (
     CLOSED_P95_MS,
@@ -46,6 +49,8 @@ from benchmarks.targets import (
     judge,
 )
 from harness.runfolder import bench_report
+from runreport import compare_table
+from runreport.compare_cli import NO_REGRESSION, REFUSED, REGRESSED
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = ("bare", "floor", "handler", "naive")
@@ -218,6 +223,14 @@ def parser() -> argparse.ArgumentParser:
     options.add_argument("--no-cpu-share", action="store_true", help="skip the CPU share rows (Linux control groups)")
     options.add_argument("--json", type=Path, default=None)
     options.add_argument("--smoke", action="store_true", help="tiny counts: checks the suite runs, measures nothing")
+    options.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="judge this run's rows against an earlier run's JSON",
+    )
+    options.add_argument("--strict", action="store_true", help="with --baseline: refuse a run of another machine")
     return options
 
 
@@ -266,7 +279,24 @@ def main(argv: list[str] | None = None) -> int:
     }
     target.write_text(json.dumps(document, indent=1))
     print(f"\nwritten: {target}")
-    return verdict.exit_code
+    if args.baseline is None:
+        return verdict.exit_code
+    return against_baseline(baseline.load(args.baseline), document | {"name": target.name}, verdict, strict=args.strict)
+
+
+def against_baseline(base: dict[str, Any], new: dict[str, Any], verdict: Verdict, *, strict: bool) -> int:
+    """This run's rows judged against ``base``'s, printed; the exit status.
+
+    The targets stay the first judge: a run that fails one exits 1 whatever the comparison. Then
+    1 on a regression, 2 when ``strict`` refuses another machine's run, else 0.
+    """
+    comparison = baseline.judge(base, new)
+    if strict and comparison.unlike:
+        differences = "; ".join(difference.line() for difference in comparison.unlike)
+        print(f"\nbaseline: refused under --strict, the runs differ in {differences}")
+        return verdict.exit_code or REFUSED
+    print("\n" + compare_table.text(comparison))
+    return verdict.exit_code or (REGRESSED if comparison.regressions else NO_REGRESSION)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,135 @@
+"""A benchmark run against an earlier one: ratios, memory and correctness judged; absolute times shown only."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from benchmarks import baseline
+from benchmarks.run import against_baseline, row_json
+from benchmarks.targets import (
+    CLOSED_VS_BACKEND,
+    COLD_VS_FLOOR,
+    CPU_SHARE_HALF,
+    RSS_PEAK_MIB,
+    ZERO,
+    Row,
+    judge,
+)
+from runreport.compare import BETTER, REGRESSION, SAME, UNJUDGED
+
+MACHINE = {"cpus": 2, "python": "3.11.7", "platform": "linux"}
+ROWS = (
+    Row("cold start, .pyc present", "floor: boto3 + 2 clients", 188.0, "ms over bare"),
+    Row("cold start, .pyc present", "handler", 198.0, "ms over bare", "floor", 1.05, COLD_VS_FLOOR),
+    Row("RSS over 10000 invocations", "handler", 47.5, "MiB peak", target=RSS_PEAK_MIB),
+    Row("end to end: closed loop, 100 users", "handler via the stage", 141.3, "req/s", "backend", 0.48,
+        CLOSED_VS_BACKEND, "closed"),
+    Row("end to end: closed loop, 100 users", "handler via the stage", 0, "failed requests", target=ZERO),
+    Row("CPU by memory size, cpu model lambda", "128 MB", 3076.5, "ms wall", "256 MB", 2.0, CPU_SHARE_HALF),
+)  # fmt: skip
+
+
+SATURATED = {"closed": {"limit": "cpu", "verdict": "the machine's 2 cores (1.98 busy)"}}
+"""The closed loop's bottleneck: its ratio below target is the host's, not judged."""
+
+
+def _verdict(rows: tuple[Row, ...]) -> Any:
+    return judge(list(rows), SATURATED, smoke=False)
+
+
+def _document(rows: tuple[Row, ...] = ROWS, **machine: Any) -> dict[str, Any]:
+    """A run's JSON document as ``benchmarks.run`` writes it, with ``rows``."""
+    verdict = _verdict(rows)
+    return {"machine": MACHINE | machine, "smoke": False, "rows": [row_json(r, verdict) for r in rows], "name": "x"}
+
+
+def _changed(index: int, **fields: Any) -> tuple[Row, ...]:
+    return tuple(replace(row, **fields) if i == index else row for i, row in enumerate(ROWS))
+
+
+def _verdicts(new_rows: tuple[Row, ...]) -> dict[str, str]:
+    return {row.figure: row.verdict for row in baseline.judge(_document(), _document(new_rows)).rows}
+
+
+def test_the_same_run_twice_is_no_regression_and_an_absolute_time_is_left_unjudged() -> None:
+    comparison = baseline.judge(_document(), _document())
+
+    assert comparison.regressions == []
+    assert comparison.unlike == []
+    verdicts = {row.figure: (row.verdict, row.note) for row in comparison.rows}
+    assert verdicts["cold start, .pyc present: handler, ratio to floor"] == (SAME, "")
+    assert verdicts["cold start, .pyc present: floor: boto3 + 2 clients, ms over bare"] == (
+        UNJUDGED,
+        "an absolute figure: it moves with the VM's speed",
+    )
+
+
+@pytest.mark.parametrize(
+    ("index", "fields", "figure"),
+    [
+        (1, {"ratio": 1.20, "value": 230.0}, "cold start, .pyc present: handler, ratio to floor"),
+        (2, {"value": 60.0}, "RSS over 10000 invocations: handler, MiB peak"),
+        (3, {"ratio": 0.40}, "end to end: closed loop, 100 users: handler via the stage, ratio to backend"),
+        (4, {"value": 1}, "end to end: closed loop, 100 users: handler via the stage, failed requests"),
+        (5, {"ratio": 1.5}, "CPU by memory size, cpu model lambda: 128 MB, ratio to 256 MB"),
+    ],
+)
+def test_each_judged_figure_moving_the_wrong_way_is_a_regression(
+    index: int, fields: dict[str, Any], figure: str
+) -> None:
+    verdicts = _verdicts(_changed(index, **fields))
+
+    assert [name for name, verdict in verdicts.items() if verdict == REGRESSION] == [figure]
+
+
+@pytest.mark.parametrize(
+    ("index", "fields"),
+    [
+        (1, {"ratio": 1.07}),  # +0.02: under both the 10 % and the 0.03
+        (2, {"value": 48.4}),  # +0.9 MiB: under 1 MiB
+        (5, {"ratio": 2.15}),  # 0.15 from 2: within 10 % of the limit
+        (0, {"value": 400.0}),  # an absolute time, doubled: the VM's
+    ],
+)
+def test_a_move_within_the_thresholds_is_not_a_regression(index: int, fields: dict[str, Any]) -> None:
+    assert REGRESSION not in _verdicts(_changed(index, **fields)).values()
+
+
+def test_a_ratio_held_under_its_limit_that_falls_is_better_and_one_held_above_that_rises_is_better() -> None:
+    verdicts = _verdicts(_changed(1, ratio=0.90))
+    assert verdicts["cold start, .pyc present: handler, ratio to floor"] == BETTER
+    verdicts = _verdicts(_changed(3, ratio=0.60))
+    assert verdicts["end to end: closed loop, 100 users: handler via the stage, ratio to backend"] == BETTER
+
+
+def test_a_row_in_one_run_only_is_shown_unjudged() -> None:
+    comparison = baseline.judge(_document(ROWS[:-1]), _document())
+
+    [row] = [row for row in comparison.rows if row.figure.startswith("CPU by memory size")]
+    assert (row.base, row.new, row.verdict, row.note) == (None, 2.0, UNJUDGED, "in one run only")
+
+
+def test_another_machine_is_warned_and_refused_under_strict(capsys: pytest.CaptureFixture[str]) -> None:
+    base, new = _document(), _document(cpus=8)
+    passed = _verdict(ROWS)
+
+    assert [u.line() for u in baseline.judge(base, new).unlike] == ["cpus: 2 vs 8"]
+    assert against_baseline(base, new, passed, strict=False) == 0
+    assert "WARNING: unlike runs" in capsys.readouterr().out
+    assert against_baseline(base, new, passed, strict=True) == 2
+    assert "refused under --strict, the runs differ in cpus: 2 vs 8" in capsys.readouterr().out
+
+
+def test_the_exit_status_is_the_targets_first_then_the_comparison_s() -> None:
+    slower = _document(_changed(3, ratio=0.40))  # a regression its target does not fail (the host was saturated)
+    passed = _verdict(ROWS)
+    failed = _verdict(_changed(1, ratio=1.30))
+    assert (passed.exit_code, failed.exit_code) == (0, 1)
+
+    assert against_baseline(_document(), _document(), passed, strict=False) == 0
+    assert against_baseline(_document(), slower, passed, strict=False) == 1
+    assert against_baseline(_document(), _document(), failed, strict=True) == 1
+    assert against_baseline(_document(), _document(cpus=8), failed, strict=True) == 1
