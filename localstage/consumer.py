@@ -3,6 +3,9 @@
 moto's SendMessage slows as a queue fills, so an undrained queue would ruin any load figure;
 and the audit needs every message that was ever queued. Each received message becomes one
 JSON line (order id, message id, receive count, time sent and received) before it is deleted.
+A receiver that got less than a full batch waits ``batch_window_s`` before it asks again, as a
+Lambda event source mapping's batching window gathers a batch: a receive and a delete per few
+messages cost moto and this process more than the orders they carried (BENCHMARKS.md, T16).
 With ``depths``, a sampler also records each watched queue's depth once a second, as SQS's
 ``ApproximateNumberOfMessages*`` metrics would (the local dashboard draws them).
 """
@@ -27,6 +30,9 @@ if TYPE_CHECKING:
 
     from mypy_boto3_sqs.type_defs import MessageAttributeValueOutputTypeDef, MessageTypeDef
 
+BATCH = 10
+"""SQS's most messages one ReceiveMessage returns."""
+
 
 @dataclass
 class QueueConsumer:
@@ -35,6 +41,8 @@ class QueueConsumer:
     queue_url: str
     record: Path
     threads: int = 2
+    batch_window_s: float = 0.2
+    """How long a receiver waits after a batch of less than ``BATCH`` before it receives again."""
     depths: Path | None = None
     """Where to write the watched queues' depths (JSON lines), sampled every ``sample_s``."""
     watch: list[str] = field(default_factory=list)
@@ -81,7 +89,7 @@ class QueueConsumer:
                 try:
                     messages = sqs.receive_message(
                         QueueUrl=self.queue_url,
-                        MaxNumberOfMessages=10,
+                        MaxNumberOfMessages=BATCH,
                         WaitTimeSeconds=1,
                         MessageAttributeNames=["All"],
                         AttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
@@ -98,6 +106,8 @@ class QueueConsumer:
                         QueueUrl=self.queue_url,
                         Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
                     )
+                if len(messages) < BATCH:
+                    self._stop.wait(self.batch_window_s)
 
     def _write(self, out: Any, messages: Sequence[MessageTypeDef]) -> None:
         now = time.time()
