@@ -29,8 +29,9 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import moto.core.responses
 import moto.server
-from moto.core.utils import camelcase_to_underscores, unix_time_millis
+from moto.core.utils import camelcase_to_underscores, method_names_from_class, unix_time_millis
 from moto.dynamodb.models import DynamoDBBackend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import main
@@ -145,6 +146,18 @@ def make_queues_fast() -> None:
     Queue.attributes = property(QueueAttributes)  # type: ignore[assignment,method-assign]
     Queue.messages = property(_visible_messages)  # type: ignore[assignment,method-assign]
     Queue.delete_message = _delete_message  # type: ignore[method-assign]
+
+
+def make_dispatch_lean() -> None:
+    """Moto's request dispatch without the work it redoes for every request (idempotent).
+
+    For every request moto lists its response class's methods (``inspect.getmembers`` over a
+    few hundred attributes) to see whether the operation is one; the classes do not change
+    while the server runs, so each is listed once (BENCHMARKS.md, T17).
+    """
+    responses: Any = moto.core.responses  # moto imports the function there without re-exporting it
+    if not hasattr(responses.method_names_from_class, "cache_info"):
+        responses.method_names_from_class = functools.cache(method_names_from_class)
 
 
 def _target(environ: dict[str, Any]) -> tuple[str, str]:
@@ -319,6 +332,7 @@ def _option(arguments: list[str], name: str) -> str | None:
 if __name__ == "__main__":
     make_writes_atomic()
     make_queues_fast()
+    make_dispatch_lean()
     arguments = sys.argv[1:]
     log_path = _option(arguments, "--request-log")
     admitted = _option(arguments, "--max-concurrent")
