@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import botocore
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -32,6 +33,18 @@ if TYPE_CHECKING:
 
 BATCH = 10
 """SQS's most messages one ReceiveMessage returns."""
+_USER_AGENT = f"local-stage-consumer botocore/{botocore.__version__}"
+"""Fixed, as the function's clients have it: botocore otherwise rebuilds and sanitises its
+many-part User-Agent on every request (BENCHMARKS.md, T7 and T16)."""
+
+
+def _client_config(attempts: int) -> Config:
+    """The consumer's SQS client settings: standard retries, the parameters it builds taken as they are."""
+    return Config(
+        user_agent=_USER_AGENT,
+        parameter_validation=False,
+        retries={"mode": "standard", "total_max_attempts": attempts},
+    )
 
 
 @dataclass
@@ -83,7 +96,7 @@ class QueueConsumer:
             thread.join(timeout=10)
 
     def _run(self) -> None:
-        sqs = boto3.client("sqs", config=Config(retries={"mode": "standard", "total_max_attempts": 5}))
+        sqs = boto3.client("sqs", config=_client_config(5))
         with self.record.open("a") as out:
             while not self._stop.is_set():
                 try:
@@ -139,7 +152,7 @@ class QueueConsumer:
             self._last_message_at = time.monotonic()
 
     def _sample(self, path: Path) -> None:
-        sqs = boto3.client("sqs", config=Config(retries={"mode": "standard", "total_max_attempts": 2}))
+        sqs = boto3.client("sqs", config=_client_config(2))
         with path.open("a") as out:
             while not self._stop.wait(self.sample_s):
                 for url in [self.queue_url, *self.watch]:
