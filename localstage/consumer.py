@@ -79,11 +79,17 @@ class QueueConsumer:
         return self
 
     def drain(self, quiet_s: float = 3.0, timeout_s: float = 120.0) -> bool:
-        """Wait until no message has arrived for ``quiet_s``; False if still busy at ``timeout_s``."""
-        deadline = time.monotonic() + timeout_s
+        """Wait until no message has arrived for ``quiet_s``; False if still busy at ``timeout_s``.
+
+        The quiet counts from this call at the earliest: a message sent just before it may be
+        waiting out a receiver's batching window (``batch_window_s``, shorter than any drain's
+        ``quiet_s``), and is received and recorded before the drain ends.
+        """
+        began = time.monotonic()
+        deadline = began + timeout_s
         while time.monotonic() < deadline:
             with self._lock:
-                idle = time.monotonic() - self._last_message_at
+                idle = time.monotonic() - max(self._last_message_at, began)
             if idle >= quiet_s:
                 return True
             time.sleep(0.2)
