@@ -78,7 +78,7 @@ class MotoBackend:
                     [
                         sys.executable,
                         "-m",
-                        "localstage.moto_server",
+                        "localstage.moto_process",
                         "-H",
                         self.host,
                         "-p",

@@ -253,7 +253,7 @@ class EnvironmentGroup:
         if self.memory_dir is None:
             return None
         name = "memory.peak" if self.version == 2 else "memory.max_usage_in_bytes"
-        text = _read(self.memory_dir / name)
+        text = _read_counter(f"{self.memory_dir}/{name}")
         return int(text) if text and text.strip().isdigit() else None
 
     def cpu_throttled_s(self) -> float | None:
@@ -647,6 +647,20 @@ def _read(path: Path) -> str | None:
         return path.read_text()
     except OSError:
         return None
+
+
+def _read_counter(path: str) -> bytes | None:
+    """A small control file in one read(2), none of pathlib's text machinery: read for every REPORT line."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, 64)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
 def _write(path: Path, value: str) -> None:

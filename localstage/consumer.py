@@ -3,6 +3,9 @@
 moto's SendMessage slows as a queue fills, so an undrained queue would ruin any load figure;
 and the audit needs every message that was ever queued. Each received message becomes one
 JSON line (order id, message id, receive count, time sent and received) before it is deleted.
+A receiver that got less than a full batch waits ``batch_window_s`` before it asks again, as a
+Lambda event source mapping's batching window gathers a batch: a receive and a delete per few
+messages cost moto and this process more than the orders they carried (BENCHMARKS.md, T16).
 With ``depths``, a sampler also records each watched queue's depth once a second, as SQS's
 ``ApproximateNumberOfMessages*`` metrics would (the local dashboard draws them).
 """
@@ -18,6 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import boto3
+import botocore
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -27,6 +31,21 @@ if TYPE_CHECKING:
 
     from mypy_boto3_sqs.type_defs import MessageAttributeValueOutputTypeDef, MessageTypeDef
 
+BATCH = 10
+"""SQS's most messages one ReceiveMessage returns."""
+_USER_AGENT = f"local-stage-consumer botocore/{botocore.__version__}"
+"""Fixed, as the function's clients have it: botocore otherwise rebuilds and sanitises its
+many-part User-Agent on every request (BENCHMARKS.md, T7 and T16)."""
+
+
+def _client_config(attempts: int) -> Config:
+    """The consumer's SQS client settings: standard retries, the parameters it builds taken as they are."""
+    return Config(
+        user_agent=_USER_AGENT,
+        parameter_validation=False,
+        retries={"mode": "standard", "total_max_attempts": attempts},
+    )
+
 
 @dataclass
 class QueueConsumer:
@@ -35,6 +54,8 @@ class QueueConsumer:
     queue_url: str
     record: Path
     threads: int = 2
+    batch_window_s: float = 0.2
+    """How long a receiver waits after a batch of less than ``BATCH`` before it receives again."""
     depths: Path | None = None
     """Where to write the watched queues' depths (JSON lines), sampled every ``sample_s``."""
     watch: list[str] = field(default_factory=list)
@@ -58,11 +79,17 @@ class QueueConsumer:
         return self
 
     def drain(self, quiet_s: float = 3.0, timeout_s: float = 120.0) -> bool:
-        """Wait until no message has arrived for ``quiet_s``; False if still busy at ``timeout_s``."""
-        deadline = time.monotonic() + timeout_s
+        """Wait until no message has arrived for ``quiet_s``; False if still busy at ``timeout_s``.
+
+        The quiet counts from this call at the earliest: a message sent just before it may be
+        waiting out a receiver's batching window (``batch_window_s``, shorter than any drain's
+        ``quiet_s``), and is received and recorded before the drain ends.
+        """
+        began = time.monotonic()
+        deadline = began + timeout_s
         while time.monotonic() < deadline:
             with self._lock:
-                idle = time.monotonic() - self._last_message_at
+                idle = time.monotonic() - max(self._last_message_at, began)
             if idle >= quiet_s:
                 return True
             time.sleep(0.2)
@@ -75,13 +102,13 @@ class QueueConsumer:
             thread.join(timeout=10)
 
     def _run(self) -> None:
-        sqs = boto3.client("sqs", config=Config(retries={"mode": "standard", "total_max_attempts": 5}))
+        sqs = boto3.client("sqs", config=_client_config(5))
         with self.record.open("a") as out:
             while not self._stop.is_set():
                 try:
                     messages = sqs.receive_message(
                         QueueUrl=self.queue_url,
-                        MaxNumberOfMessages=10,
+                        MaxNumberOfMessages=BATCH,
                         WaitTimeSeconds=1,
                         MessageAttributeNames=["All"],
                         AttributeNames=["ApproximateReceiveCount", "SentTimestamp"],
@@ -98,6 +125,8 @@ class QueueConsumer:
                         QueueUrl=self.queue_url,
                         Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
                     )
+                if len(messages) < BATCH:
+                    self._stop.wait(self.batch_window_s)
 
     def _write(self, out: Any, messages: Sequence[MessageTypeDef]) -> None:
         now = time.time()
@@ -129,7 +158,7 @@ class QueueConsumer:
             self._last_message_at = time.monotonic()
 
     def _sample(self, path: Path) -> None:
-        sqs = boto3.client("sqs", config=Config(retries={"mode": "standard", "total_max_attempts": 2}))
+        sqs = boto3.client("sqs", config=_client_config(2))
         with path.open("a") as out:
             while not self._stop.wait(self.sample_s):
                 for url in [self.queue_url, *self.watch]:

@@ -2,7 +2,9 @@
 
 It does what the deployed REST API does for ``POST /{stage}/orders``: throttles at the
 stage's rate and burst when given a bucket, checks the Cognito ID token (signature against
-the pool's JWKS, expiry, issuer, audience, ``token_use``) and answers 401 itself, builds the
+the pool's JWKS, expiry, issuer, audience, ``token_use``; a token it accepted is taken again
+without a second check for the authorizer's cache TTL, never past its ``exp``) and answers
+401 itself, builds the
 v1 proxy event with the claims as strings, enforces the 10 MB payload limit and the 29 s
 integration timeout, and maps Lambda's refusals and function errors as API Gateway would (a
 function out of concurrency is an integration failure, not a 429). Each error it makes itself
@@ -27,7 +29,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import jwt
 
-from localstage.gateway_responses import GatewayResponses
+from harness.template import load_template, resource
+from localstage.gateway_responses import API, GatewayResponses
 
 if TYPE_CHECKING:
     from localstage.throttle import TokenBucket
@@ -43,18 +46,47 @@ OPENAPI = Path(__file__).resolve().parents[1] / "openapi.yaml"
 """The API's description, served at ``/{stage}/openapi.yaml`` (for Schemathesis and people)."""
 
 
+REAUTHORIZE_EVERY_S = 300
+"""API Gateway's TTL for a Cognito authorizer's cached results when the template sets none.
+
+SAM's ``Identity.ReauthorizeEvery`` (``authorizerResultTtlInSeconds``): "By default, API Gateway
+sets this property to 300. The maximum value is 3600"; 0 turns the cache off
+(docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-property-api-cognitoauthorizationidentity.html).
+"""
+_MAX_CACHED_TOKENS = 10_000
+"""Verified tokens kept at most; past it the cache starts again (a load test holds a few hundred)."""
+
+
+def authorizer_ttl_s(template: dict[str, Any] | None = None) -> int:
+    """How long the API's default (Cognito) authorizer's results are cached, as the template deploys it."""
+    template = load_template() if template is None else template
+    auth = resource(template, API)["Properties"].get("Auth") or {}
+    authorizer = (auth.get("Authorizers") or {}).get(auth.get("DefaultAuthorizer")) or {}
+    return int((authorizer.get("Identity") or {}).get("ReauthorizeEvery", REAUTHORIZE_EVERY_S))
+
+
 class AuthorizerUnavailableError(Exception):
     """The pool's signing keys could not be fetched: API Gateway's authorizer configuration error."""
 
 
 @dataclass
 class TokenVerifier:
-    """Verifies Cognito ID tokens as the REST API's Cognito authorizer does."""
+    """Verifies Cognito ID tokens as the REST API's Cognito authorizer does, its result cache included.
+
+    API Gateway caches an authorizer's result by the identity source (the ``Authorization``
+    header) for ``cache_ttl_s``; here a token that passed every check is taken again, unchecked,
+    until that TTL or its ``exp`` ends, whichever comes first, so no answer differs from a
+    check every time: an expired token is refused even inside the TTL. Only accepted tokens are
+    kept; a refused one is checked again each time (BENCHMARKS.md, T15).
+    """
 
     jwks_url: str
     issuer: str
     audience: str
+    cache_ttl_s: float = REAUTHORIZE_EVERY_S
     _client: jwt.PyJWKClient = field(init=False)
+    _accepted: dict[str, tuple[float, dict[str, Any]]] = field(init=False, default_factory=dict)
+    """Accepted token -> (when its entry ends, ``time.time()``; its claims)."""
 
     def __post_init__(self) -> None:
         self._client = jwt.PyJWKClient(self.jwks_url, cache_keys=True, lifespan=3600)
@@ -64,6 +96,20 @@ class TokenVerifier:
         if not header:
             return None
         token = header.removeprefix("Bearer ").strip()
+        now = time.time()
+        cached = self._accepted.get(token)
+        if cached is not None and now < cached[0]:
+            return cached[1]
+        claims = self._verified(token)
+        if claims is not None and self.cache_ttl_s > 0:
+            if len(self._accepted) >= _MAX_CACHED_TOKENS:
+                self._accepted.clear()
+            # PyJWT refuses a token once exp <= now (leeway 0): the entry ends there too.
+            self._accepted[token] = (min(now + self.cache_ttl_s, float(claims["exp"])), claims)
+        return claims
+
+    def _verified(self, token: str) -> dict[str, Any] | None:
+        """Every check of the authorizer, done now: the claims, or ``None``."""
         try:
             key = self._client.get_signing_key_from_jwt(token)
             claims = jwt.decode(

@@ -19,7 +19,7 @@ from localstage.backend import REGION, MotoBackend
 from localstage.cgroups import ControlGroups
 from localstage.consumer import QueueConsumer
 from localstage.function_config import interpreter_line
-from localstage.gateway import Gateway, TokenVerifier
+from localstage.gateway import Gateway, TokenVerifier, authorizer_ttl_s
 from localstage.knobs import Knobs
 from localstage.resources import StageResources, create_resources, seed
 from localstage.throttle import TokenBucket
@@ -153,6 +153,7 @@ class LocalStage:
             jwks_url=f"{control}/{pool_id}/.well-known/jwks.json",
             issuer=f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}",
             audience=self.resources.client_id,
+            cache_ttl_s=authorizer_ttl_s(template),
         )
         bucket = TokenBucket(self.knobs.rate, self.knobs.burst) if self.throttle else None
         self.gateway = Gateway(

@@ -1,10 +1,11 @@
-"""moto's server, with DynamoDB's conditional writes made atomic as the real service's are.
+"""moto's app as the stage serves it, with DynamoDB's conditional writes made atomic as the real service's are.
 
 moto checks a ConditionExpression and then writes, with nothing in between to stop another
 request thread doing the same: two concurrent PutItems with ``attribute_not_exists(id)`` can
 both succeed. DynamoDB evaluates the condition and writes atomically, and the endpoint's
 idempotency rests on exactly that, so the stage serialises moto's DynamoDB write operations.
-Everything else is moto's own server (``python -m moto.server``).
+Everything else is moto's own app (what ``python -m moto.server`` serves); the server around
+it, one process per service group, is ``localstage.moto_process``.
 
 moto publishes no CloudWatch metrics for the calls it serves, so with ``--request-log PATH``
 the server also writes one JSON line per JSON-protocol request (DynamoDB, SQS): operation,
@@ -13,8 +14,6 @@ dashboard draws DynamoDB's and SQS's service-side metrics from it.
 
 At most a few requests are inside moto at once, the queue's consumer excepted (see
 :class:`Admission`): a hundred threads contending for moto's GIL halved its throughput.
-
-usage: python -m localstage.moto_server -H 127.0.0.1 -p PORT [--request-log PATH] [--max-concurrent N]
 """
 
 from __future__ import annotations
@@ -22,18 +21,15 @@ from __future__ import annotations
 import functools
 import io
 import json
-import logging
-import sys
 import threading
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import moto.server
-from moto.core.utils import camelcase_to_underscores, unix_time_millis
+import moto.core.responses
+from moto.core.utils import camelcase_to_underscores, method_names_from_class, unix_time_millis
 from moto.dynamodb.models import DynamoDBBackend
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication
-from moto.server import main
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
 from moto.sqs.models import Message, Queue
 
@@ -147,6 +143,18 @@ def make_queues_fast() -> None:
     Queue.delete_message = _delete_message  # type: ignore[method-assign]
 
 
+def make_dispatch_lean() -> None:
+    """Moto's request dispatch without the work it redoes for every request (idempotent).
+
+    For every request moto lists its response class's methods (``inspect.getmembers`` over a
+    few hundred attributes) to see whether the operation is one; the classes do not change
+    while the server runs, so each is listed once (BENCHMARKS.md, T17).
+    """
+    responses: Any = moto.core.responses  # moto imports the function there without re-exporting it
+    if not hasattr(responses.method_names_from_class, "cache_info"):
+        responses.method_names_from_class = functools.cache(method_names_from_class)
+
+
 def _target(environ: dict[str, Any]) -> tuple[str, str]:
     """A JSON-protocol request's ``X-Amz-Target`` as (service prefix, operation); operation "" if none."""
     prefix, _, operation = environ.get("HTTP_X_AMZ_TARGET", "").partition(".")
@@ -258,69 +266,38 @@ def _routing_key(environ: dict[str, Any]) -> tuple[str, str, str] | None:
     return region, service, _target(environ)[0]
 
 
-def _wrap_dispatcher(log_path: str | None, max_concurrent: int) -> None:
-    """Moto's dispatcher behind :class:`Admission` and, with ``log_path``, :class:`RequestLog`."""
-    logs: list[RequestLog] = []
+class StageDispatcher(DomainDispatcherApplication):
+    """Moto's dispatcher behind :class:`Admission` and, with ``log_path``, :class:`RequestLog`: the server's app."""
 
-    class Dispatcher(DomainDispatcherApplication):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            app: Any = super().__call__
-            if log_path is not None:
-                logs.append(RequestLog(app, log_path))
-                app = logs[0]
-            self._admission = Admission(app, max_concurrent)
-            self._routes: dict[tuple[str, str, str], Any] = {}
+    def __init__(self, log_path: str | None = None, max_concurrent: int = DEFAULT_MAX_CONCURRENT) -> None:
+        super().__init__(create_backend_app)
+        app: Any = super().__call__
+        self._log = RequestLog(app, log_path) if log_path is not None else None
+        self._admission = Admission(self._log or app, max_concurrent)
+        self._routes: dict[tuple[str, str, str], Any] = {}
 
-        def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-            return self._admission(environ, start_response)
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        """Answer one request: admitted, then moto, logged."""
+        return self._admission(environ, start_response)
 
-        def get_application(self, environ: dict[str, Any]) -> Any:
-            """Moto's choice of service app, remembered per signing scope and target for the stage's services.
+    def get_application(self, environ: dict[str, Any]) -> Any:
+        """Moto's choice of service app, remembered per signing scope and target for the stage's services.
 
-            moto works it out anew for every request, under one lock, listing its own package
-            directory on the way (``backends.list_of_moto_modules``): a third of the SQS
-            process's time at 200 messages/s. For a SigV4-signed request to one of the stage's
-            services the choice depends only on the signing region and service and, for
-            DynamoDB, the target's prefix, so it is made once per such key.
-            """
-            key = _routing_key(environ)
-            if key is None:
-                return super().get_application(environ)
-            app = self._routes.get(key)
-            if app is None:
-                app = self._routes[key] = super().get_application(environ)
-            return app
+        moto works it out anew for every request, under one lock, listing its own package
+        directory on the way (``backends.list_of_moto_modules``): a third of the SQS
+        process's time at 200 messages/s. For a SigV4-signed request to one of the stage's
+        services the choice depends only on the signing region and service and, for
+        DynamoDB, the target's prefix, so it is made once per such key.
+        """
+        key = _routing_key(environ)
+        if key is None:
+            return super().get_application(environ)
+        app = self._routes.get(key)
+        if app is None:
+            app = self._routes[key] = super().get_application(environ)
+        return app
 
-    # moto.server imports the class without re-exporting it; its main() reads it from there.
-    moto.server.DomainDispatcherApplication = Dispatcher  # type: ignore[attr-defined]
-    # One line per request on stderr cost moto time (BENCHMARKS.md, T11); RequestLog keeps the useful part.
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    # moto's server ends on SIGTERM through sys.exit: flush the log on the way out.
-    import atexit  # noqa: PLC0415
-
-    def flush_logs() -> None:
-        for log in logs:
-            log.flush()
-
-    atexit.register(flush_logs)
-
-
-def _option(arguments: list[str], name: str) -> str | None:
-    """Remove ``name VALUE`` from ``arguments`` (moto's own parser does not know it); the value."""
-    if name not in arguments:
-        return None
-    at = arguments.index(name)
-    value = arguments[at + 1]
-    del arguments[at : at + 2]
-    return value
-
-
-if __name__ == "__main__":
-    make_writes_atomic()
-    make_queues_fast()
-    arguments = sys.argv[1:]
-    log_path = _option(arguments, "--request-log")
-    admitted = _option(arguments, "--max-concurrent")
-    _wrap_dispatcher(log_path, int(admitted) if admitted else DEFAULT_MAX_CONCURRENT)
-    main(arguments)
+    def flush(self) -> None:
+        """Write what the request log holds (as the server stops)."""
+        if self._log is not None:
+            self._log.flush()

@@ -55,6 +55,10 @@ NEXT_HEADERS = (
 
 POLL_S = 0.1
 """How often a wait looks at whether the environment's process is still alive while no request comes."""
+POLL_CONNECTED_S = 1.0
+"""The same while the runtime holds a connection: a process that ends closes it, and the wait
+sees that at once, so the look is only a backstop; the shorter one woke the invoking thread
+several times in every invocation that waited on a busy machine (BENCHMARKS.md, T19)."""
 _ACCEPTED = b'{"status":"OK"}'
 
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100
@@ -310,7 +314,7 @@ class RuntimeApi:
             if remaining <= 0:
                 raise TimeoutError("the runtime did not call in time")
             try:
-                events = self._selector.select(min(remaining, POLL_S))
+                events = self._selector.select(min(remaining, POLL_CONNECTED_S if self._connections else POLL_S))
             except (OSError, ValueError) as error:  # closed under the waiter: the pool is closing
                 raise RuntimeExitError("the endpoint is closed") from error
             for key, _ in events:
