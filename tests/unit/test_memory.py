@@ -1,8 +1,9 @@
-"""The soak's memory watch: RSS read through harness.readings, sampled into memory.jsonl, judged flat or not."""
+"""The soak's memory watch: RSS read (harness.readings), sampled into memory.jsonl (loadtests.memory),
+judged flat or not (loadtests.memory_judge).
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -13,7 +14,8 @@ import pytest
 
 from harness.readings import rss_kib
 from loadtests import soak
-from loadtests.memory import RssSampler, memory_report
+from loadtests.memory import RssSample, RssSampler
+from loadtests.memory_judge import memory_report
 
 GROW = """
 import sys
@@ -63,10 +65,10 @@ def test_the_sampler_records_each_process_and_its_growth_is_judged(
     sampler.start()  # one sample at once; the next only at stop
     _grow(child, 32)
     sampler.stop()
-    samples = [json.loads(line) for line in path.read_text().splitlines()]
+    samples = [RssSample.read(line) for line in path.read_text().splitlines()]
 
     assert len(samples) == 2
-    assert [list(sample["rss_kib"]) for sample in samples] == [[str(child.pid)], [str(child.pid)]]
+    assert [list(sample.rss_kib) for sample in samples] == [[child.pid], [child.pid]]
     lenient = memory_report(path, settle_s=0, limit_mib=64)
     strict = memory_report(path, settle_s=0, limit_mib=16)
     [env] = lenient.environments
@@ -77,8 +79,7 @@ def test_the_sampler_records_each_process_and_its_growth_is_judged(
 
 
 def _write(path: Path, samples: list[tuple[float, dict[int, int]]]) -> None:
-    lines = [json.dumps({"t": t, "rss_kib": {str(pid): kib for pid, kib in rss.items()}}) for t, rss in samples]
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("".join(RssSample(t, rss).line() + "\n" for t, rss in samples))
 
 
 def test_growth_counts_from_when_each_environment_has_settled(tmp_path: Path) -> None:
