@@ -125,9 +125,13 @@ def test_a_name_with_few_requests_is_not_judged_on_its_percentiles(tmp_path: Pat
     # Given a run whose rarely sent request got much slower
     slow = {**LIKE.requests, "bad: boolean quantity": RequestSpec(5, 0, 0.5, 30.0, 900.0, 900.0)}
     # When judged
-    verdicts = _verdicts(_judged(tmp_path, replace(LIKE, requests=slow)))
-    # Then its percentiles have no verdict, and the aggregate, dominated by the rest, still does
+    comparison = _judged(tmp_path, replace(LIKE, requests=slow))
+    verdicts = _verdicts(comparison)
+    # Then its percentiles have no verdict, though both runs' figures are shown, and the aggregate,
+    # dominated by the rest, still does
     assert verdicts["bad: boolean quantity: p95"] == UNJUDGED
+    (row,) = [r for r in comparison.rows if r.figure == "bad: boolean quantity: p95"]
+    assert (row.base, row.new, row.note) == (3.0, 900.0, "fewer than 20 requests in a run")
     assert verdicts["Aggregated: p95"] == REGRESSION
 
 
@@ -257,16 +261,24 @@ def test_the_error_ratio_and_the_breaches_are_judged_by_amount_whatever_the_base
 
 
 def test_cost_is_judged_only_where_both_runs_record_it(tmp_path: Path) -> None:
-    # Given a pair where neither run records a price, and a pair where both do, the second dearer
+    # Given a pair where neither run records a price, one where only the baseline does, and one
+    # where both do, the second dearer
     neither = _judged(tmp_path / "neither", LIKE)
+    base_dir, new_dir = _pair(tmp_path / "one", LIKE, replace(LIKE, cost_per_million_orders=2.0))
+    one = judge(read_run(base_dir), read_run(new_dir))
     base_dir, new_dir = _pair(
         tmp_path / "both", replace(LIKE, cost_per_million_orders=3.0), replace(LIKE, cost_per_million_orders=2.0)
     )
     both = judge(read_run(base_dir), read_run(new_dir))
-    # Then the first says so and judges nothing; the second is a regression
-    (row,) = [r for r in neither.rows if r.figure == "cost per million orders"]
-    assert (row.base, row.new, row.verdict, row.note) == (None, None, UNJUDGED, "neither run records a price")
-    assert _verdicts(both)["cost per million orders"] == REGRESSION
+
+    # Then the first two say so and judge nothing; the third is a regression
+    def cost(comparison: Comparison) -> tuple[object, ...]:
+        (row,) = [r for r in comparison.rows if r.figure == "cost per million orders"]
+        return row.base, row.new, row.unit, row.verdict, row.note
+
+    assert cost(neither) == (None, None, "USD", UNJUDGED, "neither run records a price")
+    assert cost(one) == (2.0, None, "USD", UNJUDGED, "only one run records a price")
+    assert cost(both) == (2.0, 3.0, "USD", REGRESSION, "")
 
 
 def test_unlike_hosts_are_named_and_an_unrecorded_setup_counts_as_unlike(tmp_path: Path) -> None:
