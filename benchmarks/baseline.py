@@ -68,11 +68,12 @@ def _row(either: dict[str, Any], base: dict[str, Any] | None, new: dict[str, Any
     on_ratio = either["ratio"] is not None
     figure = f"{measure}: {variant}, " + (f"ratio to {reference}" if on_ratio else unit)  # as the verdict names it
     name = "ratio" if on_ratio else "value"
-    before = base[name] if base is not None else None
-    after = new[name] if new is not None else None
     shown_unit = "x" if on_ratio else unit
     if base is None or new is None:
-        return Row(figure, before, after, shown_unit, UNJUDGED, "in one run only")
+        only_before = base[name] if base is not None else None
+        only_after = new[name] if new is not None else None
+        return Row(figure, only_before, only_after, shown_unit, UNJUDGED, "in one run only")
+    before, after = base[name], new[name]
     worse = _higher_is_worse(either)
     target_spec = either.get("target_spec") or {}
     if on_ratio and target_spec.get("op") == "~=":

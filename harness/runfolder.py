@@ -341,7 +341,7 @@ class RunFolder:
 
     @property
     def memory_samples(self) -> Path:
-        """The environments' RSS, one JSON line per sample; written by ``loadtests.memory``'s sampler."""
+        """The environments' RSS, one JSON line per sample (``loadtests.memory.RssSample``); written by its sampler."""
         return self.path / "memory.jsonl"
 
     @property

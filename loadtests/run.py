@@ -51,7 +51,8 @@ from loadtests.audit.report import INVARIANTS
 from loadtests.gate import SloVerdict, likely_cause
 from loadtests.host import LOCUST, STAGE, CpuSample, HostLoad, cpu_sample, host_load
 from loadtests.ledger import read_ledgers
-from loadtests.memory import RssSampler, memory_report
+from loadtests.memory import RssSampler
+from loadtests.memory_judge import memory_report
 from localstage.allotment import Allotment, add_arguments
 from localstage.backend import free_port
 from localstage.local import LocalStage, new_run_dir

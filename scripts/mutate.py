@@ -1,9 +1,9 @@
-"""Mutation testing (``tox -e mutate``, not in CI): mutmut over the function and the audit, then the scores.
+"""Mutation testing (``tox -e mutate``, not in CI): mutmut over the function and every judge of a run, then the scores.
 
 usage: python -m scripts.mutate [--max-children N] [--all-tests] [--report-only] [--survivors] [TARGET ...]
 
 A TARGET is a source path (``function/create_order``, ``function/create_order/api.py``,
-``loadtests/audit``, ``loadtests/audit/judge.py``) or a mutmut mutant name or glob
+``loadtests/audit``, ``loadtests/audit/judge.py``, ``loadtests/gate.py``) or a mutmut mutant name or glob
 (``create_order.api.*``, ``loadtests.audit.judge.x_audit__mutmut_3``); without one every mutant
 not yet checked is run.
 Results are kept in ``mutants/`` (git-ignored) and reused while a function's source is

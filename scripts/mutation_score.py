@@ -26,10 +26,20 @@ class Group:
     target: float
 
 
+JUDGE_TARGET = 0.95
+"""Each verdict a run can fail on other than the audit: the share of its mutants its tests must kill."""
+
 GROUPS = (
-    Group("function", "function/create_order/", 0.90),
-    Group("audit", "loadtests/audit/", 0.95),
+    Group("function", "function/create_order/", 0.97),
+    Group("audit", "loadtests/audit/", 0.99),
+    Group("SLO gate", "loadtests/gate.py", JUDGE_TARGET),
+    Group("chaos verdict", "chaos/report.py", JUDGE_TARGET),
+    Group("memory judge", "loadtests/memory_judge.py", JUDGE_TARGET),
+    Group("benchmark targets", "benchmarks/targets.py", JUDGE_TARGET),
+    Group("run comparison", "runreport/compare.py", JUDGE_TARGET),
+    Group("benchmark comparison", "benchmarks/baseline.py", JUDGE_TARGET),
 )
+"""Every part ``tox -e mutate`` mutates (``[tool.mutmut] source_paths`` holds the same paths), with its target."""
 
 
 @dataclass

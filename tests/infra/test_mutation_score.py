@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import PurePath
+import tomllib
+from pathlib import Path, PurePath
 
-from scripts.mutation_score import Tally, module_path, mutant_globs, report, tally_files
+from scripts.mutation_score import GROUPS, Tally, module_path, mutant_globs, report, tally_files
 
 API = "function/create_order/api.py"
 AUDIT = "loadtests/audit/judge.py"
+GATE = "loadtests/gate.py"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _verdicts(killed: int, survived: int, *, timeout: int = 0, unchecked: int = 0) -> list[str]:
@@ -15,24 +18,39 @@ def _verdicts(killed: int, survived: int, *, timeout: int = 0, unchecked: int = 
 
 
 def test_a_fully_checked_group_under_its_target_fails_the_run() -> None:
-    # Given the function's mutants all checked, 89 % killed
-    tallies = tally_files({API: _verdicts(89, 11), AUDIT: _verdicts(100, 0)})
+    # Given the function's mutants all checked, 96 % killed
+    tallies = tally_files({API: _verdicts(96, 4), AUDIT: _verdicts(100, 0)})
 
     # When they are reported
     lines, met = report(tallies)
 
     # Then the run fails, and the function's line says why
     assert not met
-    assert any("function (target 90%): below target" in line and "89.0%" in line for line in lines)
+    assert any("function (target 97%): below target" in line and "96.0%" in line for line in lines)
+
+
+def test_a_judge_under_its_target_fails_the_run_though_the_function_and_the_audit_meet_theirs() -> None:
+    tallies = tally_files({API: _verdicts(100, 0), AUDIT: _verdicts(100, 0), GATE: _verdicts(94, 6)})
+
+    lines, met = report(tallies)
+
+    assert not met
+    assert any("SLO gate (target 95%): below target" in line and "94.0%" in line for line in lines)
 
 
 def test_groups_at_their_targets_pass() -> None:
-    tallies = tally_files({API: _verdicts(90, 10), AUDIT: _verdicts(95, 5)})
+    tallies = tally_files({API: _verdicts(97, 3), AUDIT: _verdicts(99, 1), GATE: _verdicts(95, 5)})
 
     lines, met = report(tallies)
 
     assert met
-    assert sum("meets target" in line for line in lines) == 2
+    assert sum("meets target" in line for line in lines) == 3
+
+
+def test_every_group_is_a_path_mutmut_mutates_and_every_mutated_path_a_group() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+
+    assert config["source_paths"] == [group.prefix.rstrip("/") for group in GROUPS]
 
 
 def test_a_group_with_unchecked_mutants_is_not_judged_yet() -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from benchmarks.targets import (
     RSS_PEAK_MIB,
     ZERO,
     Row,
+    Target,
     judge,
 )
 from runreport.compare import BETTER, REGRESSION, SAME, UNJUDGED
@@ -110,6 +113,81 @@ def test_a_row_in_one_run_only_is_shown_unjudged() -> None:
 
     [row] = [row for row in comparison.rows if row.figure.startswith("CPU by memory size")]
     assert (row.base, row.new, row.verdict, row.note) == (None, 2.0, UNJUDGED, "in one run only")
+
+
+def test_every_row_holds_both_runs_figures_its_unit_its_verdict_and_why_when_unjudged() -> None:
+    # Given a run whose every figure moved a little, and a baseline with a row the run no longer has
+    moved = tuple(replace(r, value=r.value + 1, ratio=None if r.ratio is None else r.ratio + 0.01) for r in ROWS)
+    growth = Row("RSS over 10000 invocations", "handler", 0.4, "MiB growth")
+    # When judged
+    rows = baseline.judge(_document((*ROWS, growth)), _document(moved)).rows
+    # Then a ratio is shown as one ("x"), any other figure in its unit; the run's rows come first,
+    # then the baseline's row it lacks
+    assert [(r.figure, r.base, r.new, r.unit, r.verdict, r.note) for r in rows] == [
+        ("cold start, .pyc present: floor: boto3 + 2 clients, ms over bare", 188.0, 189.0, "ms over bare", UNJUDGED,
+         "an absolute figure: it moves with the VM's speed"),
+        ("cold start, .pyc present: handler, ratio to floor", 1.05, 1.06, "x", SAME, ""),
+        ("RSS over 10000 invocations: handler, MiB peak", 47.5, 48.5, "MiB peak", SAME, ""),
+        ("end to end: closed loop, 100 users: handler via the stage, ratio to backend", 0.48, 0.49, "x", SAME, ""),
+        ("end to end: closed loop, 100 users: handler via the stage, failed requests", 0, 1, "failed requests",
+         REGRESSION, ""),
+        ("CPU by memory size, cpu model lambda: 128 MB, ratio to 256 MB", 2.0, 2.01, "x", SAME,
+         "judged by its distance from 2"),
+        ("RSS over 10000 invocations: handler, MiB growth", 0.4, None, "MiB growth", UNJUDGED, "in one run only"),
+    ]  # fmt: skip
+
+
+def _ratio_row(unit: str, ratio: float, target: Target | None = None) -> Row:
+    return Row("a measure", "handler", 100.0, unit, "reference", ratio, target)
+
+
+@pytest.mark.parametrize(
+    ("unit", "target", "verdict"),
+    [
+        ("req/s", None, BETTER),
+        ("orders/s", None, BETTER),
+        ("us", None, REGRESSION),
+        ("req/s", Target("<=", 1.2, on="ratio"), REGRESSION),  # the target's side wins over the unit's
+    ],
+)
+def test_a_rising_ratio_is_better_for_a_rate_and_worse_for_anything_else_unless_its_target_says(
+    unit: str, target: Target | None, verdict: str
+) -> None:
+    base, new = (_document((_ratio_row(unit, ratio, target),)) for ratio in (1.0, 1.1))
+
+    [row] = baseline.judge(base, new).rows
+
+    assert row.verdict == verdict
+
+
+def test_a_ratio_held_near_a_value_is_judged_by_the_amount_its_distance_grew() -> None:
+    def verdict(before: float, after: float) -> str:
+        base, new = (_document((replace(ROWS[5], ratio=ratio),)) for ratio in (before, after))
+        return baseline.judge(base, new).rows[0].verdict
+
+    # 10 % of the limit (2): 0.2; a distance grown by 0.199 is not a regression, by 0.25 from far off is
+    assert verdict(2.0, 2.199) == SAME
+    assert verdict(30.0, 30.25) == REGRESSION
+
+
+def test_one_more_failure_is_a_regression_however_many_the_baseline_had() -> None:
+    base, new = (_document((replace(ROWS[4], value=failed),)) for failed in (200, 201))
+
+    assert baseline.judge(base, new).rows[0].verdict == REGRESSION
+
+
+def test_the_comparison_is_named_by_the_runs_files_and_a_document_without_one_by_its_role(tmp_path: Path) -> None:
+    # Given two runs' JSON documents saved as files
+    before, after = tmp_path / "bench-1.json", tmp_path / "bench-2.json"
+    for path in (before, after):
+        path.write_text(json.dumps({k: v for k, v in _document().items() if k != "name"}))
+    # When loaded and judged, and judged as documents without a name
+    named = baseline.judge(baseline.load(before), baseline.load(after))
+    anonymous = baseline.judge(*({k: v for k, v in _document().items() if k != "name"} for _ in range(2)))
+    # Then each file's name names its run; without one, the roles do
+    assert (named.base, named.new) == ("bench-1.json", "bench-2.json")
+    assert baseline.load(before)["rows"] == _document()["rows"]
+    assert (anonymous.base, anonymous.new) == ("baseline", "this run")
 
 
 def test_another_machine_is_warned_and_refused_under_strict(capsys: pytest.CaptureFixture[str]) -> None:

@@ -255,6 +255,38 @@ def test_a_smoke_run_reports_a_failing_performance_target_without_enforcing_it(
     assert any("performance targets are reported, not enforced" in line for line in verdict.lines())
 
 
+def test_the_verdict_prints_each_outcome_s_line_and_names_every_row_that_fails_the_run() -> None:
+    # Given, in a smoke run, a target that holds, a performance target past its limit, two counts
+    # that must be zero and are not, and an end-to-end p95 past its target on a CPU-bound row
+    held = _ratio(1.06, WARM_VS_FLOOR_XRAY_OFF)
+    slow = Row("warm CPU per invocation, X-Ray on", "handler", 920.0, "us", "floor", 1.40, WARM_VS_FLOOR_XRAY_ON)
+    missing = _value(2, ZERO, unit="orders missing")
+    failed = _value(1, ZERO, unit="failed requests")
+    limited = Row("closed loop", "100 users", 980.0, "ms p95", target=CLOSED_P95_MS, stage_row="closed")
+    # When they are judged
+    verdict = judge([held, slow, missing, failed, limited], {"closed": CPU_BOUND}, smoke=True)
+    # Then each line says its outcome, its figure against its target, and why it does not fail the run
+    assert verdict.lines() == [
+        "verdict:",
+        "  smoke run (tiny counts): performance targets are reported, not enforced; correctness targets are enforced",
+        "  holds      a measure: handler, ratio to floor: 1.06 (target <= 1.15)",
+        "  fails      warm CPU per invocation, X-Ray on: handler, ratio to floor: 1.4 (target <= 1.25): "
+        "not enforced in a smoke run",
+        "  fails      a measure: handler, orders missing: 2 (target 0)",
+        "  fails      a measure: handler, failed requests: 1 (target 0)",
+        "  not judged closed loop: 100 users, ms p95: 980.0 (target <= 500): not judged: limited by the machine's "
+        "2 cores (1.94 busy); largest consumer workers",
+        "verdict: FAIL (2 of 5 targets): a measure: handler, orders missing; a measure: handler, failed requests",
+    ]
+
+
+def test_an_unknown_comparison_is_refused_naming_the_ones_there_are() -> None:
+    fields: dict[str, Any] = {"op": "<", "limit": 1.0}
+
+    with pytest.raises(ValueError, match=r"^unknown target op '<'; one of \('<=', '>=', '==', '~='\)$"):
+        Target(**fields)
+
+
 def test_a_smoke_run_enforces_its_correctness_targets() -> None:
     # Given an order missing from the table in a smoke run
     row = _value(1, ZERO, unit="orders missing")

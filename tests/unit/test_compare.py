@@ -17,7 +17,7 @@ from loadtests.audit.report import INVARIANTS, AuditReport
 from runreport import compare_cli
 from runreport.__main__ import main as runreport_main
 from runreport.compare import BETTER, REGRESSION, SAME, UNJUDGED, Comparison, Thresholds, grade, judge
-from runreport.runfigures import read_run
+from runreport.runfigures import AGGREGATED, SETUP_FACTS, RequestFigures, RunFigures, read_run
 from tests.support.runs import RequestSpec, RunSpec, write_run
 
 BASE = "20261207-100000-load"
@@ -125,9 +125,13 @@ def test_a_name_with_few_requests_is_not_judged_on_its_percentiles(tmp_path: Pat
     # Given a run whose rarely sent request got much slower
     slow = {**LIKE.requests, "bad: boolean quantity": RequestSpec(5, 0, 0.5, 30.0, 900.0, 900.0)}
     # When judged
-    verdicts = _verdicts(_judged(tmp_path, replace(LIKE, requests=slow)))
-    # Then its percentiles have no verdict, and the aggregate, dominated by the rest, still does
+    comparison = _judged(tmp_path, replace(LIKE, requests=slow))
+    verdicts = _verdicts(comparison)
+    # Then its percentiles have no verdict, though both runs' figures are shown, and the aggregate,
+    # dominated by the rest, still does
     assert verdicts["bad: boolean quantity: p95"] == UNJUDGED
+    (row,) = [r for r in comparison.rows if r.figure == "bad: boolean quantity: p95"]
+    assert (row.base, row.new, row.note) == (3.0, 900.0, "fewer than 20 requests in a run")
     assert verdicts["Aggregated: p95"] == REGRESSION
 
 
@@ -149,17 +153,132 @@ def test_grade_needs_both_bounds_and_a_figure_on_each_side() -> None:
     assert grade(None, 50.0, 15.0, 20.0) == UNJUDGED
 
 
+def test_grade_s_bounds_are_strict_both_ways() -> None:
+    # Worse or better by exactly the share, or by exactly the amount, is the same
+    assert grade(100.0, 115.0, 15.0, 1.0) == SAME
+    assert grade(100.0, 114.9, 15.0, 1.0) == SAME
+    assert grade(100.0, 85.0, 15.0, 1.0) == SAME
+    assert grade(100.0, 80.0, 15.0, 20.0) == SAME
+    # Better past the amount alone is the same too
+    assert grade(100.0, 90.0, 15.0, 1.0) == SAME
+
+
+# Two runs' figures as read from their folders, with one request name in the new run only, one run
+# without a price, and invariants breached in one run only.
+SETUP = dict.fromkeys(SETUP_FACTS, 1)
+BASE_FIGURES = RunFigures(
+    "base", SETUP,
+    {
+        AGGREGATED: RequestFigures(1000, 10, 50.0, 30.0, 100.0, 200.0),
+        "create order": RequestFigures(980, 10, 49.0, 30.0, 100.0, 200.0),
+        "bad": RequestFigures(20, 0, 1.0, 5.0, 6.0, 7.0),
+    },
+    cold_starts=10, init_ms=400.0, billed_ms=40.0, stage_cpu_ms_per_order=30.0, max_memory_mb=90,
+    invariants={"lost": 2, "duplicated": 0},
+)  # fmt: skip
+NEW_FIGURES = RunFigures(
+    "new", SETUP,
+    {
+        AGGREGATED: RequestFigures(1200, 24, 60.0, 31.0, 130.0, 210.0),
+        "create order": RequestFigures(1170, 24, 58.5, 31.0, 130.0, 210.0),
+        "bad": RequestFigures(20, 0, 1.0, 50.0, 60.0, 70.0),
+        "get": RequestFigures(10, 0, 0.5, 3.0, 4.0, 5.0),
+    },
+    cold_starts=12, init_ms=460.0, billed_ms=41.0, stage_cpu_ms_per_order=28.0, max_memory_mb=99,
+    invariants={"duplicated": 1, "unqueued": 3}, cost_per_million_orders=2.5,
+)  # fmt: skip
+
+
+def test_every_row_holds_both_runs_figures_its_unit_its_verdict_and_why_when_unjudged() -> None:
+    # When the new run's figures are judged against the baseline's
+    rows = judge(BASE_FIGURES, NEW_FIGURES).rows
+    # Then the aggregate comes first, then each name of either run; a name with exactly the least
+    # requests is judged, one in a run alone is not; a price or a breach in one run only is unjudged
+    assert [(r.figure, r.base, r.new, r.unit, r.verdict, r.note) for r in rows] == [
+        ("Aggregated: requests", 1000, 1200, "", UNJUDGED, ""),
+        ("Aggregated: RPS", 50.0, 60.0, "/s", BETTER, ""),
+        ("Aggregated: p50", 30.0, 31.0, "ms", SAME, ""),
+        ("Aggregated: p95", 100.0, 130.0, "ms", REGRESSION, ""),
+        ("Aggregated: p99", 200.0, 210.0, "ms", SAME, ""),
+        ("bad: requests", 20, 20, "", UNJUDGED, ""),
+        ("bad: RPS", 1.0, 1.0, "/s", SAME, ""),
+        ("bad: p50", 5.0, 50.0, "ms", REGRESSION, ""),
+        ("bad: p95", 6.0, 60.0, "ms", REGRESSION, ""),
+        ("bad: p99", 7.0, 70.0, "ms", REGRESSION, ""),
+        ("create order: requests", 980, 1170, "", UNJUDGED, ""),
+        ("create order: RPS", 49.0, 58.5, "/s", BETTER, ""),
+        ("create order: p50", 30.0, 31.0, "ms", SAME, ""),
+        ("create order: p95", 100.0, 130.0, "ms", REGRESSION, ""),
+        ("create order: p99", 200.0, 210.0, "ms", SAME, ""),
+        ("get: requests", None, 10, "", UNJUDGED, ""),
+        ("get: RPS", None, 0.5, "/s", UNJUDGED, ""),
+        ("get: p50", None, 3.0, "ms", UNJUDGED, "fewer than 20 requests in a run"),
+        ("get: p95", None, 4.0, "ms", UNJUDGED, "fewer than 20 requests in a run"),
+        ("get: p99", None, 5.0, "ms", UNJUDGED, "fewer than 20 requests in a run"),
+        ("error ratio", 1.0, 2.0, "%", REGRESSION, ""),
+        ("cold starts", 10, 12, "", SAME, ""),
+        ("init (mean)", 400.0, 460.0, "ms", SAME, ""),
+        ("billed per invocation", 40.0, 41.0, "ms", SAME, ""),
+        ("stage CPU per order", 30.0, 28.0, "ms", SAME, ""),
+        ("Max Memory Used", 90, 99, "MB", SAME, ""),
+        ("invariant: lost", 2, None, "", UNJUDGED, ""),
+        ("invariant: duplicated", 0, 1, "", REGRESSION, ""),
+        ("invariant: unqueued", None, 3, "", UNJUDGED, ""),
+        ("cost per million orders", None, 2.5, "USD", UNJUDGED, "only one run records a price"),
+    ]
+
+
+def _without_aggregate(figures: RunFigures) -> RunFigures:
+    return replace(figures, requests={n: r for n, r in figures.requests.items() if n != AGGREGATED})
+
+
+@pytest.mark.parametrize(
+    ("base", "new", "aggregated"),
+    [
+        (BASE_FIGURES, _without_aggregate(NEW_FIGURES), True),
+        (_without_aggregate(BASE_FIGURES), NEW_FIGURES, True),
+        (_without_aggregate(BASE_FIGURES), _without_aggregate(NEW_FIGURES), False),
+    ],
+    ids=["in-the-baseline-only", "in-the-new-run-only", "in-neither"],
+)
+def test_the_aggregate_has_rows_when_either_run_has_it(base: RunFigures, new: RunFigures, aggregated: bool) -> None:
+    figures = [row.figure for row in judge(base, new).rows]
+
+    assert ("Aggregated: p95" in figures) is aggregated
+    assert figures.index("bad: requests") == (5 if aggregated else 0)
+
+
+def test_the_error_ratio_and_the_breaches_are_judged_by_amount_whatever_the_baseline() -> None:
+    # Given a baseline with 80 % errors and 200 orders lost, and a run with 80.7 % and 201
+    base = replace(BASE_FIGURES, requests={AGGREGATED: RequestFigures(1000, 800, 50.0, 30.0, 100.0, 200.0)},
+                   invariants={"lost": 200})  # fmt: skip
+    new = replace(BASE_FIGURES, requests={AGGREGATED: RequestFigures(1000, 807, 50.0, 30.0, 100.0, 200.0)},
+                  invariants={"lost": 201})  # fmt: skip
+    # When judged
+    verdicts = _verdicts(judge(base, new))
+    # Then 0.7 points more errors and one more breach are regressions, however large the baseline's
+    assert (verdicts["error ratio"], verdicts["invariant: lost"]) == (REGRESSION, REGRESSION)
+
+
 def test_cost_is_judged_only_where_both_runs_record_it(tmp_path: Path) -> None:
-    # Given a pair where neither run records a price, and a pair where both do, the second dearer
+    # Given a pair where neither run records a price, one where only the baseline does, and one
+    # where both do, the second dearer
     neither = _judged(tmp_path / "neither", LIKE)
+    base_dir, new_dir = _pair(tmp_path / "one", LIKE, replace(LIKE, cost_per_million_orders=2.0))
+    one = judge(read_run(base_dir), read_run(new_dir))
     base_dir, new_dir = _pair(
         tmp_path / "both", replace(LIKE, cost_per_million_orders=3.0), replace(LIKE, cost_per_million_orders=2.0)
     )
     both = judge(read_run(base_dir), read_run(new_dir))
-    # Then the first says so and judges nothing; the second is a regression
-    (row,) = [r for r in neither.rows if r.figure == "cost per million orders"]
-    assert (row.base, row.new, row.verdict, row.note) == (None, None, UNJUDGED, "neither run records a price")
-    assert _verdicts(both)["cost per million orders"] == REGRESSION
+
+    # Then the first two say so and judge nothing; the third is a regression
+    def cost(comparison: Comparison) -> tuple[object, ...]:
+        (row,) = [r for r in comparison.rows if r.figure == "cost per million orders"]
+        return row.base, row.new, row.unit, row.verdict, row.note
+
+    assert cost(neither) == (None, None, "USD", UNJUDGED, "neither run records a price")
+    assert cost(one) == (2.0, None, "USD", UNJUDGED, "only one run records a price")
+    assert cost(both) == (2.0, 3.0, "USD", REGRESSION, "")
 
 
 def test_unlike_hosts_are_named_and_an_unrecorded_setup_counts_as_unlike(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
-"""The soak's memory watch: RSS read through harness.readings, sampled into memory.jsonl, judged flat or not."""
+"""The soak's memory watch: RSS read (harness.readings), sampled into memory.jsonl (loadtests.memory),
+judged flat or not (loadtests.memory_judge).
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -13,7 +14,8 @@ import pytest
 
 from harness.readings import rss_kib
 from loadtests import soak
-from loadtests.memory import RssSampler, memory_report
+from loadtests.memory import RssSample, RssSampler
+from loadtests.memory_judge import memory_report
 
 GROW = """
 import sys
@@ -63,10 +65,10 @@ def test_the_sampler_records_each_process_and_its_growth_is_judged(
     sampler.start()  # one sample at once; the next only at stop
     _grow(child, 32)
     sampler.stop()
-    samples = [json.loads(line) for line in path.read_text().splitlines()]
+    samples = [RssSample.read(line) for line in path.read_text().splitlines()]
 
     assert len(samples) == 2
-    assert [list(sample["rss_kib"]) for sample in samples] == [[str(child.pid)], [str(child.pid)]]
+    assert [list(sample.rss_kib) for sample in samples] == [[child.pid], [child.pid]]
     lenient = memory_report(path, settle_s=0, limit_mib=64)
     strict = memory_report(path, settle_s=0, limit_mib=16)
     [env] = lenient.environments
@@ -77,8 +79,7 @@ def test_the_sampler_records_each_process_and_its_growth_is_judged(
 
 
 def _write(path: Path, samples: list[tuple[float, dict[int, int]]]) -> None:
-    lines = [json.dumps({"t": t, "rss_kib": {str(pid): kib for pid, kib in rss.items()}}) for t, rss in samples]
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("".join(RssSample(t, rss).line() + "\n" for t, rss in samples))
 
 
 def test_growth_counts_from_when_each_environment_has_settled(tmp_path: Path) -> None:
@@ -117,6 +118,53 @@ def test_no_environment_measured_is_not_flat(tmp_path: Path) -> None:
     _write(path, [(0, {}), (70, {11: 48_000}), (130, {11: 48_000})])  # settled at 130: no end after it
 
     assert not memory_report(path, settle_s=60, limit_mib=5).flat
+
+
+# Environment 11 from the start (settled at 60 s: 40 MiB, up to 42, back to 40.1); 12 from 60 s (10 MiB).
+SETTLED = [
+    (0, {11: 40_960}),
+    (60, {11: 40_960, 12: 10_240}),
+    (120, {11: 43_008, 12: 10_240}),
+    (180, {11: 41_060, 12: 10_240}),
+]
+
+
+def test_the_table_shows_each_environment_from_when_it_settled_and_the_verdict(tmp_path: Path) -> None:
+    # Given two environments that grew by 0.1 MiB and by nothing once settled
+    path = tmp_path / "memory.jsonl"
+    _write(path, SETTLED)
+
+    # When judged against a 2 MiB limit, and against a 0.05 MiB one
+    flat = memory_report(path, settle_s=60, limit_mib=2)
+    grown = memory_report(path, settle_s=60, limit_mib=0.05)
+
+    # Then the table a person reads has every figure in its column, and the verdict under them
+    assert flat.table() == (
+        "memory of the execution environments (RSS, MiB; from 60 s into each one's life)\n"
+        "       pid   from s     to s    start      end     peak   growth\n"
+        "        11       60      180     40.0     40.1     42.0    +0.10\n"
+        "        12      120      180     10.0     10.0     10.0    +0.00\n"
+        "  flat: every environment grew <= 2 MiB -> PASS"
+    )
+    assert grown.table().splitlines()[-1] == "  flat: every environment grew <= 0.05 MiB -> FAIL"
+
+
+def test_memory_json_holds_the_limits_the_verdict_and_each_environment(tmp_path: Path) -> None:
+    path = tmp_path / "memory.jsonl"
+    _write(path, SETTLED)
+
+    document = memory_report(path, settle_s=60, limit_mib=2).as_json()
+
+    assert document == {
+        "limit_mib": 2,
+        "settle_s": 60,
+        "flat": True,
+        "environments": [
+            {"pid": 11, "start_t": 60, "end_t": 180, "start_mib": 40, "end_mib": 41_060 / 1024, "peak_mib": 42,
+             "growth_mib": 0.098},
+            {"pid": 12, "start_t": 120, "end_t": 180, "start_mib": 10, "end_mib": 10, "peak_mib": 10, "growth_mib": 0},
+        ],
+    }  # fmt: skip
 
 
 def test_the_soak_runs_the_main_job_for_ten_minutes_with_memory_watched_and_options_win(

@@ -59,6 +59,19 @@ def test_both_objectives_missed_are_both_named() -> None:
     assert "error ratio 50.00%" in verdict.line()
 
 
+def test_the_line_gives_every_figure_beside_its_objective_and_each_failure_after_fail() -> None:
+    passed = _verdict(p95_ms=123.4, error_ratio=0.0012)
+    failed = _verdict(p95_ms=900, error_ratio=0.5)
+
+    assert passed.line() == (
+        "SLO create order: p95 123 ms (<= 500), errors 0.12% (<= 1.00%) over 1000 requests -> PASS"
+    )
+    assert failed.line() == (
+        "SLO create order: p95 900 ms (<= 500), errors 50.00% (<= 1.00%) over 1000 requests -> FAIL: "
+        "p95 900 ms is over the 500 ms objective; error ratio 50.00% is over the 1.00% budget"
+    )
+
+
 @pytest.mark.parametrize("p95_ms", [0.0, 10.0])
 def test_a_run_without_valid_requests_fails_whatever_its_figures(p95_ms: float) -> None:
     verdict = _verdict(requests=0, p95_ms=p95_ms)
