@@ -559,3 +559,36 @@ def test_main_says_why_the_cpu_share_was_not_measured(
     monkeypatch.setattr(cpu_share, "section", lambda smoke: ([], {"off": "control groups are Linux only"}))
     assert run.main(["--no-e2e", "--json", str(tmp_path / "bench.json")]) == 0
     assert "cpu share: not measured: control groups are Linux only" in capsys.readouterr().out
+
+
+# --- the stage's CPU per order, in multiples of the floor (issue 24) --------------------------------
+
+FLOOR_ROW = Row("warm CPU per invocation, X-Ray off", "floor: PutItem + SendMessage", 740.0, "us")
+CLOSED_ROW = Row("end to end: closed loop, 100 users", "handler via the stage", 141.3, "req/s", stage_row="closed")
+
+
+@pytest.mark.parametrize(("cpu_ms", "ratio", "outcome"), [(9.99, 13.5, "holds"), (10.0, 13.51, "fails")])
+def test_the_stage_s_cpu_per_order_is_judged_in_multiples_of_the_floor(
+    cpu_ms: float, ratio: float, outcome: str
+) -> None:
+    # Given a floor of 740 us and the closed loop's CPU per order
+    [row] = run.stage_cpu([FLOOR_ROW, CLOSED_ROW], {"cpu": {"cpu_ms_per_order": cpu_ms}})
+    # When it is judged, the closed loop CPU-bound
+    verdict = judge([row], {"closed": CPU_BOUND})
+    # Then its ratio to the floor is judged against 13.5 floors, whatever saturated the loop
+    assert (row.measure, row.variant, row.value, row.unit, row.reference) == (
+        "end to end: closed loop, 100 users",
+        "the stage's CPU per order",
+        cpu_ms,
+        "ms of CPU",
+        "floor",
+    )
+    assert row.ratio == ratio
+    assert [j.outcome for j in verdict.judgements] == [outcome]
+    assert verdict.exit_code == (0 if outcome == "holds" else 1)
+
+
+def test_without_the_floor_or_the_loop_s_cpu_no_stage_cpu_row_is_made() -> None:
+    assert run.stage_cpu([CLOSED_ROW], {"cpu": {"cpu_ms_per_order": 9.0}}) == []
+    assert run.stage_cpu([FLOOR_ROW, CLOSED_ROW], {}) == []
+    assert run.stage_cpu([FLOOR_ROW], {"cpu": {"cpu_ms_per_order": 9.0}}) == []
