@@ -85,11 +85,17 @@ class HostLoad:
         return max(0.0, self.busy_s - sum(self.groups_s.values()))
 
     def share(self, group: str) -> float:
-        """The share of the machine's busy CPU time a group (or ``OTHER``) took."""
-        if self.busy_s <= 0:
+        """The share of the machine's busy CPU time a group (or ``OTHER``) took; the shares add up to 1.
+
+        The per-process and the per-core clocks count differently (a busy VM, whose stolen time
+        the two attribute apart), so the groups can account for a little more than the machine:
+        then they are shares of what they account for, and ``OTHER`` has none.
+        """
+        accounted = max(self.busy_s, sum(self.groups_s.values()))
+        if accounted <= 0:
             return 0.0
         seconds = self.other_s if group == OTHER else self.groups_s.get(group, 0.0)
-        return min(1.0, seconds / self.busy_s)
+        return seconds / accounted
 
     def line(self) -> str:
         """Cores busy and each group's share, in words."""

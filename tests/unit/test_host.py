@@ -126,3 +126,14 @@ def test_groups_that_account_for_more_than_the_machine_leave_other_at_zero_not_n
     assert load.share("stage") == 1.0
     assert load.saturated is True
     assert load.as_json()["share"] == {"stage": 1.0, "other": 0.0}
+
+
+def test_groups_that_account_for_more_than_the_machine_share_it_in_proportion_and_add_up_to_one() -> None:
+    # Given two groups whose CPU seconds add up to 4 % more than the machine's busy time (a busy VM)
+    load = HostLoad(20.0, 2, 30.0, {"stage": 27.0, "Locust": 4.2})
+
+    # Then each is a share of what the groups account for, and the shares add up to one
+    assert load.share("stage") == 27.0 / 31.2
+    assert load.share("Locust") == 4.2 / 31.2
+    assert load.share("other") == 0.0
+    assert sum(load.as_json()["share"].values()) == pytest.approx(1, abs=0.002)
