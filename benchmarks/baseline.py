@@ -19,6 +19,7 @@ regresses when it moves the wrong way by more than both its share and its amount
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -49,10 +50,19 @@ class BenchThresholds:
     """A memory figure's growth, % of the baseline's."""
     memory: float = 1.0
     """A memory figure's growth, in its unit (MiB; bytes and blocks are far above it)."""
+    held_band: float = 0.5
+    """A ratio held near a value: how much further from it, as a share of its target's tolerance band.
+
+    The band is the run-to-run spread the target allows; half of it keeps the noise of one idle
+    machine (a share moved by about a tenth of its value between two idle runs) unflagged."""
+
+
+_RATE = re.compile(r"\b\d+ req/s\b")
 
 
 def _key(row: dict[str, Any]) -> tuple[str, str, str, str]:
-    return row["measure"], row["variant"], row["unit"], row["reference"]
+    """What names a row in both runs: the half-rate open loop's rate (each run's own) left out of it."""
+    return _RATE.sub("N req/s", row["measure"]), row["variant"], row["unit"], row["reference"]
 
 
 def _higher_is_worse(row: dict[str, Any]) -> bool:
@@ -80,7 +90,8 @@ def _row(either: dict[str, Any], base: dict[str, Any] | None, new: dict[str, Any
         # A ratio held near a value (Lambda's CPU shares): worse is further from it.
         limit = float(target_spec["limit"])
         distance_before, distance_after = abs(before - limit), abs(after - limit)
-        verdict = grade(distance_before, distance_after, 0.0, t.ratio_pct / 100 * limit)
+        band = float(target_spec["tolerance"]) * abs(limit)
+        verdict = grade(distance_before, distance_after, 0.0, t.held_band * band)
         return Row(figure, before, after, shown_unit, verdict, f"judged by its distance from {limit:.3g}")
     if on_ratio:
         return Row(figure, before, after, shown_unit, grade(before, after, t.ratio_pct, t.ratio, higher_is_worse=worse))

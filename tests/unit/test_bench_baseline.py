@@ -165,9 +165,10 @@ def test_a_ratio_held_near_a_value_is_judged_by_the_amount_its_distance_grew() -
         base, new = (_document((replace(ROWS[5], ratio=ratio),)) for ratio in (before, after))
         return baseline.judge(base, new).rows[0].verdict
 
-    # 10 % of the limit (2): 0.2; a distance grown by 0.199 is not a regression, by 0.25 from far off is
-    assert verdict(2.0, 2.199) == SAME
-    assert verdict(30.0, 30.25) == REGRESSION
+    # Half the target's band (25 % of 2, halved): 0.25; a distance grown by 0.249 is not a regression,
+    # by 0.3 from far off is
+    assert verdict(2.0, 2.249) == SAME
+    assert verdict(30.0, 30.3) == REGRESSION
 
 
 def test_one_more_failure_is_a_regression_however_many_the_baseline_had() -> None:
@@ -211,3 +212,21 @@ def test_the_exit_status_is_the_targets_first_then_the_comparison_s() -> None:
     assert against_baseline(_document(), slower, passed, strict=False) == 1
     assert against_baseline(_document(), _document(), failed, strict=True) == 1
     assert against_baseline(_document(), _document(cpus=8), failed, strict=True) == 1
+
+
+def test_a_held_ratio_is_a_regression_only_past_half_its_target_s_band() -> None:
+    # The half-memory share's target: 2 within 25 %; half that band is 0.25
+    within = _verdicts(_changed(5, ratio=2.22))
+    past = _verdicts(_changed(5, ratio=2.26))
+
+    figure = "CPU by memory size, cpu model lambda: 128 MB, ratio to 256 MB"
+    assert (within[figure], past[figure]) == (SAME, REGRESSION)
+
+
+def test_the_half_rate_open_loop_is_the_same_row_in_two_runs_whatever_its_rate() -> None:
+    half = Row("end to end: open loop, 34 req/s", "at half the closed loop's rate", 0, "non-201 answers", target=ZERO)
+    other_rate = replace(half, measure="end to end: open loop, 84 req/s", value=1)
+
+    [row] = baseline.judge(_document((half,)), _document((other_rate,))).rows
+
+    assert (row.base, row.new, row.verdict) == (0, 1, REGRESSION)
