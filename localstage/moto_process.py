@@ -30,8 +30,22 @@ def main(argv: list[str] | None = None) -> None:
     from gevent import monkey  # noqa: PLC0415 - the patch comes before anything makes a lock
 
     monkey.patch_all()
+    import socket  # noqa: PLC0415 - gevent's, once patched
+
     import gevent  # noqa: PLC0415
-    from gevent.pywsgi import WSGIServer  # noqa: PLC0415
+    from gevent.pywsgi import WSGIHandler, WSGIServer  # noqa: PLC0415
+
+    class NoDelayHandler(WSGIHandler):
+        """pywsgi's handler with Nagle's algorithm off on its connection.
+
+        pywsgi writes a response's headers and body in two sends; with Nagle on, the body waits
+        for the client to acknowledge the headers, which a client delays by its delayed-ACK
+        timer: every call to the server took that timer longer (BENCHMARKS.md, T18).
+        """
+
+        def handle(self) -> None:
+            self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            super().handle()
 
     from localstage import moto_server  # noqa: PLC0415 - imports moto: after the patch
 
@@ -47,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     moto_server.make_dispatch_lean()
     app = moto_server.StageDispatcher(args.request_log, args.max_concurrent)
     # log=None: no line per request on stderr (BENCHMARKS.md, T11); the request log keeps what is useful.
-    server = WSGIServer((args.host, args.port), app, log=None, backlog=BACKLOG)
+    server = WSGIServer((args.host, args.port), app, log=None, backlog=BACKLOG, handler_class=NoDelayHandler)
     for signum in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(signum, server.close)  # serve_forever then returns, its requests ended
     try:
