@@ -9,6 +9,7 @@ amount alone would miss a slow figure growing by a large share. The thresholds a
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,10 @@ class Thresholds:
     latency_ms: float = field(default=20.0, metadata={"help": "p50/p95/p99 growth, ms"})
     min_requests: int = field(
         default=20, metadata={"help": "a request name's percentiles are judged only with this many in both runs"}
+    )
+    min_beyond: int = field(
+        default=5,
+        metadata={"help": "a percentile is judged only where both runs have this many requests beyond it"},
     )
     rps_pct: float = field(default=15.0, metadata={"help": "RPS drop, % of the baseline"})
     rps: float = field(default=1.0, metadata={"help": "RPS drop, requests per second"})
@@ -120,6 +125,15 @@ def _figure(run: RequestFigures | None, name: str) -> float | None:
     return value
 
 
+def requests_for(percentile: int, t: Thresholds) -> int:
+    """How many requests of a name both runs need for its ``percentile`` to be judged.
+
+    At least ``min_requests``, and ``min_beyond`` of them beyond the percentile: 20, 100 and 500
+    for p50, p95 and p99 by default.
+    """
+    return max(t.min_requests, math.ceil(t.min_beyond * 100 / (100 - percentile)))
+
+
 def _request_rows(name: str, base: RequestFigures | None, new: RequestFigures | None, t: Thresholds) -> list[Row]:
     rps_before, rps_after = _figure(base, "rps"), _figure(new, "rps")
     rows = [
@@ -132,11 +146,13 @@ def _request_rows(name: str, base: RequestFigures | None, new: RequestFigures | 
             grade(rps_before, rps_after, t.rps_pct, t.rps, higher_is_worse=False),
         ),
     ]
-    few = base is None or new is None or min(base.requests, new.requests) < t.min_requests
+    fewest = 0 if base is None or new is None else min(base.requests, new.requests)
     for q in ("p50", "p95", "p99"):
         before, after = _figure(base, f"{q}_ms"), _figure(new, f"{q}_ms")
-        if few:
-            note = f"fewer than {t.min_requests} requests in a run"
+        needed = requests_for(int(q[1:]), t)
+        if fewest < needed:
+            # A p99 of fifty requests is their slowest one: two runs of one build differ there by chance.
+            note = f"fewer than {needed} requests in a run"
             rows.append(Row(f"{name}: {q}", before, after, "ms", UNJUDGED, note))
         else:
             rows.append(Row(f"{name}: {q}", before, after, "ms", grade(before, after, t.latency_pct, t.latency_ms)))

@@ -16,7 +16,17 @@ from loadtests import run
 from loadtests.audit.report import INVARIANTS, AuditReport
 from runreport import compare_cli
 from runreport.__main__ import main as runreport_main
-from runreport.compare import BETTER, REGRESSION, SAME, UNJUDGED, Comparison, Thresholds, grade, judge
+from runreport.compare import (
+    BETTER,
+    REGRESSION,
+    SAME,
+    UNJUDGED,
+    Comparison,
+    Thresholds,
+    grade,
+    judge,
+    requests_for,
+)
 from runreport.runfigures import AGGREGATED, SETUP_FACTS, RequestFigures, RunFigures, read_run
 from tests.support.runs import RequestSpec, RunSpec, write_run
 
@@ -131,7 +141,7 @@ def test_a_name_with_few_requests_is_not_judged_on_its_percentiles(tmp_path: Pat
     # dominated by the rest, still does
     assert verdicts["bad: boolean quantity: p95"] == UNJUDGED
     (row,) = [r for r in comparison.rows if r.figure == "bad: boolean quantity: p95"]
-    assert (row.base, row.new, row.note) == (3.0, 900.0, "fewer than 20 requests in a run")
+    assert (row.base, row.new, row.note) == (3.0, 900.0, "fewer than 100 requests in a run")
     assert verdicts["Aggregated: p95"] == REGRESSION
 
 
@@ -203,8 +213,8 @@ def test_every_row_holds_both_runs_figures_its_unit_its_verdict_and_why_when_unj
         ("bad: requests", 20, 20, "", UNJUDGED, ""),
         ("bad: RPS", 1.0, 1.0, "/s", SAME, ""),
         ("bad: p50", 5.0, 50.0, "ms", REGRESSION, ""),
-        ("bad: p95", 6.0, 60.0, "ms", REGRESSION, ""),
-        ("bad: p99", 7.0, 70.0, "ms", REGRESSION, ""),
+        ("bad: p95", 6.0, 60.0, "ms", UNJUDGED, "fewer than 100 requests in a run"),
+        ("bad: p99", 7.0, 70.0, "ms", UNJUDGED, "fewer than 500 requests in a run"),
         ("create order: requests", 980, 1170, "", UNJUDGED, ""),
         ("create order: RPS", 49.0, 58.5, "/s", BETTER, ""),
         ("create order: p50", 30.0, 31.0, "ms", SAME, ""),
@@ -213,8 +223,8 @@ def test_every_row_holds_both_runs_figures_its_unit_its_verdict_and_why_when_unj
         ("get: requests", None, 10, "", UNJUDGED, ""),
         ("get: RPS", None, 0.5, "/s", UNJUDGED, ""),
         ("get: p50", None, 3.0, "ms", UNJUDGED, "fewer than 20 requests in a run"),
-        ("get: p95", None, 4.0, "ms", UNJUDGED, "fewer than 20 requests in a run"),
-        ("get: p99", None, 5.0, "ms", UNJUDGED, "fewer than 20 requests in a run"),
+        ("get: p95", None, 4.0, "ms", UNJUDGED, "fewer than 100 requests in a run"),
+        ("get: p99", None, 5.0, "ms", UNJUDGED, "fewer than 500 requests in a run"),
         ("error ratio", 1.0, 2.0, "%", REGRESSION, ""),
         ("cold starts", 10, 12, "", SAME, ""),
         ("init (mean)", 400.0, 460.0, "ms", SAME, ""),
@@ -456,3 +466,9 @@ def test_the_slo_gate_and_the_audit_judge_before_the_comparison(
     # When the main job decides its exit status
     # Then a run the first judges fail exits 1 whatever the comparison said; else the comparison decides
     assert run.exit_status(passed, compared) == status
+
+
+@pytest.mark.parametrize(("percentile", "needed"), [(50, 20), (95, 100), (99, 500)])
+def test_a_percentile_is_judged_only_with_five_requests_beyond_it_in_both_runs(percentile: int, needed: int) -> None:
+    assert requests_for(percentile, Thresholds()) == needed
+    assert requests_for(percentile, Thresholds(min_beyond=1, min_requests=2)) == max(2, 100 // (100 - percentile))
