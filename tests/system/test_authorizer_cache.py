@@ -8,51 +8,27 @@ every time. The keys are moto's pool key, served over HTTP as the pool's JWKS is
 from __future__ import annotations
 
 import copy
-import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
 import pytest
-from moto.utilities.utils import load_resource
 
 from harness.template import load_template, resource
 from localstage import gateway
 from localstage.gateway import REAUTHORIZE_EVERY_S, TokenVerifier, authorizer_ttl_s
 from localstage.gateway_responses import API
+from tests.support.jwks import served_jwks, signed
 
-PRIVATE_JWK = load_resource("cognitoidp/resources/jwks-private.json")
-PUBLIC_JWKS = load_resource("cognitoidp/resources/jwks-public.json")
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_cache"
 AUDIENCE = "cache-client"
 
 
-class _Jwks(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = json.dumps(PUBLIC_JWKS).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
-
-
 @pytest.fixture(scope="module")
 def jwks_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Jwks)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with served_jwks() as url:
+        yield url
 
 
 @pytest.fixture
@@ -72,8 +48,7 @@ def checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def _token(exp_in_s: float = 600, **changes: Any) -> str:
     now = int(time.time())
     claims = {"sub": "s-1", "iss": ISSUER, "aud": AUDIENCE, "token_use": "id", "iat": now, "exp": now + exp_in_s}
-    key = jwt.PyJWK(PRIVATE_JWK).key
-    return jwt.encode({**claims, **changes}, key, algorithm="RS256", headers={"kid": PRIVATE_JWK["kid"]})
+    return signed({**claims, **changes})
 
 
 def test_an_accepted_token_is_checked_once_within_the_ttl(jwks_url: str, checks: list[str]) -> None:

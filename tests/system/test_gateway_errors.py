@@ -18,54 +18,31 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import jwt
 import pytest
-from moto.utilities.utils import load_resource
 
 from localstage.gateway import MAX_PAYLOAD_BYTES, Gateway, TokenVerifier
 from localstage.runtime_api import MAX_RESPONSE_BYTES
 from localstage.workers import FunctionConfig, WorkerPool
+from tests.support.jwks import served_jwks, signed
 from tests.support.localstage import gateway_problem, logged_entries, until_busy
 
 if TYPE_CHECKING:
     from http.client import HTTPMessage
 
 ROOT = Path(__file__).resolve().parents[2]
-PRIVATE_JWK = load_resource("cognitoidp/resources/jwks-private.json")
-PUBLIC_JWKS = load_resource("cognitoidp/resources/jwks-public.json")
 ISSUER = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_gateway"
 AUDIENCE = "gateway-errors-client"
 
 Answer = tuple[int, "HTTPMessage", bytes]
 
 
-class _Jwks(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = json.dumps(PUBLIC_JWKS).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
-
-
 @pytest.fixture(scope="module")
 def jwks_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Jwks)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with served_jwks() as url:
+        yield url
 
 
 @contextmanager
@@ -92,7 +69,7 @@ def front(tmp_path: Path, jwks_url: str) -> Iterator[Gateway]:
 def _token() -> str:
     now = int(time.time())
     claims = {"sub": "s-1", "iss": ISSUER, "aud": AUDIENCE, "token_use": "id", "iat": now, "exp": now + 600}
-    return jwt.encode(claims, jwt.PyJWK(PRIVATE_JWK).key, algorithm="RS256", headers={"kid": PRIVATE_JWK["kid"]})
+    return signed(claims)
 
 
 def _call(gateway: Gateway, method: str, path: str, body: bytes = b"", token: str | None = None) -> Answer:
