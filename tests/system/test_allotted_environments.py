@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -34,18 +35,16 @@ def hierarchies() -> Hierarchies:
     return found
 
 
-def _pool(tmp_path: Path, groups: ControlGroups, handler: str) -> WorkerPool:
+@contextmanager
+def _environments(
+    tmp_path: Path, hierarchies: Hierarchies, memory_mb: int, handler: str, allotment: Allotment | None = None
+) -> Iterator[WorkerPool]:
+    """A pool of one environment of ``handler`` at ``memory_mb`` in the stage's groups; closed with them after."""
+    groups = ControlGroups.open(allotment or Allotment(), memory_mb, hierarchies)
     function = FunctionConfig(
         code_dir=ROOT, env={}, timeout_s=10.0, handler=handler, log_format=JSON, memory_mb=groups.memory_mb
     )
-    return WorkerPool(function, tmp_path, concurrency=1, groups=groups)
-
-
-@pytest.fixture
-def small(tmp_path: Path, hierarchies: Hierarchies) -> Iterator[WorkerPool]:
-    """A pool whose environments have Lambda's smallest memory size, 128 MB; closed with its groups after."""
-    groups = ControlGroups.open(Allotment(), 128, hierarchies)
-    workers = _pool(tmp_path, groups, "tests.system.handlers.allocate")
+    workers = WorkerPool(function, tmp_path, concurrency=1, groups=groups)
     try:
         yield workers
     finally:
@@ -53,6 +52,23 @@ def small(tmp_path: Path, hierarchies: Hierarchies) -> Iterator[WorkerPool]:
         made = groups.dirs
         groups.close()
         assert [d for d in made if d.exists()] == []
+
+
+@pytest.fixture
+def small(tmp_path: Path, hierarchies: Hierarchies) -> Iterator[WorkerPool]:
+    """A pool whose environments have Lambda's smallest memory size, 128 MB."""
+    with _environments(tmp_path, hierarchies, 128, "tests.system.handlers.allocate") as workers:
+        yield workers
+
+
+def _quotas_seen(tmp_path: Path, hierarchies: Hierarchies, allotment: Allotment) -> dict[str, str]:
+    """What an environment at 256 MB read of its CPU group: at import (its INIT), in its invocation, and the group."""
+    with _environments(tmp_path, hierarchies, 256, "tests.system.quota_handler.handler", allotment) as workers:
+        answer = workers.invoke({})
+    assert answer.outcome == "ok"
+    assert answer.payload is not None
+    seen: dict[str, str] = json.loads(answer.payload["body"])
+    return seen
 
 
 def test_an_environment_past_its_memory_size_ends_out_of_memory_and_the_next_request_gets_a_fresh_one(
@@ -86,13 +102,8 @@ def test_an_environment_past_its_memory_size_ends_out_of_memory_and_the_next_req
 def test_a_crash_within_the_memory_size_is_an_exit_error_not_out_of_memory(
     tmp_path: Path, hierarchies: Hierarchies
 ) -> None:
-    groups = ControlGroups.open(Allotment(), 256, hierarchies)
-    workers = _pool(tmp_path, groups, "tests.system.handlers.exit_now")
-    try:
+    with _environments(tmp_path, hierarchies, 256, "tests.system.handlers.exit_now") as workers:
         crashed = workers.invoke({})  # it exits with status 3
-    finally:
-        workers.close()
-        groups.close()
 
     assert crashed.outcome == "error"
     assert crashed.payload is not None
@@ -105,13 +116,8 @@ def test_a_crash_within_the_memory_size_is_an_exit_error_not_out_of_memory(
 def test_max_memory_used_holds_what_the_environment_held_and_never_falls(
     tmp_path: Path, hierarchies: Hierarchies
 ) -> None:
-    groups = ControlGroups.open(Allotment(), 256, hierarchies)
-    workers = _pool(tmp_path, groups, "tests.system.handlers.allocate")
-    try:
+    with _environments(tmp_path, hierarchies, 256, "tests.system.handlers.allocate") as workers:
         answers = [workers.invoke({"mib": mib}) for mib in (8, 96, 8)]
-    finally:
-        workers.close()
-        groups.close()
 
     assert [a.outcome for a in answers] == ["ok", "ok", "ok"]
     small, large, after = read_reports(tmp_path / "worker-001.log")
@@ -125,17 +131,8 @@ def test_under_the_lambda_cpu_model_init_runs_at_the_init_quota_and_invocations_
     tmp_path: Path, hierarchies: Hierarchies
 ) -> None:
     allotment = Allotment(cpu_model="lambda")
-    groups = ControlGroups.open(allotment, 256, hierarchies)
-    workers = _pool(tmp_path, groups, "tests.system.quota_handler.handler")
-    try:
-        answer = workers.invoke({})
-    finally:
-        workers.close()
-        groups.close()
+    seen = _quotas_seen(tmp_path, hierarchies, allotment)
 
-    assert answer.outcome == "ok"
-    assert answer.payload is not None
-    seen = json.loads(answer.payload["body"])
     init, invoke = allotment.init_quota(256), allotment.invoke_quota(256)
     assert seen["init"] == f"{init.quota_us} {init.period_us}"  # 2 vCPUs: 40000 per 20000
     assert seen["invoke"] == f"{invoke.quota_us} {invoke.period_us}"  # 256/1769 of one: 2894 per 20000
@@ -145,16 +142,7 @@ def test_under_the_lambda_cpu_model_init_runs_at_the_init_quota_and_invocations_
 def test_under_the_host_cpu_model_an_environment_has_no_cpu_group_of_the_stage(
     tmp_path: Path, hierarchies: Hierarchies
 ) -> None:
-    groups = ControlGroups.open(Allotment(cpu_model="host"), 256, hierarchies)
-    workers = _pool(tmp_path, groups, "tests.system.quota_handler.handler")
-    try:
-        answer = workers.invoke({})
-    finally:
-        workers.close()
-        groups.close()
+    seen = _quotas_seen(tmp_path, hierarchies, Allotment(cpu_model="host"))
 
-    assert answer.outcome == "ok"
-    assert answer.payload is not None
-    seen = json.loads(answer.payload["body"])
     assert "/localstage-" not in seen["group"]
     assert seen["init"] == seen["invoke"]
