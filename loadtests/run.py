@@ -28,7 +28,6 @@ run (``runreport.compare``; compare.md, compare.png): a regression exits 1, unli
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import subprocess
@@ -58,6 +57,7 @@ from localstage.backend import free_port
 from localstage.local import LocalStage, new_run_dir
 from runreport import compare_cli
 from runreport.render import allotment_line, render_run
+from runreport.runfigures import AGGREGATED, read_requests
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -245,18 +245,17 @@ def summarize(
     force (the stage file's), and ``load`` (:func:`load_setup`).
     """
     folder = RunFolder(run_dir)
-    with folder.locust_stats.open() as stats:
-        rows = {row["Name"]: row for row in csv.DictReader(stats)}
+    requests = read_requests(folder.locust_stats)
     summary: dict[str, Any] = {"cold_starts": cold_starts, "status_mix": report.statuses}
-    for label, name in (("all", "Aggregated"), ("create order", "create order")):
-        row = rows.get(name)
-        if row:
+    for label, name in (("all", AGGREGATED), ("create order", "create order")):
+        figures = requests.get(name)
+        if figures:
             summary[label] = {
-                "requests": int(row["Request Count"]),
-                "failures": int(row["Failure Count"]),
-                "rps": round(float(row["Requests/s"]), 1),
-                # Locust writes N/A where nothing was measured (no request of that name answered)
-                **{f"p{q}_ms": float(row[f"{q}%"]) if row[f"{q}%"] != "N/A" else 0.0 for q in (50, 95, 99)},
+                "requests": figures.requests,
+                "failures": figures.failures,
+                "rps": round(figures.rps, 1),
+                # None where Locust measured nothing (no request of that name answered): 0 here
+                **{f"p{q}_ms": getattr(figures, f"p{q}_ms") or 0.0 for q in (50, 95, 99)},
             }
     summary["invariants"] = {name: getattr(report, name) for name in INVARIANTS}
     summary["allotment"] = json.loads(folder.stage_file.read_text()).get("allotment")
