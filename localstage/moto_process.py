@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
             self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             super().handle()
 
-    from localstage import moto_server  # noqa: PLC0415 - imports moto: after the patch
+    from localstage import moto_lean, moto_server  # noqa: PLC0415 - import moto: after the patch
 
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("MOTO_PORT", str(args.port))  # as moto's own server sets it
     moto_server.make_writes_atomic()
     moto_server.make_queues_fast()
-    moto_server.make_dispatch_lean()
+    moto_lean.make_lean()
     app = moto_server.StageDispatcher(args.request_log, args.max_concurrent)
     # log=None: no line per request on stderr (BENCHMARKS.md, T11); the request log keeps what is useful.
     server = WSGIServer((args.host, args.port), app, log=None, backlog=BACKLOG, handler_class=NoDelayHandler)

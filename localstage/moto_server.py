@@ -26,8 +26,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import moto.core.responses
-from moto.core.utils import camelcase_to_underscores, method_names_from_class, unix_time_millis
+from moto.core.utils import camelcase_to_underscores, unix_time_millis
 from moto.dynamodb.models import DynamoDBBackend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.sqs.exceptions import ReceiptHandleIsInvalid
@@ -141,18 +140,6 @@ def make_queues_fast() -> None:
     Queue.attributes = property(QueueAttributes)  # type: ignore[assignment,method-assign]
     Queue.messages = property(_visible_messages)  # type: ignore[assignment,method-assign]
     Queue.delete_message = _delete_message  # type: ignore[method-assign]
-
-
-def make_dispatch_lean() -> None:
-    """Moto's request dispatch without the work it redoes for every request (idempotent).
-
-    For every request moto lists its response class's methods (``inspect.getmembers`` over a
-    few hundred attributes) to see whether the operation is one; the classes do not change
-    while the server runs, so each is listed once (BENCHMARKS.md, T17).
-    """
-    responses: Any = moto.core.responses  # moto imports the function there without re-exporting it
-    if not hasattr(responses.method_names_from_class, "cache_info"):
-        responses.method_names_from_class = functools.cache(method_names_from_class)
 
 
 def _target(environ: dict[str, Any]) -> tuple[str, str]:

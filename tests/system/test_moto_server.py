@@ -183,23 +183,3 @@ def test_routing_is_remembered_only_for_signed_requests_to_the_stages_services(
     environ: dict[str, str], key: tuple[str, str, str] | None
 ) -> None:
     assert moto_server._routing_key(environ) == key
-
-
-def test_the_operations_moto_dispatches_to_are_its_own_listed_once_per_class(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given moto's dispatch made lean (moto's own listing restored after the test)
-    from moto.core import responses
-    from moto.dynamodb.responses import DynamoHandler
-    from moto.sqs.responses import SQSResponse
-
-    listing = responses.method_names_from_class
-    monkeypatch.setattr(responses, "method_names_from_class", listing)
-    moto_server.make_dispatch_lean()
-    moto_server.make_dispatch_lean()  # idempotent: wraps once
-    lean = responses.method_names_from_class
-
-    # Then each class's operations are moto's own listing, and the listing is done once per class
-    for handler in (DynamoHandler, SQSResponse, DynamoHandler, SQSResponse):
-        assert lean(handler) == listing(handler)
-    assert lean.cache_info().misses == 2  # type: ignore[attr-defined]
-    assert "put_item" in lean(DynamoHandler)
-    assert "send_message" in lean(SQSResponse)
