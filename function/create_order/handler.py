@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -160,7 +160,8 @@ def instrument(endpoint: CreateOrderEndpoint) -> Handler:
     def lambda_handler(event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         return endpoint.handle(event, context)
 
-    return cast("Handler", lambda_handler)
+    wrapped: Handler = lambda_handler  # the decorators return their wrappers untyped
+    return wrapped
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:

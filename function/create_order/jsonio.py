@@ -92,7 +92,7 @@ def dumps(value: Any) -> str:
         raise TypeError(f"{type(item).__name__} has no JSON form")
 
     try:
-        text = json.dumps(value, separators=(",", ":"), allow_nan=False, check_circular=False, default=decimal_digits)
+        text = json.dumps(value, separators=(",", ":"), allow_nan=False, default=decimal_digits)
     except ValueError as exc:
         raise ValueError("a non-finite number has no JSON form") from exc
     if not digits:
@@ -101,8 +101,8 @@ def dumps(value: Any) -> str:
     if len(pieces) != len(digits) + 1:
         return dumps_written_out(value)
     out = [pieces[0]]
-    for number, piece in zip(digits, pieces[1:], strict=True):
-        out += (number, piece)
+    for index, number in enumerate(digits, start=1):
+        out += (number, pieces[index])
     return "".join(out)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import platform
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import botocore
 import botocore.session
@@ -92,8 +92,9 @@ def build_clients() -> tuple[DynamoDBClient, SQSClient]:
     points the function at its own backend.
     """
     session = botocore.session.get_session()
-    dynamodb = cast("DynamoDBClient", session.create_client("dynamodb", config=CLIENT_CONFIG))
-    sqs = cast("SQSClient", session.create_client("sqs", config=CLIENT_CONFIG))
+    # botocore's own stubs type every client as BaseClient; these are the two services' clients.
+    dynamodb: DynamoDBClient = session.create_client("dynamodb", config=CLIENT_CONFIG)  # type: ignore[assignment]
+    sqs: SQSClient = session.create_client("sqs", config=CLIENT_CONFIG)  # type: ignore[assignment]
     for client in (dynamodb, sqs):
         bound_retries_by_deadline(client)
     return dynamodb, sqs

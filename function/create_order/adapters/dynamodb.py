@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import time
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
 
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, KeysAndAttributesTypeDef
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, KeysAndAttributesUnionTypeDef
 
 PRODUCT_CACHE_TTL_S = 30.0
 """How long a price read from the catalog is reused by this execution environment."""
@@ -28,15 +28,9 @@ UNPROCESSED_KEYS_ATTEMPTS = 4
 """BatchGetItem calls made while DynamoDB keeps answering with ``UnprocessedKeys``."""
 _UNPROCESSED_BACKOFF_S = 0.05
 
-_PRODUCT_PROJECTION: dict[str, Any] = {
-    "ProjectionExpression": "#id, #price, #currency, #active",
-    "ExpressionAttributeNames": {
-        "#id": "product_id",
-        "#price": "price",
-        "#currency": "currency",
-        "#active": "active",
-    },
-}
+_PRODUCT_PROJECTION = "#id, #price, #currency, #active"
+"""What a BatchGetItem reads of a product: the attributes a price needs, nothing else."""
+_PRODUCT_NAMES = {"#id": "product_id", "#price": "price", "#currency": "currency", "#active": "active"}
 
 
 class DynamoDBProductCatalog:
@@ -81,9 +75,10 @@ class DynamoDBProductCatalog:
         return found
 
     def _fetch(self, product_ids: list[str]) -> dict[str, Product]:
-        request: Mapping[str, Any] = {
+        request: KeysAndAttributesUnionTypeDef = {
             "Keys": [{"product_id": {"S": product_id}} for product_id in product_ids],
-            **_PRODUCT_PROJECTION,
+            "ProjectionExpression": _PRODUCT_PROJECTION,
+            "ExpressionAttributeNames": _PRODUCT_NAMES,
         }
         products: dict[str, Product] = {}
         for attempt in range(UNPROCESSED_KEYS_ATTEMPTS):
@@ -91,9 +86,7 @@ class DynamoDBProductCatalog:
                 self._back_off(attempt)
             ensure_time_for(PRODUCTS_TABLE)
             try:
-                response = self._client.batch_get_item(
-                    RequestItems={self._table: cast("KeysAndAttributesTypeDef", request)}
-                )
+                response = self._client.batch_get_item(RequestItems={self._table: request})
             except (ClientError, BotoCoreError) as exc:
                 raise dependency_failure(PRODUCTS_TABLE, exc) from exc
             for item in response.get("Responses", {}).get(self._table, []):

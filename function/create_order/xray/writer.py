@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import time
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from create_order.xray.causes import cause, exception_message, exception_stack, flag_status
 from create_order.xray.config import (
@@ -71,7 +71,7 @@ class XRayWriter:
             self._end(invocation, name, response, None)
             return response
 
-        return cast("HandlerT", traced)
+        return traced  # type: ignore[return-value]  # wraps() keeps the handler's signature
 
     def instrument_client(self, client: Any) -> None:
         """Write a subsegment for each call ``client`` makes during a traced invocation (see :func:`attach_hooks`)."""
