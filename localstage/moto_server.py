@@ -33,6 +33,7 @@ from moto.sqs.exceptions import ReceiptHandleIsInvalid
 from moto.sqs.models import Message, Queue
 
 from chaos.inject import resource_named
+from harness import billing
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -148,18 +149,60 @@ def _target(environ: dict[str, Any]) -> tuple[str, str]:
     return prefix, operation
 
 
-def _counts(operation: str, request: dict[str, Any], answer: dict[str, Any]) -> dict[str, int]:
+def _message_bytes(entry: dict[str, Any]) -> int:
+    """A message's payload as SQS bills it: its body and its attributes' names, types and values."""
+    size = len(str(entry.get("MessageBody", "")).encode())
+    for name, attribute in (entry.get("MessageAttributes") or {}).items():
+        value = attribute.get("StringValue")
+        raw = (
+            len(str(value).encode())
+            if value is not None
+            else billing.value_bytes({"B": attribute.get("BinaryValue", "")})
+        )
+        size += len(name.encode()) + len(str(attribute.get("DataType", "")).encode()) + raw
+    return size
+
+
+def _read_units(request: dict[str, Any], answer: dict[str, Any]) -> float:
+    """A BatchGetItem's read units: each item returned by its size, each key that found nothing at least once.
+
+    Keys left unprocessed are not read (nor billed). The items are measured as returned, that
+    is projected: DynamoDB bills the whole item, so a projection of items over 4 KB counts low.
+    """
+    sizes: list[int] = []
+    for table, keys in request.get("RequestItems", {}).items():
+        items = answer.get("Responses", {}).get(table, [])
+        unprocessed = answer.get("UnprocessedKeys", {}).get(table, {}).get("Keys", [])
+        sizes += [billing.item_bytes(item) for item in items]
+        sizes += [0] * max(0, len(keys.get("Keys", [])) - len(items) - len(unprocessed))
+    return billing.read_units(sizes) if sizes else 0.0
+
+
+def _counts(operation: str, request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+    """What a served call did and what it is billed in: messages, DynamoDB units, SQS requests.
+
+    Called for the calls AWS bills: those answered, and a PutItem refused by its condition
+    (billed as if it had written; ``answer`` is then empty).
+    """
+    counts: dict[str, Any] = {}
     if operation == "SendMessage":
-        return {"sent": 1}
-    if operation == "SendMessageBatch":
-        return {"sent": len(answer.get("Successful", []))}
-    if operation == "ReceiveMessage":
-        return {"received": len(answer.get("Messages", []))}
-    if operation == "DeleteMessageBatch":
-        return {"deleted": len(answer.get("Successful", []))}
-    if operation == "DeleteMessage":
-        return {"deleted": 1}
-    return {}
+        counts = {"sent": 1, "sqs_requests": billing.chunks(_message_bytes(request))}
+    elif operation == "SendMessageBatch":
+        payload = sum(_message_bytes(entry) for entry in request.get("Entries", []))
+        counts = {"sent": len(answer.get("Successful", [])), "sqs_requests": billing.chunks(payload)}
+    elif operation == "ReceiveMessage":
+        messages = answer.get("Messages", [])
+        payload = sum(len(str(message.get("Body", "")).encode()) for message in messages)
+        counts = {"received": len(messages), "sqs_requests": billing.chunks(payload)}
+    elif operation == "DeleteMessageBatch":
+        counts = {"deleted": len(answer.get("Successful", [])), "sqs_requests": 1}
+    elif operation == "DeleteMessage":
+        counts = {"deleted": 1, "sqs_requests": 1}
+    elif operation == "PutItem" and "Item" in request:
+        counts = {"write_units": billing.write_units(billing.item_bytes(request["Item"]))}
+    elif operation == "BatchGetItem":
+        counts = {"read_units": _read_units(request, answer)}
+    return counts
 
 
 class RequestLog:
@@ -195,16 +238,18 @@ class RequestLog:
         except ValueError:
             request, answer = {}, {}
         code = int(status.split(maxsplit=1)[0])
+        error = str(answer.get("__type", "")).rsplit("#", 1)[-1] if code >= 400 else ""
+        billed = code < 300 or error == "ConditionalCheckFailedException"
         entry: dict[str, Any] = {
             "ts": round(started, 4),
             "operation": operation,
             "target": resource_named(request),
             "status": code,
             "ms": round((time.time() - started) * 1000, 3),
-            **_counts(operation, request, answer if code < 300 else {}),
+            **(_counts(operation, request, answer if code < 300 else {}) if billed else {}),
         }
-        if code >= 400:
-            entry["error"] = str(answer.get("__type", "")).rsplit("#", 1)[-1]
+        if error:
+            entry["error"] = error
         with self._lock:
             self._out.write(json.dumps(entry) + "\n")
 

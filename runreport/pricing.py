@@ -2,24 +2,14 @@
 
 The table is data: each price names its unit, how many units it is for, its tiers by monthly
 volume, the AWS page that states it and when and how it was read. Here it is read
-(:func:`load`) and applied (:meth:`Price.cost`), and the billed units are worked out from what a
-request really did, as each service counts them:
-
-- Lambda: billed milliseconds (rounded up to the ms; an on-demand INIT included) times memory, in
-  GB-seconds (:func:`gb_seconds`);
-- DynamoDB on demand: one write unit per 1 KB written, a refused conditional write billed as
-  written (:func:`write_units`); half a read unit per 4 KB read eventually consistent, one
-  strongly consistent, each item of a BatchGetItem rounded on its own (:func:`read_units`);
-- SQS and HTTP APIs: one request per 64 KB (SQS) or 512 KB (HTTP API) chunk of a payload, at
-  least one (:func:`chunks`);
-- CloudWatch Logs: GB of 2^30 bytes ingested (:func:`log_gb`).
+(:func:`load`) and applied (:meth:`Price.cost`); the units a request is billed in are worked
+out where the run records them (``harness.billing``).
 
 Standard library only.
 """
 
 from __future__ import annotations
 
-import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,19 +17,6 @@ from typing import Any
 
 PRICES = Path(__file__).with_name("prices.toml")
 """The price table."""
-KB = 1024
-WRITE_UNIT_BYTES = 1 * KB
-"""DynamoDB bills a write unit per this much of an item written."""
-READ_UNIT_BYTES = 4 * KB
-"""DynamoDB bills a read unit (strongly consistent) per this much of an item read."""
-SQS_CHUNK_BYTES = 64 * KB
-"""SQS bills each this much of a request's payload as one request."""
-HTTP_API_CHUNK_BYTES = 512 * KB
-"""An HTTP API meters requests in increments of this much."""
-GB = 1024**3
-"""The GB CloudWatch Logs ingestion is priced in."""
-MB_PER_GB = 1024
-"""Lambda's memory sizes are MB of which 1024 make the GB of a GB-second."""
 
 
 class PriceError(ValueError):
@@ -158,37 +135,3 @@ def parse(document: dict[str, Any]) -> PriceTable:
 def load(path: Path = PRICES) -> PriceTable:
     """The price table at ``path`` (``runreport/prices.toml`` by default)."""
     return parse(tomllib.loads(path.read_text()))
-
-
-def gb_seconds(billed_ms: int, memory_mb: int) -> float:
-    """Lambda's GB-seconds for ``billed_ms`` billed milliseconds at ``memory_mb``."""
-    return billed_ms / 1000 * memory_mb / MB_PER_GB
-
-
-def write_units(item_bytes: int) -> int:
-    """DynamoDB write units of one write of an item of ``item_bytes`` (1 KB each, at least one).
-
-    A PutItem is billed for the larger of the item written and the item it replaces; a
-    conditional write that was refused is billed as if it had written.
-    """
-    return max(1, math.ceil(item_bytes / WRITE_UNIT_BYTES))
-
-
-def read_units(item_sizes: list[int], *, consistent: bool = False) -> float:
-    """DynamoDB read units of reading items of ``item_sizes`` bytes, each rounded up to 4 KB on its own.
-
-    As a BatchGetItem is billed: one unit per 4 KB strongly consistent, half eventually; a read
-    that found nothing still costs the smallest read (one item of 0 bytes).
-    """
-    blocks = sum(math.ceil(size / READ_UNIT_BYTES) or 1 for size in item_sizes) or 1
-    return blocks if consistent else blocks / 2
-
-
-def chunks(payload_bytes: int, chunk_bytes: int = SQS_CHUNK_BYTES) -> int:
-    """Requests billed for one request of ``payload_bytes``: one per ``chunk_bytes`` begun, at least one."""
-    return max(1, math.ceil(payload_bytes / chunk_bytes))
-
-
-def log_gb(log_bytes: int) -> float:
-    """CloudWatch Logs GB for ``log_bytes`` ingested."""
-    return log_bytes / GB

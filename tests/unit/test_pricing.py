@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from harness import billing
 from harness.template import load_template
 from runreport import pricing
 
@@ -27,10 +28,10 @@ def _table(**changes: Any) -> dict[str, Any]:
 
 def test_lambda_gb_seconds_are_the_billed_ms_times_the_memory_in_gb() -> None:
     # 101 ms at 256 MB: 0.101 s x 0.25 GB = 0.02525 GB-s; 1 ms at 1769 MB: 0.001 x 1769/1024
-    assert pricing.gb_seconds(101, 256) == pytest.approx(0.02525)
-    assert pricing.gb_seconds(1, 1769) == pytest.approx(0.001727539, rel=1e-6)
+    assert billing.gb_seconds(101, 256) == pytest.approx(0.02525)
+    assert billing.gb_seconds(1, 1769) == pytest.approx(0.001727539, rel=1e-6)
     # an INIT billed with the first invocation is in its billed ms: 250 + 12 ms at 128 MB
-    assert pricing.gb_seconds(262, 128) == pytest.approx(0.03275)
+    assert billing.gb_seconds(262, 128) == pytest.approx(0.03275)
 
 
 @pytest.mark.parametrize(
@@ -38,7 +39,7 @@ def test_lambda_gb_seconds_are_the_billed_ms_times_the_memory_in_gb() -> None:
     [(0, 1), (1, 1), (1024, 1), (1025, 2), (2048, 2), (2049, 3), (400 * 1024, 400)],
 )
 def test_a_write_costs_one_unit_per_kb_begun_and_at_least_one(item_bytes: int, units: int) -> None:
-    assert pricing.write_units(item_bytes) == units
+    assert billing.write_units(item_bytes) == units
 
 
 @pytest.mark.parametrize(
@@ -57,27 +58,27 @@ def test_a_write_costs_one_unit_per_kb_begun_and_at_least_one(item_bytes: int, u
 def test_reads_round_each_item_up_to_4_kb_and_halve_when_eventually_consistent(
     sizes: list[int], consistent: bool, units: float
 ) -> None:
-    assert pricing.read_units(sizes, consistent=consistent) == units
+    assert billing.read_units(sizes, consistent=consistent) == units
 
 
 @pytest.mark.parametrize(
     ("payload", "chunk", "requests"),
     [
-        (0, pricing.SQS_CHUNK_BYTES, 1),
-        (65_536, pricing.SQS_CHUNK_BYTES, 1),
-        (65_537, pricing.SQS_CHUNK_BYTES, 2),
-        (256 * 1024, pricing.SQS_CHUNK_BYTES, 4),  # SQS's largest message: four requests
-        (512 * 1024, pricing.HTTP_API_CHUNK_BYTES, 1),
-        (512 * 1024 + 1, pricing.HTTP_API_CHUNK_BYTES, 2),
+        (0, billing.SQS_CHUNK_BYTES, 1),
+        (65_536, billing.SQS_CHUNK_BYTES, 1),
+        (65_537, billing.SQS_CHUNK_BYTES, 2),
+        (256 * 1024, billing.SQS_CHUNK_BYTES, 4),  # SQS's largest message: four requests
+        (512 * 1024, billing.HTTP_API_CHUNK_BYTES, 1),
+        (512 * 1024 + 1, billing.HTTP_API_CHUNK_BYTES, 2),
     ],
 )
 def test_a_payload_is_billed_one_request_per_chunk_begun(payload: int, chunk: int, requests: int) -> None:
-    assert pricing.chunks(payload, chunk) == requests
+    assert billing.chunks(payload, chunk) == requests
 
 
 def test_log_bytes_are_priced_in_gb_of_2_to_the_30() -> None:
-    assert pricing.log_gb(3 * 1024**3) == 3.0
-    assert pricing.log_gb(1_000_000_000) == pytest.approx(0.931323, rel=1e-6)
+    assert billing.log_gb(3 * 1024**3) == 3.0
+    assert billing.log_gb(1_000_000_000) == pytest.approx(0.931323, rel=1e-6)
 
 
 def test_a_price_per_million_costs_its_share_per_unit() -> None:
@@ -171,3 +172,31 @@ def test_every_resource_the_template_declares_is_priced_or_said_not_to_be() -> N
     assert accounted - declared == set(), "the table accounts for resources the template does not declare"
     assert not set(table.counted) & set(table.not_counted)
     assert all(reason.strip() for reason in table.not_counted.values())
+
+
+@pytest.mark.parametrize(
+    ("value", "size"),
+    [
+        ({"S": "héllo"}, 6),  # UTF-8 bytes, not characters
+        ({"N": "59.97"}, 3),  # 4 significant digits: 2 bytes, + 1
+        ({"N": "100"}, 2),  # trailing zeros are not significant
+        ({"N": "-0.00120"}, 2),  # nor leading ones, nor the sign
+        ({"N": "12345"}, 4),  # 5 digits: 3 bytes begun, + 1
+        ({"B": "AAEC"}, 3),  # base64 as sent: 3 bytes
+        ({"BOOL": False}, 1),
+        ({"NULL": True}, 1),
+        ({"SS": ["ab", "c"]}, 3),
+        ({"NS": ["1", "22"]}, 4),
+        ({"L": []}, 3),
+        ({"L": [{"S": "xy"}, {"NULL": True}]}, 3 + 3 + 2),  # each element + 1
+        ({"M": {"a": {"BOOL": True}}}, 3 + 1 + 1 + 1),  # name, value, + 1
+    ],
+)
+def test_a_value_is_sized_as_dynamodb_counts_it(value: dict[str, Any], size: int) -> None:
+    assert billing.value_bytes(value) == size
+
+
+def test_an_item_is_sized_by_its_names_and_values_and_an_unknown_type_is_refused() -> None:
+    assert billing.item_bytes({"id": {"S": "order-1"}, "total": {"N": "59.97"}}) == 2 + 7 + 5 + 3
+    with pytest.raises(ValueError, match="not a DynamoDB attribute value: 'X'"):
+        billing.item_bytes({"id": {"X": "?"}})
