@@ -56,6 +56,8 @@ from localstage.allotment import Allotment, add_arguments
 from localstage.backend import free_port
 from localstage.local import LocalStage, new_run_dir
 from runreport import compare_cli
+from runreport.cost import consumption, price
+from runreport.cost import line as cost_line
 from runreport.render import allotment_line, render_run
 from runreport.runfigures import AGGREGATED, read_requests
 
@@ -242,7 +244,8 @@ def summarize(
 
     A failed verdict gets its likely cause from the host's load and the cold starts in ``window``.
     The setup, so that two runs can be held like with like: this machine, the allotment in
-    force (the stage file's), and ``load`` (:func:`load_setup`).
+    force (the stage file's), and ``load`` (:func:`load_setup`). And what the run's orders cost,
+    priced from its own consumption (``runreport.cost``).
     """
     folder = RunFolder(run_dir)
     requests = read_requests(folder.locust_stats)
@@ -262,6 +265,7 @@ def summarize(
     summary["machine"] = this_machine().as_json()
     summary["load"] = load
     summary["audit_passed"] = report.passed
+    summary["cost"] = price(consumption(run_dir))
     host = window.load() if window is not None else None
     summary["host"] = None
     if window is not None and host is not None:
@@ -284,6 +288,8 @@ def _print_summary(summary: dict[str, Any]) -> None:
                 f"p50 {s['p50_ms']:>5.0f} ms  p95 {s['p95_ms']:>5.0f} ms  p99 {s['p99_ms']:>5.0f} ms"
             )
     print(f"  cold starts   {summary['cold_starts']}")
+    if summary.get("cost"):
+        print(f"  cost          {cost_line(summary['cost'])}")
     if summary.get("allotment"):
         print(f"  allotment     {allotment_line(summary['allotment'])}")
     if summary["host"] is not None:

@@ -170,7 +170,7 @@ def _error_row(base: RunFigures, new: RunFigures, t: Thresholds) -> Row:
 def _cost_row(base: RunFigures, new: RunFigures, t: Thresholds) -> Row:
     before, after = base.cost_per_million_orders, new.cost_per_million_orders
     if before is None or after is None:
-        # No run folder records a price today: a cost is never made up here.
+        # A run folder from before runs were priced (runreport.cost) has none: a cost is never made up here.
         recorded = "neither run records" if before is None and after is None else "only one run records"
         return Row("cost per million orders", before, after, "USD", UNJUDGED, f"{recorded} a price")
     return Row("cost per million orders", before, after, "USD", grade(before, after, t.cost_pct, t.cost_usd))

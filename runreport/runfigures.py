@@ -122,7 +122,7 @@ def read_run(run_dir: Path) -> RunFigures:
     reports = [report for log in folder.logs.worker_logs() for report in platform_log.read_reports(log)]
     inits = [report.init_ms for report in reports if report.init_ms is not None]
     bills = read_bills(folder.billing)
-    cost = (summary.get("cost") or {}).get("per_million_orders_usd")
+    cost = (summary.get("cost") or {}).get("per_million_orders")
     return RunFigures(
         name=run_dir.name,
         setup=setup_of(summary),

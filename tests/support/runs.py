@@ -150,6 +150,6 @@ def write_run(reports: Path, name: str, spec: RunSpec) -> Path:
         },
     }  # fmt: skip
     if spec.cost_per_million_orders is not None:
-        summary["cost"] = {"per_million_orders_usd": spec.cost_per_million_orders}
+        summary["cost"] = {"per_million_orders": spec.cost_per_million_orders}
     folder.summary.write_text(json.dumps(summary, indent=2))
     return folder.path
