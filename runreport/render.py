@@ -27,6 +27,7 @@ from PIL import Image
 from dashboards.publish import resolved_body
 from harness.runfolder import DashboardFolder, RunFolder
 from harness.template import load_template
+from runreport.cost import COMPONENTS
 from runreport.insights import run_query
 from runreport.rundata import RunData, load_run
 
@@ -338,6 +339,28 @@ def allotment_line(allotment: dict[str, Any] | None) -> str:
     return f"{memory}; {cpu}"
 
 
+def cost_panel(cost: dict[str, Any] | None) -> str:
+    """The run's cost per million orders by component, beside each what-if (HTML); '' for a run not priced."""
+    if not cost or cost.get("per_million_orders") is None:
+        return ""
+    columns = {"this run": cost, **{name.replace("_", " "): row for name, row in cost["what_if"].items()}}
+    head = "".join(f"<th>{html.escape(name)}</th>" for name in columns)
+    rows = [
+        f"<tr><td>{html.escape(COMPONENTS[key])}</td>"
+        + "".join(f"<td>{column['components_per_million_orders'][key]:,.2f}</td>" for column in columns.values())
+        + "</tr>"
+        for key in COMPONENTS
+    ]
+    rows.append("<tr><th>total</th>" + "".join(f"<th>{c['per_million_orders']:,.2f}</th>" for c in columns.values()))
+    return (
+        f"<h2>What an order costs: USD per million orders</h2>"
+        f"<p>At {cost['memory_mb']} MB {html.escape(cost['architecture'])}, {html.escape(cost['region'])} list "
+        f"prices read {html.escape(cost['prices_read'])}; the queue's consumer "
+        f"{cost['downstream_per_million_orders']:,.2f} more (the downstream's).</p>"
+        f"<table><tr><th></th>{head}</tr>{''.join(rows)}</table>"
+    )
+
+
 def _page(run_dir: Path, data: RunData, drawn: list[dict[str, Any]], stage: dict[str, Any]) -> str:
     summary, audit = data.summary, data.audit
     rows = []
@@ -375,6 +398,7 @@ the consumer's queue samples. Load ran {data.ended_at - data.started_at:.0f} s.<
 {"".join(rows)}</table>
 <p>Status mix: {html.escape(mix)}<br>Audit: {html.escape(invariants)} &rarr; <b>{verdict}</b></p>
 <p>Allotment: {html.escape(allotment_line(stage.get("allotment")))}</p>
+{cost_panel(summary.get("cost"))}
 {f"<h2>Chaos phases (shaded on every time axis)</h2><ul>{phases}</ul>" if phases else ""}
 <p><a href="{RunFolder(run_dir).dashboard.image.name}">The whole dashboard as one image</a></p>
 <div class="grid">{cells}</div>

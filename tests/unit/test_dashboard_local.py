@@ -14,6 +14,7 @@ from dashboards.publish import local_variables
 from harness import platform_log
 from harness.platform_log import JSON, Report
 from harness.template import load_template
+from runreport import cost
 from runreport.insights import QueryError, run_query
 from runreport.render import CELL_W, allotment_line, bucketed, draw_widget, metric_lines, render_run, statistic
 from runreport.rundata import load_run
@@ -213,3 +214,21 @@ def test_the_run_page_names_the_memory_size_and_cpu_model(run_dir: Path) -> None
     page = render_run(run_dir).read_text()
 
     assert "Allotment: 256 MB, limited (cgroup v1); cpu model lambda: 0.1447 host cores per INVOKE" in page
+
+
+def test_the_run_page_draws_the_cost_panel_with_its_what_ifs(run_dir: Path) -> None:
+    # Given a run priced from its own consumption (two orders)
+    priced = cost.price(cost.consumption(run_dir), arch="arm64")
+    (run_dir / "summary.json").write_text(json.dumps({"cost": priced}))
+
+    page = render_run(run_dir).read_text()
+
+    # Then the page shows each component and the total per million orders, for the run and each what-if
+    assert "<h2>What an order costs: USD per million orders</h2>" in page
+    assert "<th>this run</th><th>http api</th><th>x86 64</th><th>logs at warn</th>" in page
+    lambda_row = f"<td>Lambda</td><td>{priced['components_per_million_orders']['lambda']:,.2f}</td>"
+    assert lambda_row in page
+    assert f"<tr><th>total</th><th>{priced['per_million_orders']:,.2f}</th>" in page
+    # and a run that was not priced shows none
+    (run_dir / "summary.json").write_text(json.dumps({}))
+    assert "What an order costs" not in render_run(run_dir).read_text()
