@@ -595,8 +595,10 @@ def test_the_stage_s_audit_reads_the_ledger_the_table_the_consumer_s_record_and_
     assert report.passed is True
     assert (report.attempts, report.created, report.orders_in_table) == (1, 1, 1)
     assert (report.messages, report.left_in_queues) == (2, 1)
-    written = json.loads((stage_dir / "audit.json").read_text())
+    text = (stage_dir / "audit.json").read_text()
+    written = json.loads(text)
     assert (written["passed"], written["left_in_queues"], written["lost"]) == (True, 1, 0)
+    assert text == json.dumps(written, indent=2)  # for a person to read: one field a line
 
 
 def test_a_message_left_in_a_queue_for_an_order_not_in_the_table_is_orphaned(stage_dir: Path) -> None:

@@ -166,9 +166,10 @@ def test_a_ratio_held_near_a_value_is_judged_by_the_amount_its_distance_grew() -
         return baseline.judge(base, new).rows[0].verdict
 
     # Half the target's band (25 % of 2, halved): 0.25; a distance grown by 0.249 is not a regression,
-    # by 0.3 from far off is
+    # by 0.3 from far off is, however far: no share of the distance excuses it (0.3 is 0.3 % of 98)
     assert verdict(2.0, 2.249) == SAME
     assert verdict(30.0, 30.3) == REGRESSION
+    assert verdict(100.0, 100.3) == REGRESSION
 
 
 def test_one_more_failure_is_a_regression_however_many_the_baseline_had() -> None:
