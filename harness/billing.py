@@ -16,7 +16,7 @@ The units, as each service counts them (priced by ``runreport.pricing``):
   BatchGetItem rounded on its own (:func:`read_units`);
 - SQS and HTTP APIs: one request per 64 KB (SQS) or 512 KB (HTTP API) chunk of a payload, at
   least one (:func:`chunks`);
-- CloudWatch Logs: GB of 2^30 bytes ingested (:func:`log_gb`).
+- CloudWatch Logs: binary GB (two to the thirtieth power of bytes) ingested (:func:`log_gb`).
 
 Standard library only.
 """
@@ -104,7 +104,7 @@ def read_units(item_sizes: list[int], *, consistent: bool = False) -> float:
     """DynamoDB read units of reading items of ``item_sizes`` bytes, each rounded up to 4 KB on its own.
 
     As a BatchGetItem is billed: one unit per 4 KB strongly consistent, half eventually; a read
-    that found nothing still costs the smallest read (one item of 0 bytes).
+    that found nothing still costs the smallest read (as an empty item).
     """
     blocks = sum(math.ceil(size / READ_UNIT_BYTES) or 1 for size in item_sizes) or 1
     return blocks if consistent else blocks / 2

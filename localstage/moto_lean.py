@@ -43,7 +43,7 @@ RECEIPT_HANDLE_LENGTH = 185
 REQUEST_ID_LENGTH = 52
 """The length of moto's request ids (``moto.utilities.aws_headers.gen_amzn_requestid_long``): letters, digits."""
 _LOWERCASE = bytes(ord(string.ascii_lowercase[n % 26]) for n in range(256))
-"""A byte's lowercase letter (256 bytes onto 26 letters: the first few a little likelier, no matter here)."""
+"""A byte's lowercase letter (every byte value onto 26 letters: the first few a little likelier, no matter here)."""
 _ALPHANUMERIC = bytes(ord((string.ascii_letters + string.digits)[n % 62]) for n in range(256))
 """A byte's letter or digit."""
 _PICKERS = (AttributePicker, XFormedAttributePicker)

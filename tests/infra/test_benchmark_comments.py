@@ -36,6 +36,12 @@ CONFIGURED: dict[str, str] = {
     "80 %": "how busy the load generator lets a worker core run (benchmarks/loadgen.py)",
     "90 %": "the CPU share at which Locust warns a worker is overloaded",
     "1,769 MB": "the memory size at which AWS documents one vCPU, quoted from its documentation",
+    "1 KB": "DynamoDB bills a write request unit per KB of an item written",
+    "4 KB": "DynamoDB bills a read request unit per 4 KB of an item read",
+    "64 KB": "SQS bills each 64 KB chunk of a request's payload as one request",
+    "512 KB": "an HTTP API meters requests in 512 KB increments",
+    "400 KB": "DynamoDB's limit on an item's size, which moto enforces",
+    "5 %": "X-Ray's default sampling rule records 5 % of the requests past the first each second",
 }
 """Figures that are settings or contract limits, not measurements; each kept because the code has it."""
 

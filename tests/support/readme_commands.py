@@ -424,6 +424,7 @@ PARSERS: dict[str, Callable[[list[str]], list[list[str]]]] = {
     "scripts.mutate": _plain("scripts.mutate_cli"),
     "benchmarks.run": _plain("benchmarks.run"),
     "benchmarks.loadgen": _plain("benchmarks.loadgen"),
+    "loadtests.tune": _plain("loadtests.tune"),
 }
 """``python -m MODULE`` -> its parser: parses the argv (argparse's SystemExit on an error) and
 returns the Locust command lines it would hand on (the runners pass options they do not know to
