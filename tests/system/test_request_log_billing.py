@@ -40,7 +40,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[dic
             ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
                              KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
                              AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}])  # fmt: skip
-        ddb.put_item(TableName="orders", Item=ORDER, ConditionExpression="attribute_not_exists(id)")
+        capacity = ddb.put_item(TableName="orders", Item=ORDER, ConditionExpression="attribute_not_exists(id)",
+                                ReturnConsumedCapacity="TOTAL")["ConsumedCapacity"]["CapacityUnits"]  # fmt: skip
+        small = ddb.put_item(TableName="orders", Item={"id": {"S": "small"}}, ReturnConsumedCapacity="TOTAL")
         with pytest.raises(ClientError, match="ConditionalCheckFailed"):
             ddb.put_item(TableName="orders", Item=ORDER, ConditionExpression="attribute_not_exists(id)")
         with pytest.raises(ClientError, match="ValidationException"):
@@ -64,6 +66,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, list[dic
         group: [json.loads(line) for line in logs.request_log(group).read_text().splitlines()]
         for group in ("dynamodb", "sqs")
     }
+    lines["moto's capacity"] = [{"order": capacity, "small": small["ConsumedCapacity"]["CapacityUnits"]}]
     return lines, log_dir
 
 
@@ -75,12 +78,17 @@ def test_a_write_is_billed_per_kb_of_the_item_and_a_refused_conditional_write_to
     served: tuple[dict[str, list[dict[str, Any]]], Path],
 ) -> None:
     puts = _of(served[0]["dynamodb"], "PutItem")
-    written, refused, invalid = puts[:3]
+    written, small, refused, invalid = puts[:4]
     assert written["write_units"] == 3
     assert refused["error"] == "ConditionalCheckFailedException"
     assert refused["write_units"] == 3
     assert invalid["error"] == "ValidationException"
     assert "write_units" not in invalid
+    # moto's own ConsumedCapacity agrees for an item under 1 KB, and is a constant whatever the size:
+    # the log's units come from the item, as DynamoDB bills them
+    (moto,) = served[0]["moto's capacity"]
+    assert small["write_units"] == moto["small"] == 1
+    assert moto["order"] == 1.0
 
 
 def test_a_batch_read_is_billed_per_item_each_rounded_to_4_kb_and_halved(
