@@ -9,8 +9,9 @@ it, one process per service group, is ``localstage.moto_process``.
 
 moto publishes no CloudWatch metrics for the calls it serves, so with ``--request-log PATH``
 the server also writes one JSON line per JSON-protocol request (DynamoDB, SQS): operation,
-table or queue, status, error code, messages sent or received, and time taken. The local
-dashboard draws DynamoDB's and SQS's service-side metrics from it.
+table or queue, status, error code, messages sent or received, time taken, and what the call is
+billed in (write and read units, SQS requests: ``harness.billing``). The local dashboard draws
+DynamoDB's and SQS's service-side metrics from it; ``runreport.cost`` prices it.
 
 At most a few requests are inside moto at once, the queue's consumer excepted (see
 :class:`Admission`): a hundred threads contending for moto's GIL halved its throughput.
