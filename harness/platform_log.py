@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from harness import billing
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from pathlib import Path
@@ -82,7 +84,7 @@ class Report:
     @property
     def gb_seconds(self) -> float:
         """What the invocation is billed for: billed seconds times the memory in gigabytes (of 1024 megabytes)."""
-        return self.billed_ms / 1000 * self.memory_mb / 1024
+        return billing.gb_seconds(self.billed_ms, self.memory_mb)
 
 
 @dataclass(frozen=True)
