@@ -31,9 +31,9 @@ from harness.billing import log_gb, read_bills
 from harness.runfolder import RunFolder
 from harness.template import load_template, resources_of_type
 from runreport import pricing
+from runreport.rundata import json_lines
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
 XRAY_RESERVOIR_PER_S = 1
@@ -79,15 +79,6 @@ class Consumption:
         return reservoir + XRAY_RATE * (self.requests - reservoir)
 
 
-def _json_lines(path: Path) -> Iterator[dict[str, Any]]:
-    if not path.exists():
-        return
-    with path.open() as lines:
-        for line in lines:
-            if line.strip():
-                yield json.loads(line)
-
-
 def _function_log_bytes(folder: RunFolder) -> tuple[int, int]:
     """The bytes of every environment's log, and of its DEBUG and INFO lines."""
     total = quiet = 0
@@ -104,13 +95,13 @@ def _function_log_bytes(folder: RunFolder) -> tuple[int, int]:
 def consumption(run_dir: Path) -> Consumption:
     """What the load of the run in ``run_dir`` consumed."""
     folder = RunFolder(run_dir)
-    access = list(_json_lines(folder.access_log))
+    access = list(json_lines(folder.access_log))
     started = min((entry["ts"] for entry in access), default=0.0)
     ended = max((entry["ts"] for entry in access), default=0.0)
     bills = read_bills(folder.billing)
     units = {"write_units": 0.0, "read_units": 0.0, "sqs": 0, "downstream": 0}
     for log in folder.logs.request_logs():
-        for call in _json_lines(log):
+        for call in json_lines(log):
             if call["ts"] < started:
                 continue
             units["write_units"] += call.get("write_units", 0)

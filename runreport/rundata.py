@@ -88,7 +88,8 @@ class RunData:
         return NO_LOCAL_SOURCE.get((namespace, name), f"no local source publishes {namespace} {name}")
 
 
-def _json_lines(path: Path) -> Iterator[dict[str, Any]]:
+def json_lines(path: Path) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a run's JSON-lines file, in order; none when it is missing, a cut line skipped."""
     if not path.exists():
         return
     with path.open() as lines:
@@ -105,7 +106,7 @@ def load_run(run_dir: Path) -> RunData:
     folder = RunFolder(run_dir)
     stage = json.loads(folder.stage_file.read_text())
     variables: dict[str, str] = stage["variables"]
-    access = list(_json_lines(folder.access_log))
+    access = list(json_lines(folder.access_log))
     timeline = json.loads(folder.timeline.read_text()) if folder.timeline.exists() else {}
     first = min((a["ts"] for a in access), default=0.0)
     data = RunData(
@@ -240,7 +241,7 @@ def _request_log(data: RunData, path: Path, variables: dict[str, str]) -> None:
     queues = {
         variables[f"{k}.QueueName"] for k in ("ProcessingQueue", "ProcessingDLQ") if f"{k}.QueueName" in variables
     }
-    for entry in _json_lines(path):
+    for entry in json_lines(path):
         ts, target, status = entry["ts"], entry["target"], entry["status"]
         if ts < data.started_at:
             continue  # the stage's own set-up (tables, seed data)
@@ -274,14 +275,14 @@ def _queues(data: RunData, run_dir: Path, variables: dict[str, str]) -> None:
     data.source("AWS/SQS", "ApproximateNumberOfMessagesVisible", "ApproximateNumberOfMessagesNotVisible",
                 "ApproximateAgeOfOldestMessage")  # fmt: skip
     folder = RunFolder(run_dir)
-    samples = list(_json_lines(folder.queues))
+    samples = list(json_lines(folder.queues))
     for sample in samples:
         dims = {"QueueName": sample["queue"]}
         data.add("AWS/SQS", "ApproximateNumberOfMessagesVisible", dims, sample["ts"], sample["visible"])
         data.add("AWS/SQS", "ApproximateNumberOfMessagesNotVisible", dims, sample["ts"], sample["not_visible"])
     # The age of the oldest message at each sample: of the messages sent by then, the oldest not yet received.
     queue = variables.get("ProcessingQueue.QueueName")
-    messages = sorted((m["sent_ts"], m["ts"]) for m in _json_lines(folder.messages) if m.get("sent_ts"))
+    messages = sorted((m["sent_ts"], m["ts"]) for m in json_lines(folder.messages) if m.get("sent_ts"))
     for sample in samples:
         if sample["queue"] != queue:
             continue
