@@ -66,7 +66,7 @@ def result_of(memory_mb: int, run_dir: Path) -> SizeResult:
     cost = summary.get("cost") or {}
     used = cost.get("consumption") or {}
     invocations = used.get("invocations") or 0
-    billed = used.get("gb_seconds", 0.0) * 1024 / memory_mb * 1000 / invocations if invocations else None
+    billed = used.get("billed_ms", 0) / invocations if invocations else None
     return SizeResult(
         memory_mb=memory_mb,
         run_dir=str(run_dir),

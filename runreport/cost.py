@@ -60,6 +60,8 @@ class Consumption:
     seconds: float
     """From the first API request to the last."""
     invocations: int
+    billed_ms: int
+    """Lambda's billed milliseconds over every invocation, an on-demand INIT included."""
     gb_seconds: float
     memory_mb: int
     write_units: float
@@ -115,6 +117,7 @@ def consumption(run_dir: Path) -> Consumption:
         orders=sum(1 for entry in access if entry.get("status") == 201),
         seconds=round(ended - started, 3),
         invocations=len(bills),
+        billed_ms=sum(bill.billed_ms for bill in bills),
         gb_seconds=round(sum(bill.gb_seconds for bill in bills), 6),
         memory_mb=bills[0].memory_mb if bills else 0,
         write_units=units["write_units"],

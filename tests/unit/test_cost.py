@@ -55,7 +55,7 @@ def test_the_consumption_is_what_the_load_did_and_not_the_stages_set_up(run_dir:
     used = cost.consumption(run_dir)
     access_bytes = RunFolder(run_dir).access_log.stat().st_size
     assert used == cost.Consumption(
-        requests=4, orders=3, seconds=2.0, invocations=4, gb_seconds=0.175, memory_mb=256,
+        requests=4, orders=3, seconds=2.0, invocations=4, billed_ms=700, gb_seconds=0.175, memory_mb=256,
         write_units=9.0, read_units=1.5, sqs_requests=3, downstream_sqs_requests=2,
         log_bytes=len(PLATFORM_LINE) + 3 * len(INFO_LINE) + len(WARN_LINE) + access_bytes,
         quiet_log_bytes=3 * len(INFO_LINE),
@@ -110,6 +110,6 @@ def test_the_line_names_every_component_and_a_run_without_orders_says_so(run_dir
     assert line.startswith(f"≈ ${priced['per_million_orders']:,.2f} per million orders at 256 MB arm64 (us-east-1")
     for name in ("Lambda $", "API Gateway $", "DynamoDB $", "SQS $", "logs $", "X-Ray $"):
         assert name in line
-    empty = cost.price(cost.Consumption(0, 0, 0.0, 0, 0.0, 0, 0.0, 0.0, 0, 0, 0, 0), arch="arm64")
+    empty = cost.price(cost.Consumption(0, 0, 0.0, 0, 0, 0.0, 0, 0.0, 0.0, 0, 0, 0, 0), arch="arm64")
     assert empty["per_million_orders"] is None
     assert cost.line(empty) == "cost: no order was stored, nothing to price per order"

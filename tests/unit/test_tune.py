@@ -67,13 +67,13 @@ def test_a_sizes_figures_come_from_its_run_folders_summary(tmp_path: Path) -> No
     summary = {
         "create order": {"p50_ms": 20.0, "p95_ms": 50.0, "p99_ms": 180.0},
         "cold_starts": 10, "audit_passed": True, "slo": {"passed": True},
-        "cost": {"per_million_orders": 8.27, "consumption": {"invocations": 4, "gb_seconds": 0.1}},
+        "cost": {"per_million_orders": 8.27, "consumption": {"invocations": 4, "billed_ms": 400}},
     }  # fmt: skip
     (tmp_path / "summary.json").write_text(json.dumps(summary))
 
     result = tune.result_of(256, tmp_path)
 
-    # 0.1 GB-s at 256 MB over 4 invocations: 0.4 s, 100 ms each
+    # 400 billed ms over 4 invocations: 100 ms each
     assert result == tune.SizeResult(256, str(tmp_path), 20.0, 50.0, 180.0, 10, 100.0, 8.27, True, True)
     assert result.eligible
 
