@@ -47,7 +47,7 @@ def add_arguments(options: argparse.ArgumentParser) -> None:
             dest=f"threshold_{threshold.name}",
             type=type(threshold.default),
             default=threshold.default,
-            help=f"{threshold.metadata['help']} (default {threshold.default})",
+            help=f"{threshold.metadata['help']} (default {threshold.default})".replace("%", "%%"),
         )
 
 
