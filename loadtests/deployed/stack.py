@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import boto3
 from botocore.exceptions import ClientError
@@ -12,10 +12,12 @@ from loadtests.deployed.errors import DeployedInputError
 
 @dataclass(frozen=True)
 class Stack:
-    """A CloudFormation stack's name and outputs (``ApiUrl``, ``UserPoolId``, ``OrdersTableName``...)."""
+    """A CloudFormation stack's name, outputs (``ApiUrl``, ``UserPoolId``, ``OrdersTableName``...) and parameters."""
 
     name: str
     outputs: dict[str, str]
+    parameters: dict[str, str] = field(default_factory=dict)
+    """The parameters it was deployed with (``StageName``...)."""
 
     @classmethod
     def describe(cls, name: str) -> Stack:
@@ -29,7 +31,8 @@ class Stack:
             region = cloudformation.meta.region_name
             raise DeployedInputError(f"no stack {name!r} in {region}: {exc.response['Error']['Message']}") from exc
         outputs = {output["OutputKey"]: output["OutputValue"] for output in description.get("Outputs", [])}
-        return cls(name, outputs)
+        parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in description.get("Parameters", [])}
+        return cls(name, outputs, parameters)
 
     def output(self, key: str) -> str:
         """One output, refused when the stack does not have it."""

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from loadtests import tune
+from loadtests import power, tune
 
 
-def _size(memory: int, cost: float, billed_ms: float, *, slo: bool = True, audit: bool = True) -> tune.SizeResult:
-    return tune.SizeResult(memory, f"reports/{memory}", 20.0, 50.0 + billed_ms, 90.0, 3, billed_ms, cost, slo, audit)
+def _size(memory: int, cost: float, billed_ms: float, *, slo: bool = True, audit: bool = True) -> power.SizeResult:
+    return power.SizeResult(memory, f"reports/{memory}", 20.0, 50.0 + billed_ms, 90.0, 3, billed_ms, cost, slo, audit)
 
 
 SWEEP = [
@@ -32,35 +32,35 @@ SWEEP = [
 
 @pytest.mark.parametrize(("strategy", "memory"), [("cost", 128), ("speed", 1769), ("balanced", 512)])
 def test_each_strategy_chooses_its_own_size_among_those_that_passed(strategy: str, memory: int) -> None:
-    chosen = tune.recommend(SWEEP, strategy)
+    chosen = power.recommend(SWEEP, strategy)
     assert chosen is not None
     assert chosen.memory_mb == memory
 
 
 def test_the_balanced_weight_moves_the_choice_towards_cost_or_speed() -> None:
-    assert tune.recommend(SWEEP, "balanced", weight=1.0).memory_mb == 128  # type: ignore[union-attr]
-    assert tune.recommend(SWEEP, "balanced", weight=0.0).memory_mb == 1769  # type: ignore[union-attr]
+    assert power.recommend(SWEEP, "balanced", weight=1.0).memory_mb == 128  # type: ignore[union-attr]
+    assert power.recommend(SWEEP, "balanced", weight=0.0).memory_mb == 1769  # type: ignore[union-attr]
 
 
 def test_a_size_that_failed_its_audit_or_was_not_priced_is_never_recommended_and_ties_go_to_the_smaller() -> None:
     failed_audit = [_size(128, 1.0, 1.0, audit=False), _size(256, 5.0, 5.0), _size(512, 5.0, 5.0)]
-    assert tune.recommend(failed_audit, "cost").memory_mb == 256  # type: ignore[union-attr]
-    unpriced = [tune.SizeResult(128, "r", 1.0, 1.0, 1.0, 0, 1.0, None, True, True), _size(256, 5.0, 5.0)]
-    assert tune.recommend(unpriced, "speed").memory_mb == 256  # type: ignore[union-attr]
-    assert tune.recommend([_size(128, 1.0, 1.0, slo=False)], "cost") is None
+    assert power.recommend(failed_audit, "cost").memory_mb == 256  # type: ignore[union-attr]
+    unpriced = [power.SizeResult(128, "r", 1.0, 1.0, 1.0, 0, 1.0, None, True, True), _size(256, 5.0, 5.0)]
+    assert power.recommend(unpriced, "speed").memory_mb == 256  # type: ignore[union-attr]
+    assert power.recommend([_size(128, 1.0, 1.0, slo=False)], "cost") is None
     with pytest.raises(ValueError, match="a strategy is one of cost, speed, balanced, not 'cheapest'"):
-        tune.recommend(SWEEP, "cheapest")
+        power.recommend(SWEEP, "cheapest")
 
 
 def test_the_table_shows_every_size_and_the_recommendation() -> None:
-    text = tune.table(SWEEP, tune.recommend(SWEEP, "balanced"), "balanced")
+    text = power.table(SWEEP, power.recommend(SWEEP, "balanced"), "balanced")
     rows = [line for line in text.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert [row.split(" | ")[0] for row in rows] == [f"| {s.memory_mb}" for s in SWEEP]
     assert "| 3008 | 20 | 58 | 90 | 3 | 8.5 | 8.00 | FAIL | PASS |" in text
     assert text.endswith(
         "strategy balanced: 512 MB (USD 10.50 per million orders, 28.0 billed ms an invocation, p95 78 ms)"
     )
-    assert tune.table(SWEEP[-1:], None, "cost").endswith("no size passed its SLO and its audit; nothing to recommend")
+    assert power.table(SWEEP[-1:], None, "cost").endswith("no size passed its SLO and its audit; nothing to recommend")
 
 
 def test_a_sizes_figures_come_from_its_run_folders_summary(tmp_path: Path) -> None:
@@ -74,7 +74,7 @@ def test_a_sizes_figures_come_from_its_run_folders_summary(tmp_path: Path) -> No
     result = tune.result_of(256, tmp_path)
 
     # 400 billed ms over 4 invocations: 100 ms each
-    assert result == tune.SizeResult(256, str(tmp_path), 20.0, 50.0, 180.0, 10, 100.0, 8.27, True, True)
+    assert result == power.SizeResult(256, str(tmp_path), 20.0, 50.0, 180.0, 10, 100.0, 8.27, True, True)
     assert result.eligible
 
 
@@ -86,5 +86,5 @@ def test_the_sizes_are_lambdas_each_once_and_in_order() -> None:
 
 
 def test_the_chart_is_drawn(tmp_path: Path) -> None:
-    tune.chart(SWEEP, tmp_path / "tune.png")
+    power.chart(SWEEP, tmp_path / "tune.png")
     assert (tmp_path / "tune.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
