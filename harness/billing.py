@@ -15,7 +15,7 @@ The units, as each service counts them (priced by ``runreport.pricing``):
   read unit per 4 KB read eventually consistent, one strongly consistent, each item of a
   BatchGetItem rounded on its own (:func:`read_units`);
 - SQS and HTTP APIs: one request per 64 KB (SQS) or 512 KB (HTTP API) chunk of a payload, at
-  least one (:func:`chunks`);
+  least one (:func:`chunks`); an SQS message's payload is its body and its attributes (:func:`message_bytes`);
 - CloudWatch Logs: binary GB (two to the thirtieth power of bytes) ingested (:func:`log_gb`).
 
 Standard library only.
@@ -113,6 +113,20 @@ def read_units(item_sizes: list[int], *, consistent: bool = False) -> float:
 def chunks(payload_bytes: int, chunk_bytes: int = SQS_CHUNK_BYTES) -> int:
     """Requests billed for one request of ``payload_bytes``: one per ``chunk_bytes`` begun, at least one."""
     return max(1, math.ceil(payload_bytes / chunk_bytes))
+
+
+def message_bytes(entry: dict[str, Any]) -> int:
+    """A message's payload as SQS bills it: its body and its attributes' names, types and values.
+
+    ``entry``: a SendMessage request, or one entry of a SendMessageBatch (``MessageBody``,
+    ``MessageAttributes``), as the SDK is called with it.
+    """
+    size = len(str(entry.get("MessageBody", "")).encode())
+    for name, attribute in (entry.get("MessageAttributes") or {}).items():
+        value = attribute.get("StringValue")
+        raw = len(str(value).encode()) if value is not None else value_bytes({"B": attribute.get("BinaryValue", "")})
+        size += len(name.encode()) + len(str(attribute.get("DataType", "")).encode()) + raw
+    return size
 
 
 def log_gb(log_bytes: int) -> float:

@@ -330,6 +330,14 @@ class RunFolder:
         return self.path / "audit.json"
 
     @property
+    def cost(self) -> Path:
+        """A deployed run's cost (JSON); written by the deployed runner (``run``, ``cost``), read by people.
+
+        A local run's cost is in its summary.
+        """
+        return self.path / "cost.json"
+
+    @property
     def compare_table(self) -> Path:
         """This run judged against a baseline, as Markdown; written by ``runreport.compare_cli``."""
         return self.path / "compare.md"

@@ -150,20 +150,6 @@ def _target(environ: dict[str, Any]) -> tuple[str, str]:
     return prefix, operation
 
 
-def _message_bytes(entry: dict[str, Any]) -> int:
-    """A message's payload as SQS bills it: its body and its attributes' names, types and values."""
-    size = len(str(entry.get("MessageBody", "")).encode())
-    for name, attribute in (entry.get("MessageAttributes") or {}).items():
-        value = attribute.get("StringValue")
-        raw = (
-            len(str(value).encode())
-            if value is not None
-            else billing.value_bytes({"B": attribute.get("BinaryValue", "")})
-        )
-        size += len(name.encode()) + len(str(attribute.get("DataType", "")).encode()) + raw
-    return size
-
-
 def _read_units(request: dict[str, Any], answer: dict[str, Any]) -> float:
     """A BatchGetItem's read units: each item returned by its size, each key that found nothing at least once.
 
@@ -187,9 +173,9 @@ def _counts(operation: str, request: dict[str, Any], answer: dict[str, Any]) -> 
     """
     counts: dict[str, Any] = {}
     if operation == "SendMessage":
-        counts = {"sent": 1, "sqs_requests": billing.chunks(_message_bytes(request))}
+        counts = {"sent": 1, "sqs_requests": billing.chunks(billing.message_bytes(request))}
     elif operation == "SendMessageBatch":
-        payload = sum(_message_bytes(entry) for entry in request.get("Entries", []))
+        payload = sum(billing.message_bytes(entry) for entry in request.get("Entries", []))
         counts = {"sent": len(answer.get("Successful", [])), "sqs_requests": billing.chunks(payload)}
     elif operation == "ReceiveMessage":
         messages = answer.get("Messages", [])

@@ -81,6 +81,22 @@ class Consumption:
         return reservoir + XRAY_RATE * (self.requests - reservoir)
 
 
+def is_quiet(line: bytes) -> bool:
+    """Whether ``line`` is one of the function's DEBUG or INFO lines: one a function logging at WARN would not write.
+
+    The function's lines are its logger's JSON, ``level`` first; anything else (EMF, Lambda's
+    platform records, a runtime's traceback, a line cut short) is not quiet. The local run reads
+    its environments' logs by this rule, the deployed run its log group's events.
+    """
+    if not line.startswith(b'{"level":'):
+        return False
+    try:
+        level = json.loads(line).get("level")
+    except ValueError:
+        return False
+    return level in QUIET_LEVELS
+
+
 def _function_log_bytes(folder: RunFolder) -> tuple[int, int]:
     """The bytes of every environment's log, and of its DEBUG and INFO lines."""
     total = quiet = 0
@@ -88,9 +104,7 @@ def _function_log_bytes(folder: RunFolder) -> tuple[int, int]:
         with log.open("rb") as lines:
             for line in lines:
                 total += len(line)
-                if line.startswith(b'{"level":'):
-                    level = json.loads(line).get("level")
-                    quiet += len(line) if level in QUIET_LEVELS else 0
+                quiet += len(line) if is_quiet(line) else 0
     return total, quiet
 
 

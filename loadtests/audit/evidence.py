@@ -14,15 +14,23 @@ from boto3.dynamodb.types import TypeDeserializer
 if TYPE_CHECKING:
     from pathlib import Path
 
+_DESERIALIZE = TypeDeserializer().deserialize
+
+
+def scan_items(table: str) -> list[dict[str, Any]]:
+    """Every item of ``table`` as DynamoDB answers it: attribute values (``{"S": ...}``), sized as it bills them."""
+    client = boto3.client("dynamodb")
+    return [item for page in client.get_paginator("scan").paginate(TableName=table) for item in page["Items"]]
+
+
+def deserialized(item: dict[str, Any]) -> dict[str, Any]:
+    """An item's attribute values as Python values (numbers as Decimal)."""
+    return {name: _DESERIALIZE(value) for name, value in item.items()}
+
 
 def scan_orders(table: str) -> list[dict[str, Any]]:
     """Every item of the orders table, deserialised (numbers as Decimal)."""
-    deserialize = TypeDeserializer().deserialize
-    client = boto3.client("dynamodb")
-    items: list[dict[str, Any]] = []
-    for page in client.get_paginator("scan").paginate(TableName=table):
-        items.extend({k: deserialize(v) for k, v in item.items()} for item in page["Items"])
-    return items
+    return [deserialized(item) for item in scan_items(table)]
 
 
 def read_messages(path: Path) -> list[dict[str, Any]]:

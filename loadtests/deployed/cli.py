@@ -34,6 +34,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, list[str]], int]] = {
     "users": commands.users,
     "run": commands.run,
     "audit": commands.audit,
+    "cost": commands.cost,
     "cleanup": commands.cleanup,
 }
 
@@ -48,7 +49,7 @@ def _count(text: str) -> int:
 def parser() -> argparse.ArgumentParser:
     """The runner's arguments: a subcommand and its options (``run`` passes unknown ones to Locust)."""
     top = argparse.ArgumentParser(prog="python -m loadtests.deployed", description=__doc__.splitlines()[0])
-    subcommands = top.add_subparsers(dest="command", required=True, metavar="{seed,users,run,audit,cleanup}")
+    subcommands = top.add_subparsers(dest="command", required=True, metavar="{seed,users,run,audit,cost,cleanup}")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--stack", required=True, help="the deployed stack's name")
     common.add_argument("--reports", type=Path, default=REPORTS, help="run folders: REPORTS/STACK/RUN_ID/")
@@ -75,6 +76,11 @@ def parser() -> argparse.ArgumentParser:
 
     audit = subcommands.add_parser("audit", parents=[common], help="audit a run later from its saved ledgers")
     audit.add_argument("--run-id", **run_id, required=True)
+
+    cost = subcommands.add_parser(
+        "cost", parents=[common], help="price a run from its ledgers, the stack's log groups and its tables"
+    )
+    cost.add_argument("--run-id", **run_id, required=True)
 
     cleanup = subcommands.add_parser("cleanup", parents=[common], help="delete a run's users (and orders)")
     cleanup.add_argument("--run-id", **run_id, required=True)

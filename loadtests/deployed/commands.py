@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from harness import runfolder
 from harness.seed import CATALOG
 from loadtests.deployed.catalog import load_catalog_file, orderable, read_catalog, seed_products
+from loadtests.deployed.cost import describe, price_run
 from loadtests.deployed.errors import DeployedInputError
 from loadtests.deployed.judge import audit_saved
 from loadtests.deployed.orders import delete_orders
@@ -46,7 +49,7 @@ def users(args: argparse.Namespace, _extra: list[str]) -> int:
 
 
 def run(args: argparse.Namespace, extra: list[str]) -> int:
-    """Locust headless against the stack as the run's users, then the audit of its ledgers."""
+    """Locust headless against the stack as the run's users, then the audit of its ledgers, then its cost."""
     if args.role == "worker":
         return _work(args, extra)
     if args.run_id is None and args.users_file is None:
@@ -75,8 +78,26 @@ def run(args: argparse.Namespace, extra: list[str]) -> int:
     exit_code = run_locust(locust_commands(args, extra, host, folder.path, target), args.shape)
     report = audit_saved(folder, orders_table)
     print(report.table())
+    _price_after_run(folder, stack)
     print(f"run folder: {folder.path}")
     return 0 if exit_code == 0 and report.passed else 1
+
+
+def _price(folder: RunFolder, stack: Stack) -> None:
+    """Price the run, write its cost into its folder and print it."""
+    priced = price_run(folder, stack)
+    folder.cost.write_text(json.dumps(priced, indent=2))
+    print("\n".join(describe(priced)))
+    print(f"cost written to {folder.cost}")
+
+
+def _price_after_run(folder: RunFolder, stack: Stack) -> None:
+    """The run's cost, which never fails a run: what could not be read is printed instead."""
+    try:
+        _price(folder, stack)
+    except (ClientError, BotoCoreError, DeployedInputError) as exc:
+        later = f"python -m loadtests.deployed cost --stack {stack.name} --run-id {folder.run_id}"
+        print(f"cost: the run could not be priced ({exc}); price it later: {later}")
 
 
 def _work(args: argparse.Namespace, extra: list[str]) -> int:
@@ -105,6 +126,13 @@ def audit(args: argparse.Namespace, _extra: list[str]) -> int:
     print(report.table())
     print(f"audit written to {folder.audit}")
     return 0 if report.passed else 1
+
+
+def cost(args: argparse.Namespace, _extra: list[str]) -> int:
+    """Price a run later from its saved ledgers, the stack's log groups and its tables (``loadtests.deployed.cost``)."""
+    folder = RunFolder.of(args.reports, args.stack, args.run_id).existing()
+    _price(folder, Stack.describe(args.stack))
+    return 0
 
 
 def cleanup(args: argparse.Namespace, _extra: list[str]) -> int:

@@ -145,7 +145,7 @@ def test_a_bare_tox_e_name_in_prose_names_the_environment_and_in_a_code_block_ru
     assert problems_of([named]) == []
     assert problems_of([unknown]) == ["line 1: `tox -e stages`: tox: no environment `stages` in tox.ini"]
     assert not run.mention
-    assert "the following arguments are required: {seed,users,run,audit,cleanup}" in problems_of([run])[0]
+    assert "the following arguments are required: {seed,users,run,audit,cost,cleanup}" in problems_of([run])[0]
     assert parse_requests(CommandLine("tox -e chaos", 1)).modules == [
         ("loadtests.run", ["--chaos", "default", "--run-time", "90s"])
     ]

@@ -259,4 +259,9 @@ def test_outputs_give_what_a_client_and_the_harness_need() -> None:
         "ProcessingQueueUrl",
         "ProcessingDLQUrl",
         "FunctionName",
+        "FunctionLogGroupName",
+        "ApiAccessLogGroupName",
     } <= set(outputs)
+    # The deployed runner prices a run from the REPORTs in the log group the function writes to
+    function = load_template()["Resources"]["CreateOrderFunction"]["Properties"]
+    assert outputs["FunctionLogGroupName"]["Value"] == function["LoggingConfig"]["LogGroup"]

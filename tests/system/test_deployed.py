@@ -83,6 +83,16 @@ def test_run_with_a_users_file_reads_the_stack_runs_the_scenarios_and_audits_the
     assert audit["created"] > 0
     catalog = json.loads((run_dir / "catalog.json").read_text())
     assert catalog["P-001"]["active"] is True
+    # The run is priced from its ledger and stored orders; this stack has no log group to read Lambda from
+    cost = json.loads((run_dir / "cost.json").read_text())
+    ledgers = (run_dir / "ledger").glob("ledger-*.jsonl")
+    sent = [json.loads(line) for ledger in ledgers for line in ledger.read_text().splitlines()]
+    assert (cost["source"], cost["partial"]) == ("deployed", ["lambda", "logs"])
+    assert cost["consumption"]["requests"] == audit["attempts"] == len(sent)
+    assert cost["consumption"]["orders"] == sum(1 for attempt in sent if attempt["status"] == 201) > 0
+    assert cost["consumption"]["write_units"] >= cost["consumption"]["orders"]
+    assert "partial: Lambda and logs not seen" in result.stdout
+    assert "  - Lambda and the function's logs: the stack has no output FunctionLogGroupName" in result.stdout
 
 
 def test_audit_later_names_a_tampered_ledger_and_an_order_gone_from_the_table(

@@ -91,6 +91,19 @@ def test_a_run_seeds_creates_its_users_loads_is_audited_later_and_cleans_up(
     assert report["passed"] is True
     assert report["orders_in_table"] == len(run_orders)
 
+    # When it is priced again later, the run's own cost put aside
+    first = (run_dir / "cost.json").replace(tmp_path / "first-cost.json")
+    priced = remote(fresh_stack, "cost", *on_stack, "--run-id", run_id)
+
+    # Then the same figures come from the saved ledgers and the tables (this stack gives no log group to read)
+    assert priced.returncode == 0, shown(priced)
+    again = json.loads((run_dir / "cost.json").read_text())
+    assert (again["consumption"], again["consumption"]["orders"]) == (
+        json.loads(first.read_text())["consumption"],
+        report["created"],
+    )
+    assert priced.stdout.startswith(f"≈ ${again['per_million_orders']:,.2f} per million orders")
+
     # When the run is cleaned up without --orders
     users_only = remote(fresh_stack, "cleanup", *on_stack, "--run-id", run_id)
 

@@ -21,7 +21,7 @@ FILES = (
     "e2e.json", "users.json", "catalog.json", "workers.json", "index.html", "widgets.json", "dashboard.png",
     "result.json", "result.tmp", "worker-*.log", "moto-*.log", "requests-*.jsonl", "bench-*.log", "ledger-*.jsonl",
     "ledger-worker-*.jsonl", "bench-*.json", "billing.jsonl", "locust_stats_history.csv", "compare.md",
-    "compare.png", runfolder.STAMP,
+    "compare.png", "cost.json", runfolder.STAMP,
 )  # fmt: skip
 """Names spelled in a run folder: found in any string of the code (``*`` stands for a placeholder)."""
 FOLDERS = (
