@@ -44,7 +44,7 @@ from loadtests.deployed.errors import DeployedInputError
 from loadtests.deployed.runs import customer_id
 from loadtests.gate import SloVerdict
 from loadtests.power import SizeResult
-from runreport.cost import Consumption, price
+from runreport.cost import Consumption, is_quiet, price
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -239,13 +239,12 @@ def order_event(customer: str, product_id: str, now: float | None = None) -> dic
 
 
 def log_bytes(lines: Iterable[str]) -> tuple[int, int]:
-    """The bytes of a log's lines, and of those the function wrote at DEBUG or INFO."""
+    """The bytes of a log's lines, and of those a function logging at WARN would not write (``cost.is_quiet``)."""
     total = quiet = 0
     for line in lines:
-        size = len(line.encode()) + 1
-        total += size
-        if line.startswith('{"level":') and json.loads(line).get("level") in ("DEBUG", "INFO"):
-            quiet += size
+        encoded = line.encode() + b"\n"
+        total += len(encoded)
+        quiet += len(encoded) if is_quiet(encoded) else 0
     return total, quiet
 
 
