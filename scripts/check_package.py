@@ -65,6 +65,9 @@ REMOVED_FROM_STDLIB = frozenset(
     ]
 )
 STDLIB = frozenset(sys.stdlib_module_names) - REMOVED_FROM_STDLIB
+RUNTIME_PROVIDED = frozenset({"snapshot_restore_py"})
+"""What Lambda's Python managed runtimes hold besides the standard library, for the function to
+import (not ship): SnapStart's runtime hooks (https://docs.aws.amazon.com/lambda/latest/dg/snapstart-runtime-hooks-python.html)."""
 ELF_MAGIC = b"\x7fELF"
 EM_AARCH64 = 183
 
@@ -98,7 +101,7 @@ def _runtime_imports(tree: ast.AST) -> set[str]:
 
 def _resolves(package: Path, module: str) -> bool:
     top = module.partition(".")[0]
-    if top in STDLIB:
+    if top in STDLIB or top in RUNTIME_PROVIDED:
         return True
     path = package.joinpath(*module.split("."))
     return (

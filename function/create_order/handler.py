@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from create_order import api, deadline, names
+from create_order import api, deadline, names, snapstart
 from create_order.adapters.clients import build_clients
 from create_order.adapters.dynamodb import DynamoDBOrderRepository, DynamoDBProductCatalog
 from create_order.adapters.sqs import SQSOrderPublisher
@@ -21,6 +21,7 @@ from create_order.errors import ConfigurationError
 from create_order.logic import OrderService
 from create_order.outcomes import answer_to
 from create_order.settings import Settings
+from create_order.snapstart import SnapshotHooks
 from create_order.xray.writer import XRayWriter
 
 if TYPE_CHECKING:
@@ -43,8 +44,10 @@ tracer = XRayWriter(service=names.SERVICE)
 class CreateOrderEndpoint:
     """``POST /orders`` over an :class:`OrderService`: the one place where outcomes become HTTP."""
 
-    def __init__(self, service: OrderService) -> None:
+    def __init__(self, service: OrderService, snapshot_hooks: SnapshotHooks | None = None) -> None:
         self._service = service
+        self.snapshot_hooks = snapshot_hooks
+        """What Lambda SnapStart runs before the snapshot and after each restore (registered only under it)."""
 
     def handle(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         """Answer one API Gateway proxy event; never raises, never leaks a stack trace."""
@@ -143,12 +146,13 @@ def build_endpoint(settings: Settings, clients: tuple[DynamoDBClient, SQSClient]
     dynamodb, sqs = clients if clients is not None else build_clients()
     for client in (dynamodb, sqs):
         tracer.instrument_client(client)
+    catalog = DynamoDBProductCatalog(dynamodb, settings.products_table)
     service = OrderService(
-        catalog=DynamoDBProductCatalog(dynamodb, settings.products_table),
+        catalog=catalog,
         repository=DynamoDBOrderRepository(dynamodb, settings.orders_table),
         publisher=SQSOrderPublisher(sqs, settings.queue_url, fifo=settings.fifo_queue),
     )
-    return CreateOrderEndpoint(service)
+    return CreateOrderEndpoint(service, SnapshotHooks(service, catalog, (dynamodb, sqs), tracer))
 
 
 def instrument(endpoint: CreateOrderEndpoint) -> Handler:
@@ -175,4 +179,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     return settings
 
 
-lambda_handler = instrument(build_endpoint(load_settings(os.environ)))
+_endpoint = build_endpoint(load_settings(os.environ))
+lambda_handler = instrument(_endpoint)
+if _endpoint.snapshot_hooks is not None:
+    snapstart.register(_endpoint.snapshot_hooks, os.environ)

@@ -94,6 +94,15 @@ def test_type_checking_imports_need_not_be_packaged(tmp_path: Path) -> None:
     assert problems(package, "python3.14") == []
 
 
+def test_what_the_managed_runtime_provides_need_not_be_packaged(tmp_path: Path) -> None:
+    # SnapStart's hooks come with Lambda's Python runtimes; awslambdaric does too, but the function never imports it
+    package = _package(tmp_path)
+    (package / "create_order" / "handler.py").write_text("from snapshot_restore_py import register_after_restore\n")
+    _fake_pyc(package / "create_order" / "handler.py", "python3.14")
+
+    assert problems(package, "python3.14") == []
+
+
 def test_import_removed_from_the_runtimes_stdlib_fails(tmp_path: Path) -> None:
     # Given an import this machine's Python still has but CPython 3.13+ does not
     package = _package(tmp_path)

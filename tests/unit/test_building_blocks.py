@@ -179,6 +179,7 @@ ALLOWED_TOP_LEVEL = {
     "contextlib", "functools", "platform", "socket", "traceback",
     "botocore", "aws_lambda_powertools", "mypy_boto3_dynamodb",
     "mypy_boto3_sqs", "create_order",
+    "snapshot_restore_py",  # SnapStart's hooks: part of Lambda's Python managed runtimes, imported only under SnapStart
 }  # fmt: skip
 
 

@@ -309,7 +309,7 @@ def test_keys_left_unprocessed_through_every_attempt_are_500(backend: Backend, i
 
 def test_unprocessed_keys_are_retried_after_a_jitter_that_doubles(backend: Backend, monkeypatch) -> None:
     # Given a catalog whose keys stay unprocessed, and a jitter that draws the middle of its range
-    monkeypatch.setattr(dynamodb.random, "uniform", lambda low, high: (low + high) / 2)
+    monkeypatch.setattr(dynamodb.JITTER, "uniform", lambda low, high: (low + high) / 2)
     sleeps: list[float] = []
     catalog = DynamoDBProductCatalog(backend.dynamodb, backend.settings.products_table, sleep=sleeps.append)
     SdkFault(backend.dynamodb, "BatchGetItem", kind="unprocessed-keys")
@@ -324,7 +324,7 @@ def test_unprocessed_keys_are_retried_after_a_jitter_that_doubles(backend: Backe
 
 def test_unprocessed_keys_back_off_without_sleeping_past_the_deadline(backend: Backend, monkeypatch) -> None:
     # Given keys that stay unprocessed, a 50 ms jitter, and 30 ms left once the first answer is in
-    monkeypatch.setattr(dynamodb.random, "uniform", lambda low, high: (low + high) / 2)
+    monkeypatch.setattr(dynamodb.JITTER, "uniform", lambda low, high: (low + high) / 2)
     sleeps: list[float] = []
     catalog = DynamoDBProductCatalog(backend.dynamodb, backend.settings.products_table, sleep=sleeps.append)
     SdkFault(backend.dynamodb, "BatchGetItem", kind="unprocessed-keys")

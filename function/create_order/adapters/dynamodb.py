@@ -27,6 +27,8 @@ PRODUCT_CACHE_MAX_ENTRIES = 10_000
 UNPROCESSED_KEYS_ATTEMPTS = 4
 """BatchGetItem calls made while DynamoDB keeps answering with ``UnprocessedKeys``."""
 _UNPROCESSED_BACKOFF_S = 0.05
+JITTER = random.Random()  # noqa: S311 - retry jitter, not a secret  # nosec B311
+"""The unprocessed keys' retry jitter: its own random state, reseeded after a SnapStart restore (``snapstart``)."""
 
 _PRODUCT_PROJECTION = "#id, #price, #currency, #active"
 """What a BatchGetItem reads of a product: the attributes a price needs, nothing else."""
@@ -103,10 +105,14 @@ class DynamoDBProductCatalog:
         )
 
     def _back_off(self, attempt: int) -> None:
-        delay = random.uniform(0, _UNPROCESSED_BACKOFF_S * 2**attempt)  # noqa: S311 - jitter, not a secret  # nosec B311
+        delay = JITTER.uniform(0, _UNPROCESSED_BACKOFF_S * 2**attempt)
         if deadline.current().remaining() - delay < 0:
             delay = 0.0
         self._sleep(delay)
+
+    def forget(self) -> None:
+        """Empty the cache: every product is read again at its next order."""
+        self._cache.clear()
 
     def _remember(self, products: Mapping[str, Product], expires_at: float) -> None:
         if len(self._cache) + len(products) > PRODUCT_CACHE_MAX_ENTRIES:

@@ -35,6 +35,15 @@ class DaemonEmitter:
         self._target: Any = None
         self._unreachable = False
 
+    def close(self) -> None:
+        """Close the socket, if open (after a SnapStart restore: the snapshot's is not this environment's).
+
+        The next send opens a new one; a daemon given up as unreachable is tried again.
+        """
+        sock, self._socket, self._unreachable = self._socket, None, False
+        if sock is not None:
+            sock.close()
+
     def send_with_calls(self, document: dict[str, Any], invocation: InvocationTrace) -> None:
         """One datagram: the handler's subsegment with its calls' inside, as the X-Ray SDK sends them.
 

@@ -1,0 +1,145 @@
+"""The function under Lambda SnapStart (``create_order.snapstart``): priming offline, and each restore's own state.
+
+The hooks are registered only when Lambda initialises the function for a snapshot. Priming runs
+the canned order through the whole path on clients whose endpoints refuse every connection (so a
+call that left the process would fail it) and leaves nothing behind. After a restore, two
+environments resumed from one snapshot's state draw different jitter, hold no pooled
+connection, sign with the credentials of their own environment and read products afresh;
+without the after-restore hook they draw the same.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import snapshot_restore_py
+from botocore.exceptions import EndpointConnectionError
+
+from create_order import handler, snapstart
+from create_order.adapters.clients import build_clients
+from create_order.adapters.dynamodb import JITTER
+from create_order.settings import Settings
+
+REFUSING = "http://127.0.0.1:9"
+"""The discard port: nothing listens, so a call that leaves the process fails at once."""
+
+
+@pytest.fixture
+def offline(monkeypatch: pytest.MonkeyPatch) -> handler.CreateOrderEndpoint:
+    """The endpoint as Lambda builds it at init, its clients pointed where no connection can succeed."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", REFUSING)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", REFUSING)
+    settings = Settings.from_env({"ORDERS_TABLE": "orders", "PRODUCTS_TABLE": "products",
+                                  "PROCESSING_QUEUE_URL": f"{REFUSING}/123456789012/order-processing"})  # fmt: skip
+    return handler.build_endpoint(settings, build_clients())
+
+
+@pytest.fixture
+def registries() -> Iterator[tuple[list[Any], list[Any]]]:
+    """snapshot_restore_py's registries, emptied for the test and put back after."""
+    before, after = snapshot_restore_py.get_before_snapshot(), snapshot_restore_py.get_after_restore()
+    saved = (list(before), list(after))
+    before.clear()
+    after.clear()
+    yield before, after
+    before[:], after[:] = saved
+
+
+def test_without_snapstart_nothing_is_registered(
+    offline: handler.CreateOrderEndpoint, registries: tuple[list[Any], list[Any]]
+) -> None:
+    hooks = offline.snapshot_hooks
+    assert hooks is not None
+
+    for env in ({}, {"AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand"},
+                {"AWS_LAMBDA_INITIALIZATION_TYPE": "provisioned-concurrency"}):  # fmt: skip
+        assert snapstart.register(hooks, env) is False
+    assert registries == ([], [])
+
+
+def test_initialised_for_a_snapshot_the_function_registers_its_priming_and_its_refresh(
+    offline: handler.CreateOrderEndpoint, registries: tuple[list[Any], list[Any]]
+) -> None:
+    hooks = offline.snapshot_hooks
+    assert hooks is not None
+
+    assert snapstart.register(hooks, {"AWS_LAMBDA_INITIALIZATION_TYPE": "snap-start"}) is True
+
+    before, after = registries
+    assert [(func, args, kwargs) for func, args, kwargs in before] == [(hooks.prime, (), {})]
+    assert [(func, args, kwargs) for func, args, kwargs in after] == [(hooks.refresh, (), {})]
+
+
+def test_priming_runs_the_canned_order_through_every_step_without_a_network_call(
+    offline: handler.CreateOrderEndpoint,
+) -> None:
+    hooks = offline.snapshot_hooks
+    assert hooks is not None
+
+    # When the canned order is primed on clients that cannot connect anywhere
+    answer = hooks.prime()
+
+    # Then it was created and answered as any order is (no call left the process, or it would have failed)
+    assert answer["statusCode"] == 201
+    assert '"customer_id":"snapstart-priming"' in answer["body"]
+    # And nothing of it stays: the canned product is not cached, the hook answering its calls is gone
+    assert offline._service._catalog._cache == {}  # type: ignore[attr-defined]
+    dynamodb, _ = hooks._clients
+    with pytest.raises(EndpointConnectionError):
+        dynamodb.describe_table(TableName="products")
+
+
+def _snapshot_state() -> tuple[Any, ...]:
+    return JITTER.getstate()
+
+
+def test_each_restored_environment_draws_its_own_jitter_and_without_the_hook_all_draw_the_same(
+    offline: handler.CreateOrderEndpoint,
+) -> None:
+    hooks = offline.snapshot_hooks
+    assert hooks is not None
+    snapshot = _snapshot_state()
+
+    def restored(*, refresh: bool) -> list[float]:
+        JITTER.setstate(snapshot)  # every environment resumes with the snapshot's memory
+        if refresh:
+            hooks.refresh()
+        return [JITTER.uniform(0, 1) for _ in range(4)]
+
+    assert restored(refresh=True) != restored(refresh=True)
+    assert restored(refresh=False) == restored(refresh=False)
+
+
+def test_a_restore_drops_pooled_connections_rereads_credentials_and_forgets_cached_products(
+    offline: handler.CreateOrderEndpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hooks = offline.snapshot_hooks
+    assert hooks is not None
+    dynamodb, sqs = hooks._clients
+    # Given an environment whose snapshot holds a pooled connection, a cached product, the X-Ray socket
+    # and the credentials of the environment that was snapshotted
+    pool = dynamodb._endpoint.http_session._manager  # type: ignore[attr-defined]
+    pool.connection_from_url("http://127.0.0.1:9/")
+    assert len(pool.pools) == 1
+    offline._service._catalog._cache["P-1"] = (float("inf"), object())  # type: ignore[attr-defined]
+    emitter = handler.tracer.emitter
+    emitter._socket = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    held = emitter._socket
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "restored-key")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "restored-secret")
+
+    # When the environment is restored
+    hooks.refresh()
+
+    # Then it holds none of them, and signs with its own environment's credentials
+    assert len(pool.pools) == 0
+    assert offline._service._catalog._cache == {}  # type: ignore[attr-defined]
+    assert emitter._socket is None
+    assert held.fileno() == -1  # closed
+    for client in (dynamodb, sqs):
+        assert client._request_signer._credentials.access_key == "restored-key"  # type: ignore[attr-defined]
+    assert os.environ["AWS_ACCESS_KEY_ID"] == "restored-key"
