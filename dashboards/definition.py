@@ -56,7 +56,7 @@ LAMBDA = {"FunctionName": FUNCTION}
 """The whole function, every version: what reserved concurrency caps."""
 LAMBDA_ALIAS = {"FunctionName": FUNCTION, "Resource": f"{FUNCTION}:{ALIAS}"}
 """The alias every request goes through: what a deploy changes, and what its rollback alarms watch."""
-ROLLBACK_ALARMS = ("EndpointHealthAlarm", "FunctionErrorsAlarm")
+ROLLBACK_ALARMS = ("EndpointHealthAlarm", "FunctionErrorsAlarm", "FunctionErrorRateAlarm")
 """The alarms that stop a deploy and send the alias back to the old version (the template's DeploymentPreference)."""
 CUSTOM = {"service": names.SERVICE}
 
@@ -344,6 +344,23 @@ def alarms() -> dict[str, dict[str, Any]]:
             "create-order failing: 5 or more function errors (crashes, timeouts) in a minute.",
             "AWS/Lambda", "Errors", LAMBDA_ALIAS, Statistic="Sum", EvaluationPeriods=1, Threshold=5,
             ComparisonOperator="GreaterThanOrEqualToThreshold"),
+        "FunctionErrorRateAlarm": {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+            "AlarmDescription": f"More than {slo.SERVER_ERROR_RATIO:.0%} of the live alias's invocations failed "
+                                "(crashed, timed out, or answered 500), 2 minutes out of 3; a minute with fewer than "
+                                f"{slo.MIN_INVOCATIONS_FOR_ERROR_RATE} invocations is left out. A broken canary "
+                                "at low traffic fires it where a count of errors would not.",
+            "Metrics": [
+                _query("invocations", "AWS/Lambda", "Invocations", LAMBDA_ALIAS, stat="Sum", period=PERIOD),
+                _query("crashes", "AWS/Lambda", "Errors", LAMBDA_ALIAS, stat="Sum", period=PERIOD),
+                _query("failures", names.METRICS_NAMESPACE, names.DEPENDENCY_FAILURES, CUSTOM, stat="Sum",
+                       period=PERIOD),
+                _query("bugs", names.METRICS_NAMESPACE, names.UNHANDLED_ERRORS, CUSTOM, stat="Sum", period=PERIOD),
+                {"Id": "error_rate", "Label": "share of invocations failed", "ReturnData": True,
+                 "Expression": f"IF(invocations >= {slo.MIN_INVOCATIONS_FOR_ERROR_RATE}, "
+                               "(FILL(crashes, 0) + FILL(failures, 0) + FILL(bugs, 0)) / invocations)"},
+            ],
+            "EvaluationPeriods": 3, "DatapointsToAlarm": 2, "Threshold": slo.SERVER_ERROR_RATIO,
+            "ComparisonOperator": "GreaterThanThreshold", "TreatMissingData": "missing"}},
         "FunctionThrottlesAlarm": _alarm(
             "create-order throttled: invocations refused for lack of concurrency, 2 minutes out of 3.",
             "AWS/Lambda", "Throttles", LAMBDA_ALIAS, Statistic="Sum", EvaluationPeriods=3, DatapointsToAlarm=2,

@@ -12,3 +12,7 @@ QUEUE_AGE_S = 300
 """The oldest message waiting in the processing queue: alarm above five minutes."""
 MIN_REQUESTS_FOR_NO_ORDERS = 20
 """The no-orders alarm fires only when at least this many invocations arrived in the period."""
+MIN_INVOCATIONS_FOR_ERROR_RATE = 10
+"""The error-rate alarm judges a minute only with at least this many invocations on the live alias: a
+quieter minute is left out (no data point), so that one failure in two requests neither fires it nor
+sets it back to OK. At 0.5 requests a second a minute holds 30."""
