@@ -157,6 +157,8 @@ def test_api_gateway_invokes_the_alias_that_codedeploy_shifts(name: str) -> None
     assert alias["UpdatePolicy"]["CodeDeployLambdaAliasUpdate"] == {
         "ApplicationName": {"Ref": app_id},
         "DeploymentGroupName": {"Ref": group_id},
+        # CodeDeploy runs the pre-traffic hook before it moves any traffic to the new version
+        "BeforeAllowTrafficHook": {"Ref": "PreTrafficHookFunction"},
     }
     assert f"/functions/${{{alias_id}}}/invocations" in integration["uri"]["Fn::Sub"]
     assert permission["Properties"]["FunctionName"] == {"Ref": alias_id}
@@ -383,3 +385,24 @@ def test_production_and_its_rehearsal_run_under_the_key_and_dev_does_not() -> No
         "staging": "true",
         "prod": "true",
     }
+
+
+@pytest.mark.parametrize("name", ENVIRONMENTS)
+def test_the_pre_traffic_hook_invokes_the_version_a_deploy_publishes_and_codedeploy_may_run_it(name: str) -> None:
+    template = _environment(name)
+    hook = template["Resources"]["PreTrafficHookFunction"]["Properties"]
+    [version_id] = _of_type(template, "AWS::Lambda::Version")
+    statements = template["Resources"]["PreTrafficHookRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    invoke = next(s for s in statements if s["Sid"] == "InvokeTheNewVersion")
+
+    # Named as AWSCodeDeployRoleForLambda lets CodeDeploy invoke a hook, for the environment
+    assert (
+        resolve(hook["FunctionName"]["Fn::Sub"], {"StageName": name})
+        == f"CodeDeployHook_create-order-{name}-pre-traffic"
+    )
+    # It invokes the version this deploy publishes, never the alias, and may invoke nothing else
+    assert hook["Environment"]["Variables"]["NEW_VERSION"] == {"Ref": version_id}
+    assert invoke["Action"] == "lambda:InvokeFunction"
+    assert invoke["Resource"] == {"Ref": version_id}
+    # Its code is its own package
+    assert hook["Handler"] == "pre_traffic.handler"

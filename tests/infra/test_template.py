@@ -82,12 +82,15 @@ def test_gateway_problem_types_tell_the_refusals_apart_and_from_the_functions() 
 
 
 def test_sam_transform_keeps_the_explicit_role(transformed: dict) -> None:
-    [function] = _of_type(transformed, "AWS::Lambda::Function").values()
+    functions = _of_type(transformed, "AWS::Lambda::Function")
 
-    assert function["Properties"]["Role"] == {"Fn::GetAtt": ["CreateOrderFunctionRole", "Arn"]}
+    assert functions["CreateOrderFunction"]["Properties"]["Role"] == {"Fn::GetAtt": ["CreateOrderFunctionRole", "Arn"]}
+    assert functions["PreTrafficHookFunction"]["Properties"]["Role"] == {"Fn::GetAtt": ["PreTrafficHookRole", "Arn"]}
     # SAM adds one role of its own, CodeDeploy's for the gradual rollout, with AWS's policy for Lambda deployments
     roles = _of_type(transformed, "AWS::IAM::Role")
-    assert sorted(roles) == ["CodeDeployServiceRole", "CreateOrderFunctionRole", "FisExperimentRole"]
+    assert sorted(roles) == [
+        "CodeDeployServiceRole", "CreateOrderFunctionRole", "FisExperimentRole", "PreTrafficHookRole",
+    ]  # fmt: skip
     codedeploy = roles["CodeDeployServiceRole"]["Properties"]
     assert codedeploy["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
         "Service": ["codedeploy.amazonaws.com"]

@@ -74,8 +74,10 @@ class _NoManagedPolicies:
 @cache
 def _transformed(parameters: tuple[tuple[str, str], ...]) -> dict[str, Any]:
     template = load_template()
-    # As `sam package` leaves it: the code uploaded, CodeUri pointing at the object.
-    resource(template, FUNCTION)["Properties"]["CodeUri"] = "s3://artifacts/create-order.zip"
+    # As `sam package` leaves it: each function's code uploaded, its CodeUri pointing at the object.
+    for logical_id, spec in template["Resources"].items():
+        if spec["Type"] == "AWS::Serverless::Function":
+            spec["Properties"]["CodeUri"] = f"s3://artifacts/{logical_id}.zip"
     return transform(template, dict(parameters), _NoManagedPolicies())  # type: ignore[arg-type]
 
 
