@@ -6,6 +6,20 @@ read by a cost report (:func:`read_bills`). The figures are Lambda's own
 (:mod:`harness.platform_log`): the billed milliseconds, a cold start's billed init included,
 and the GB-seconds they make at the function's memory size.
 
+SnapStart (a function resumed from a snapshot, here Python's): a restored environment's first
+invocation is billed its ``Billed Restore Duration`` as duration, within its ``Billed Duration``.
+Lambda's SnapStart monitoring page (https://docs.aws.amazon.com/lambda/latest/dg/snapstart-monitoring.html):
+the billed restore duration is the time Lambda takes to load the runtime and run the
+after-restore hooks, the snapshot's own restoring is not charged, and duration charges apply to
+the runtime's loading and to code in runtime hooks; Lambda's own REPORTs add it in (their billed
+duration is the duration rounded up plus the billed restore duration). The snapshot's own
+init, when the version is published, is billed to no request: it is on no REPORT and in no bill
+here. For Python and .NET, SnapStart also charges for caching the snapshot (per GB-second while the
+version is active, three hours at least) and for each restore (per GB of the function's memory;
+https://aws.amazon.com/lambda/pricing/, "SnapStart Pricing"); neither is a duration charge, so
+neither is in ``billed_ms``: a bill says it was ``restored``, so that a cost report can count the
+restores.
+
 The units, as each service counts them (priced by ``runreport.pricing``):
 
 - Lambda: billed milliseconds (rounded up to the ms; an on-demand INIT included) times memory,
@@ -61,6 +75,8 @@ class Bill:
     gb_seconds: float
     init_billed: bool = False
     """Whether ``billed_ms`` includes an init (an on-demand cold start)."""
+    restored: bool = False
+    """Whether it was its environment's first after a SnapStart restore (its billed restore in ``billed_ms``)."""
 
     @classmethod
     def of(cls, report: Report) -> Bill:
@@ -71,6 +87,7 @@ class Bill:
             memory_mb=report.memory_mb,
             gb_seconds=round(report.gb_seconds, 9),
             init_billed=report.init_ms is not None,
+            restored=report.restore_ms is not None,
         )
 
     def line(self) -> str:

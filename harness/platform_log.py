@@ -1,12 +1,21 @@
-"""Lambda's platform records in a function's log: INIT_START, START, REPORT and INIT_REPORT.
+"""Lambda's platform records in a function's log: INIT_START, START, REPORT, INIT_REPORT, and SnapStart's RESTORE_*.
 
 Lambda writes them into each execution environment's log stream, beside the function's own
 lines, in the format of the function's ``LoggingConfig``: plain text lines (``REPORT RequestId:
 …``, the default), or, with ``LogFormat: JSON`` (the template's), one JSON object a line,
 ``{"time", "type", "record"}``, whose types and record fields are those of Lambda's Telemetry
 API schema (``platform.initStart``, ``platform.start``, ``platform.report``,
-``platform.initReport``; https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html).
-CloudWatch Logs shows no END record in the JSON format, and this module writes none there.
+``platform.initReport``, ``platform.restoreStart``, ``platform.restoreReport``;
+https://docs.aws.amazon.com/lambda/latest/dg/telemetry-schema-reference.html). CloudWatch Logs
+shows no END record in the JSON format, and this module writes none there.
+
+SnapStart (https://docs.aws.amazon.com/lambda/latest/dg/snapstart-monitoring.html): the init runs
+once, when a version is published, and is reported by its own INIT_REPORT (``initializationType``
+``snap-start``); an environment resumed from the snapshot gets ``RESTORE_START`` and
+``RESTORE_REPORT Restore Duration: X ms`` (``platform.restoreStart``, ``platform.restoreReport``
+with ``metrics.durationMs``), and its first invocation's REPORT carries ``Restore Duration: X ms``
+and ``Billed Restore Duration: Y ms`` in place of ``Init Duration`` (JSON: ``restoreDurationMs``,
+``billedRestoreDurationMs`` among the metrics, as Lambda's ``ReportMetrics`` has them).
 
 One home for the format: the local stage writes the records (``localstage/workers.py``); the
 run report, the tests and any other reader parse them here (:func:`parse`, :func:`read_reports`),
@@ -15,7 +24,10 @@ in either format.
 Billing (since 2025-08-01 Lambda bills the INIT phase of on-demand functions of managed runtimes
 packaged as ZIP): a cold start's ``Billed Duration`` is its duration and its init together,
 rounded up to the millisecond (:func:`billed_ms`); a provisioned environment's init is billed as
-provisioned concurrency, not on any request.
+provisioned concurrency, not on any request. A restored environment's first invocation is billed
+its ``Billed Restore Duration`` with its duration (in Lambda's own REPORTs the billed duration is
+the duration rounded up plus the billed restore duration); the snapshot's init is on no request's
+REPORT.
 
 Standard library only.
 """
@@ -45,6 +57,8 @@ ON_DEMAND = "on-demand"
 """An environment started for a request (``AWS_LAMBDA_INITIALIZATION_TYPE``, ``initializationType``)."""
 PROVISIONED = "provisioned-concurrency"
 """An environment initialised ahead of any request."""
+SNAP_START = "snap-start"
+"""An environment initialised for a SnapStart snapshot, when a version is published (and every one restored from it)."""
 
 SUCCESS = "success"
 FAILURE = "failure"
@@ -60,11 +74,18 @@ _INIT_START = "platform.initStart"
 _START = "platform.start"
 _REPORT = "platform.report"
 _INIT_REPORT = "platform.initReport"
+_RESTORE_START = "platform.restoreStart"
+_RESTORE_REPORT = "platform.restoreReport"
 
 
-def billed_ms(duration_ms: float, init_ms: float | None = None) -> int:
-    """Lambda's ``Billed Duration``: the duration (and a billed init) rounded up to the millisecond."""
-    return max(1, math.ceil(round(duration_ms + (init_ms or 0.0), 6)))
+def billed_ms(duration_ms: float, init_ms: float | None = None, billed_restore_ms: int | None = None) -> int:
+    """Lambda's ``Billed Duration``: the duration (and a billed init or restore) rounded up to the millisecond."""
+    return max(1, math.ceil(round(duration_ms + (init_ms or 0.0) + (billed_restore_ms or 0), 6)))
+
+
+def billed_restore_ms(restore_ms: float) -> int:
+    """Lambda's ``Billed Restore Duration`` of a restore that took ``restore_ms``: rounded up to the millisecond."""
+    return max(1, math.ceil(round(restore_ms, 6)))
 
 
 @dataclass(frozen=True)
@@ -80,6 +101,10 @@ class Report:
     """The init's duration, on the first invocation of an on-demand environment only."""
     status: str = SUCCESS
     error_type: str | None = None
+    restore_ms: float | None = None
+    """``Restore Duration``: on the first invocation of an environment restored from a SnapStart snapshot only."""
+    billed_restore_ms: int | None = None
+    """``Billed Restore Duration``: the part of ``restore_ms`` Lambda bills (in ``billed_ms`` too)."""
 
     @property
     def gb_seconds(self) -> float:
@@ -96,6 +121,15 @@ class InitReport:
     status: str = SUCCESS
     error_type: str | None = None
     phase: str = "init"
+
+
+@dataclass(frozen=True)
+class RestoreReport:
+    """A restore from a SnapStart snapshot, reported on its own (``RESTORE_REPORT``): how long, and how it ended."""
+
+    duration_ms: float
+    status: str = SUCCESS
+    error_type: str | None = None
 
 
 def _now_iso(now: float | None = None) -> str:
@@ -148,6 +182,10 @@ def report(log_format: str, entry: Report, now: float | None = None) -> str:
     """An invocation's REPORT (and, in the text format, the END line before it)."""
     if log_format == TEXT:
         init = f"\tInit Duration: {entry.init_ms:.2f} ms" if entry.init_ms is not None else ""
+        if entry.restore_ms is not None:
+            init += (
+                f"\tRestore Duration: {entry.restore_ms:.2f} ms\tBilled Restore Duration: {entry.billed_restore_ms} ms"
+            )
         return (
             f"END RequestId: {entry.request_id}\n"
             f"REPORT RequestId: {entry.request_id}\tDuration: {entry.duration_ms:.2f} ms\t"
@@ -162,6 +200,9 @@ def report(log_format: str, entry: Report, now: float | None = None) -> str:
     }
     if entry.init_ms is not None:
         metrics["initDurationMs"] = round(entry.init_ms, 3)
+    if entry.restore_ms is not None:
+        metrics["restoreDurationMs"] = round(entry.restore_ms, 3)
+        metrics["billedRestoreDurationMs"] = entry.billed_restore_ms
     record: dict[str, Any] = {"requestId": entry.request_id, "metrics": metrics, "status": entry.status}
     if entry.error_type:
         record["errorType"] = entry.error_type
@@ -186,18 +227,54 @@ def init_report(log_format: str, entry: InitReport, now: float | None = None) ->
     return _json(_INIT_REPORT, record, now)
 
 
+def restore_start(
+    log_format: str, *, function_name: str, runtime: str, memory_mb: int, now: float | None = None
+) -> str:
+    """A restored environment's RESTORE_START line: it is resumed from the snapshot."""
+    version = runtime.replace("python", "python:", 1)
+    if log_format == TEXT:
+        return f"RESTORE_START Runtime Version: {version}\n"
+    record = {
+        "runtimeVersion": version,
+        "functionName": function_name,
+        "functionVersion": VERSION,
+        "instanceMaxMemory": memory_mb * 1024 * 1024,
+    }
+    return _json(_RESTORE_START, record, now)
+
+
+def restore_report(log_format: str, entry: RestoreReport, now: float | None = None) -> str:
+    """A RESTORE_REPORT line: the restore's duration (the after-restore hooks included) and, when it failed, why."""
+    if log_format == TEXT:
+        status = _status_text(entry.status, entry.error_type)
+        return f"RESTORE_REPORT Restore Duration: {entry.duration_ms:.2f} ms{status}\n"
+    record: dict[str, Any] = {"status": entry.status, "metrics": {"durationMs": round(entry.duration_ms, 3)}}
+    if entry.error_type:
+        record["errorType"] = entry.error_type
+    return _json(_RESTORE_REPORT, record, now)
+
+
 _TEXT_REPORT = re.compile(
     r"REPORT RequestId: (?P<id>\S+)\tDuration: (?P<duration>[\d.]+) ms\tBilled Duration: (?P<billed>\d+) ms\t"
     r"Memory Size: (?P<memory>\d+) MB\tMax Memory Used: (?P<used>\d+) MB"
-    r"(?:\tInit Duration: (?P<init>[\d.]+) ms)?(?:\tStatus: (?P<status>\w+))?(?:\tError Type: (?P<error>\S+))?"
+    r"(?:\tInit Duration: (?P<init>[\d.]+) ms)?"
+    r"(?:\tRestore Duration: (?P<restore>[\d.]+) ms\tBilled Restore Duration: (?P<billed_restore>\d+) ms)?"
+    r"(?:\tStatus: (?P<status>\w+))?(?:\tError Type: (?P<error>\S+))?"
 )
 _TEXT_INIT_REPORT = re.compile(
     r"INIT_REPORT Init Duration: (?P<duration>[\d.]+) ms\tPhase: (?P<phase>\S+)\tStatus: (?P<status>\w+)"
     r"(?:\tError Type: (?P<error>\S+))?"
 )
+_TEXT_RESTORE_REPORT = re.compile(
+    r"RESTORE_REPORT Restore Duration: (?P<duration>[\d.]+) ms(?:\tStatus: (?P<status>\w+))?"
+    r"(?:\tError Type: (?P<error>\S+))?"
+)
+
+Record = Report | InitReport | RestoreReport
+"""What :func:`parse` finds in a line: a REPORT, an INIT_REPORT or a RESTORE_REPORT."""
 
 
-def _from_json(line: str) -> Report | InitReport | None:
+def _from_json(line: str) -> Record | None:
     try:
         entry = json.loads(line)
     except ValueError:
@@ -216,6 +293,8 @@ def _from_json(line: str) -> Report | InitReport | None:
             init_ms=float(metrics["initDurationMs"]) if "initDurationMs" in metrics else None,
             status=record.get("status", SUCCESS),
             error_type=record.get("errorType"),
+            restore_ms=float(metrics["restoreDurationMs"]) if "restoreDurationMs" in metrics else None,
+            billed_restore_ms=int(metrics["billedRestoreDurationMs"]) if "billedRestoreDurationMs" in metrics else None,
         )
     if entry.get("type") == _INIT_REPORT:
         return InitReport(
@@ -225,17 +304,25 @@ def _from_json(line: str) -> Report | InitReport | None:
             error_type=record.get("errorType"),
             phase=record.get("phase", "init"),
         )
+    if entry.get("type") == _RESTORE_REPORT:
+        return RestoreReport(
+            duration_ms=float(record["metrics"]["durationMs"]),
+            status=record.get("status", SUCCESS),
+            error_type=record.get("errorType"),
+        )
     return None
 
 
-def parse(line: str) -> Report | InitReport | None:
-    """The REPORT or INIT_REPORT a log line holds, in either format; ``None`` for any other line."""
+def parse(line: str) -> Record | None:
+    """The REPORT, INIT_REPORT or RESTORE_REPORT a log line holds, in either format; ``None`` for any other line."""
     if line.startswith('{"time"'):
-        return _from_json(line) if _REPORT in line or _INIT_REPORT in line else None
+        return _from_json(line) if _REPORT in line or _INIT_REPORT in line or _RESTORE_REPORT in line else None
     return _from_text(line)
 
 
-def _from_text(line: str) -> Report | InitReport | None:
+def _from_text(line: str) -> Record | None:
+    if line.startswith("RESTORE_REPORT "):
+        return _restore_from_text(line)
     if line.startswith("REPORT "):
         match = _TEXT_REPORT.match(line.rstrip("\n"))
         if match is None:
@@ -249,6 +336,8 @@ def _from_text(line: str) -> Report | InitReport | None:
             init_ms=float(match["init"]) if match["init"] else None,
             status=match["status"] or SUCCESS,
             error_type=match["error"],
+            restore_ms=float(match["restore"]) if match["restore"] else None,
+            billed_restore_ms=int(match["billed_restore"]) if match["billed_restore"] else None,
         )
     if line.startswith("INIT_REPORT "):
         match = _TEXT_INIT_REPORT.match(line.rstrip("\n"))
@@ -263,11 +352,22 @@ def _from_text(line: str) -> Report | InitReport | None:
     return None
 
 
+def _restore_from_text(line: str) -> RestoreReport | None:
+    match = _TEXT_RESTORE_REPORT.match(line.rstrip("\n"))
+    if match is None:
+        return None
+    return RestoreReport(duration_ms=float(match["duration"]), status=match["status"] or SUCCESS,
+                         error_type=match["error"])  # fmt: skip
+
+
 def is_platform_line(line: str) -> bool:
     """Whether a log line is one of Lambda's platform records (in either format), not the function's own."""
     if line.startswith('{"time"'):
         return '"type":"platform.' in line
-    return line.startswith(("INIT_START ", "START RequestId: ", "END RequestId: ", "REPORT ", "INIT_REPORT "))
+    return line.startswith(
+        ("INIT_START ", "START RequestId: ", "END RequestId: ", "REPORT ", "INIT_REPORT ", "RESTORE_START ",
+         "RESTORE_REPORT ")
+    )  # fmt: skip
 
 
 def reports(lines: Iterable[str]) -> Iterator[Report]:
@@ -283,6 +383,14 @@ def init_reports(lines: Iterable[str]) -> Iterator[InitReport]:
     for line in lines:
         found = parse(line)
         if isinstance(found, InitReport):
+            yield found
+
+
+def restore_reports(lines: Iterable[str]) -> Iterator[RestoreReport]:
+    """Every RESTORE_REPORT among ``lines``, in order."""
+    for line in lines:
+        found = parse(line)
+        if isinstance(found, RestoreReport):
             yield found
 
 

@@ -74,9 +74,10 @@ class LogsFolder:
 
         The environment's stdout and stderr (the handler's JSON logs and EMF, the runtime client's
         error records, the chaos journal) and, written by the stage's worker pool (``workers.py``)
-        as Lambda writes them, its INIT_START/START/REPORT/INIT_REPORT records
-        (:mod:`harness.platform_log`); read by the dashboard (``runreport``), the chaos verdict
-        (the injector's journal lines) and the tests.
+        as Lambda writes them, its INIT_START/START/REPORT/INIT_REPORT records and, restored from
+        a SnapStart snapshot, its RESTORE_START/RESTORE_REPORT (:mod:`harness.platform_log`); read by
+        the dashboard (``runreport``), the chaos verdict (the injector's journal lines) and the
+        tests. Environment 0 is the SnapStart snapshot's, when there is one: its init, and no request.
         """
         return self.path / _WORKER_LOG.name(_index(index))
 

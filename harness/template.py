@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import yaml
 
+from harness.cloudformation import broken_rules
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -105,7 +107,8 @@ def parameter_problems(template: dict[str, Any], values: Mapping[str, str]) -> l
     """What CloudFormation would refuse in these parameter values, one line each; empty when it takes them all.
 
     An unknown name, a Number that is not one or is out of ``MinValue``/``MaxValue``, a value
-    outside ``AllowedValues`` or not wholly matching ``AllowedPattern``. (cfn-lint does not check
+    outside ``AllowedValues`` or not wholly matching ``AllowedPattern``; then, the values each
+    accepted, every assertion of the template's ``Rules`` they break together. (cfn-lint does not check
     the values it is given, and ``sam deploy`` would find out only in the account.)
     """
     declared = template.get("Parameters", {})
@@ -128,4 +131,7 @@ def parameter_problems(template: dict[str, Any], values: Mapping[str, str]) -> l
             problems.append(f"{name}={value!r} is not one of its AllowedValues")
         if "AllowedPattern" in spec and re.fullmatch(spec["AllowedPattern"], value) is None:
             problems.append(f"{name}={value!r} does not match its AllowedPattern {spec['AllowedPattern']}")
-    return problems
+    if problems:
+        return problems
+    # Values each accepted: the template's Rules judge them together (SnapStart without provisioned concurrency).
+    return [f"rule {broken}" for broken in broken_rules(template, dict(values))]

@@ -2,6 +2,7 @@
 
     python -m loadtests.run [--users 100] [--spawn-rate 20] [--run-time 60s] [--shape steady]
                             [--processes N]   # N > 0: one Locust master and N workers
+                            [--snapstart]     # Lambda SnapStart: environments restored from a snapshot
                             [--rss-sample-s S [--rss-settle-s 60] [--rss-growth-mib 5]]
                             [--baseline RUN_DIR|latest [--strict] [--latency-pct 15 ...]]
 
@@ -55,6 +56,7 @@ from loadtests.memory_judge import memory_report
 from localstage.allotment import Allotment, add_arguments
 from localstage.backend import free_port
 from localstage.local import LocalStage, new_run_dir
+from localstage.snapstart import state_line
 from runreport import compare_cli
 from runreport.cost import consumption, price
 from runreport.cost import line as cost_line
@@ -97,6 +99,12 @@ def parser() -> argparse.ArgumentParser:
     options.add_argument("--concurrency", type=int, default=100, help="execution environments at most")
     options.add_argument("--stage-host", default="127.0.0.1", help="the address the stage listens on")
     options.add_argument("--chaos", default=None, help="a fault plan: a TOML path or a name in chaos/plans/")
+    options.add_argument(
+        "--snapstart",
+        action="store_true",
+        help="Lambda SnapStart: one environment initialised and snapshotted at the start, every new one restored "
+        "from it (restores, not cold starts)",
+    )
     options.add_argument("--rss-sample-s", type=float, default=0, help="sample the environments' RSS (0: off)")
     options.add_argument("--rss-settle-s", type=float, default=60, help="growth counts from this age on")
     options.add_argument("--rss-growth-mib", type=float, default=5, help="RSS growth per environment at most")
@@ -109,6 +117,8 @@ def parser() -> argparse.ArgumentParser:
 def arguments(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
     """The main job's options from ``argv``, and the ones it does not know, which go to Locust."""
     args, extra = parser().parse_known_args(argv)
+    if args.snapstart and args.chaos:
+        parser().error("--snapstart with --chaos: not emulated (a fault plan's zero would be the snapshot's)")
     if args.chaos:
         path = Path(args.chaos)
         args.chaos = path if path.suffix == ".toml" else PLANS / f"{args.chaos}.toml"
@@ -188,11 +198,16 @@ def run_locust(
 def _stage_pids(stage: LocalStage) -> list[int]:
     """The stage's processes: this one (the gateway, the consumer), the moto servers, the environments."""
     backend = stage.backend.pids if stage.backend else []
-    return [os.getpid(), *backend, *(stage.pool.pids if stage.pool else [])]
+    snapshot = [stage.pool.snapshot_pid] if stage.pool and stage.pool.snapshot_pid else []
+    return [os.getpid(), *backend, *snapshot, *(stage.pool.pids if stage.pool else [])]
 
 
 def _cold_starts(stage: LocalStage) -> int:
     return stage.pool.started if stage.pool else 0
+
+
+def _restores(stage: LocalStage) -> int:
+    return stage.pool.restored if stage.pool else 0
 
 
 @dataclass
@@ -202,23 +217,32 @@ class SloWindow:
     stage: LocalStage
     start: CpuSample = field(init=False)
     started_before: int = field(init=False)
+    restored_before: int = field(init=False)
     end: CpuSample | None = None
     started_after: int = 0
+    restored_after: int = 0
 
     def __post_init__(self) -> None:
         self.start = cpu_sample({STAGE: _stage_pids(self.stage)})
         self.started_before = _cold_starts(self.stage)
+        self.restored_before = _restores(self.stage)
 
     def close(self, locust: dict[int, float]) -> None:
         """The window's end: Locust's processes have exited; ``locust`` holds each one's CPU seconds to its end."""
         end = cpu_sample({STAGE: _stage_pids(self.stage)})
         self.end = replace(end, groups={**end.groups, LOCUST: locust})
         self.started_after = _cold_starts(self.stage)
+        self.restored_after = _restores(self.stage)
 
     @property
     def cold_starts(self) -> int:
         """Execution environments started in the window."""
         return max(0, self.started_after - self.started_before)
+
+    @property
+    def restores(self) -> int:
+        """Execution environments restored from the SnapStart snapshot in the window."""
+        return max(0, self.restored_after - self.restored_before)
 
     def load(self) -> HostLoad | None:
         """The host's load over the window (None when it never closed: Locust did not run to its end)."""
@@ -239,8 +263,13 @@ def summarize(
     cold_starts: int,
     window: SloWindow | None = None,
     load: dict[str, Any] | None = None,
+    *,
+    restores: int = 0,
 ) -> dict[str, Any]:
     """The figures a person reads first: Locust's CSV and verdict, the audit, the host while Locust ran.
+
+    ``cold_starts``: environments initialised for requests; ``restores``: environments restored
+    from the SnapStart snapshot (whose own init, at the start, is neither).
 
     A failed verdict gets its likely cause from the host's load and the cold starts in ``window``.
     The setup, so that two runs can be held like with like: this machine, the allotment in
@@ -249,7 +278,7 @@ def summarize(
     """
     folder = RunFolder(run_dir)
     requests = read_requests(folder.locust_stats)
-    summary: dict[str, Any] = {"cold_starts": cold_starts, "status_mix": report.statuses}
+    summary: dict[str, Any] = {"cold_starts": cold_starts, "restores": restores, "status_mix": report.statuses}
     for label, name in (("all", AGGREGATED), ("create order", "create order")):
         figures = requests.get(name)
         if figures:
@@ -269,7 +298,9 @@ def summarize(
     host = window.load() if window is not None else None
     summary["host"] = None
     if window is not None and host is not None:
-        summary["host"] = {**host.as_json(), "cold_starts": window.cold_starts, "line": host.line()}
+        summary["host"] = {
+            **host.as_json(), "cold_starts": window.cold_starts, "restores": window.restores, "line": host.line(),
+        }  # fmt: skip
     verdict_file = folder.slo_verdict
     summary["slo"] = json.loads(verdict_file.read_text()) if verdict_file.is_file() else None
     if summary["slo"] is not None and window is not None and host is not None:
@@ -288,12 +319,14 @@ def _print_summary(summary: dict[str, Any]) -> None:
                 f"p50 {s['p50_ms']:>5.0f} ms  p95 {s['p95_ms']:>5.0f} ms  p99 {s['p99_ms']:>5.0f} ms"
             )
     print(f"  cold starts   {summary['cold_starts']}")
+    print(f"  restores      {summary.get('restores', 0)}")
     if summary.get("cost"):
         print(f"  cost          {cost_line(summary['cost'])}")
     if summary.get("allotment"):
         print(f"  allotment     {allotment_line(summary['allotment'])}")
     if summary["host"] is not None:
-        print(f"  host          {summary['host']['line']}; {summary['host']['cold_starts']} cold starts")
+        host = summary["host"]
+        print(f"  host          {host['line']}; {host['cold_starts']} cold starts, {host.get('restores', 0)} restores")
     print("  status mix    " + ", ".join(f"{k}: {v}" for k, v in sorted(summary["status_mix"].items())))
     print("  invariants    " + ", ".join(f"{k} {v}" for k, v in summary["invariants"].items()))
     if summary["slo"] is not None:
@@ -327,12 +360,15 @@ def main(argv: list[str] | None = None) -> int:
         "network_faults": bool(plan and plan.network),
         "host": args.stage_host,
         "allotment": Allotment.from_arguments(args),
+        "snapstart": args.snapstart,
     }
     with LocalStage(run_dir, **stage_options) as stage:
         info = stage.describe()
         print(f"stage up: {info['orders_url']} (run folder {run_dir})", flush=True)
         print(f"allotment: {allotment_line(info['allotment'])}", flush=True)
         print(f"interpreter: {info['interpreter']}", flush=True)
+        if info["snapstart"] is not None:
+            print(f"snapstart: {state_line(info['snapstart'])}", flush=True)
         started_at = time.time()  # the plan's zero: injectors, network schedule and report count from it
         if stage.pool is not None and plan is not None:
             stage.pool.count_faults_from(started_at)
@@ -356,9 +392,9 @@ def main(argv: list[str] | None = None) -> int:
         _write_timeline(run_dir, started_at, plan)
         drained = stage.consumer.drain() if stage.consumer else False
         report = audit_stage(run_dir, info["physical"])
-        cold_starts = _cold_starts(stage)
+        cold_starts, restores = _cold_starts(stage), _restores(stage)
     print(report.table())
-    _print_summary(summarize(run_dir, report, cold_starts, window, load_setup(args)))
+    _print_summary(summarize(run_dir, report, cold_starts, window, load_setup(args), restores=restores))
     memory_flat = sampler is None or _memory_verdict(run_dir, sampler.path, args)
     chaos_passed = plan is None or _chaos_verdict(run_dir, plan, started_at, report)
     if not drained:

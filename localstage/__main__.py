@@ -10,6 +10,7 @@ import threading
 from localstage.allotment import Allotment, add_arguments
 from localstage.local import LocalStage, id_token, new_run_dir
 from localstage.samconfig import environments, parameter_overrides
+from localstage.snapstart import state_line
 
 
 def parser() -> argparse.ArgumentParser:
@@ -25,6 +26,12 @@ def parser() -> argparse.ArgumentParser:
     )
     options.add_argument(
         "--throttle", action="store_true", help="throttle at the stage's rate and burst (429 THROTTLED), as API Gateway"
+    )
+    options.add_argument(
+        "--snapstart",
+        action="store_true",
+        help="Lambda SnapStart, whatever the values say: one environment initialised and snapshotted at the start, "
+        "every new one restored from it",
     )
     add_arguments(options)
     return options
@@ -43,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         port=args.port,
         parameters=parameters,
         throttle=args.throttle,
+        snapstart=args.snapstart,
         allotment=Allotment.from_arguments(args),
     ) as stage:
         info = stage.describe()
@@ -60,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"knobs          {'of ' + args.environment if args.environment else 'the template defaults'}")
         for line in stage.knobs.banner(limit=args.concurrency, throttled=args.throttle):
             print(line)
+        if info["snapstart"] is not None:
+            print(f"snapshot       {state_line(info['snapstart'])}")
         for line in stage.groups.banner() if stage.groups else []:
             print(line)
         print(f"interpreter    {info['interpreter']}")

@@ -5,6 +5,7 @@ One ``ControlGroups`` per stage, one ``EnvironmentGroup`` per execution environm
     groups = ControlGroups.open(allotment, template_memory_mb)   # the stage starts
     group = groups.create(index)           # before the environment's process starts
     argv = group.command(argv)             # the process enters its groups before it runs
+    group.procs                            # or: where a process the stage did not start writes its own pid
     group.during_invoke()                  # its INIT is over (it asked for its first event)
     group.out_of_memory(), group.peak_memory_bytes()   # once it died; for REPORT
     group.remove()                         # the environment ends
@@ -221,10 +222,20 @@ class EnvironmentGroup:
         interpreter starts charges the whole environment to its own group, which ``attach``
         after the start cannot.
         """
-        procs = [str(d / "cgroup.procs") for d in self.dirs]
+        procs = self.procs
         if not procs:
             return list(argv)
         return ["/bin/sh", "-c", _ENTER, "sh", str(len(procs)), *procs, *argv]
+
+    @property
+    def procs(self) -> list[str]:
+        """The group's ``cgroup.procs`` files, one per hierarchy: a process that writes its own pid into each is in it.
+
+        What a process the stage does not start itself needs (one restored from a SnapStart
+        snapshot, forked by the snapshot): it writes its pid there before it goes on, so that what
+        it allocates from then on is charged to its own group. Empty where the host allows none.
+        """
+        return [str(d / "cgroup.procs") for d in self.dirs]
 
     def attach(self, pid: int) -> None:
         """Move the running process ``pid`` into this group (what it allocated before stays charged where it was)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from harness.lambda_context import ACCOUNT_ARN
-from harness.platform_log import JSON, LOG_FORMATS, ON_DEMAND, TEXT, VERSION
+from harness.platform_log import JSON, LOG_FORMATS, ON_DEMAND, SNAP_START, TEXT, VERSION
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -65,7 +65,10 @@ class FunctionConfig:
 
         ``runtime_api``: the environment's Runtime API (``host:port``). ``_X_AMZN_TRACE_ID`` is
         not among them: the runtime client sets it for each invocation from its trace header.
-        Each environment gets a log stream of its own, named as Lambda names them.
+        Each environment gets a log stream of its own, named as Lambda names them; under SnapStart
+        (``initialization_type`` ``snap-start``) neither the log group's nor the stream's name is
+        set, as Lambda sets neither in a SnapStart function
+        (https://docs.aws.amazon.com/lambda/latest/dg/snapstart-monitoring.html).
         """
         stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[{VERSION}]{uuid.uuid4().hex}"
         variables = {
@@ -88,6 +91,8 @@ class FunctionConfig:
         }
         if self.log_level and self.log_format == JSON:
             variables["AWS_LAMBDA_LOG_LEVEL"] = self.log_level
+        if initialization_type == SNAP_START:
+            del variables["AWS_LAMBDA_LOG_GROUP_NAME"], variables["AWS_LAMBDA_LOG_STREAM_NAME"]
         return variables
 
 

@@ -34,7 +34,7 @@ from localstage.gateway_responses import API, GatewayResponses
 
 if TYPE_CHECKING:
     from localstage.throttle import TokenBucket
-    from localstage.workers import WorkerPool
+    from localstage.workers import Invocation, WorkerPool
 
 INTEGRATION_TIMEOUT_S = 29.0
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
@@ -128,6 +128,12 @@ class TokenVerifier:
         if claims.get("token_use") != "id":
             return None
         return claims
+
+
+def _started(invocation: Invocation) -> dict[str, float]:
+    """What the access log says of a new environment the invocation started in: its init, or its restore (SnapStart)."""
+    started = {"init_ms": invocation.init_ms, "restore_ms": invocation.restore_ms}
+    return {name: round(value, 2) for name, value in started.items() if value is not None}
 
 
 def _claim_strings(claims: dict[str, Any]) -> dict[str, str]:
@@ -289,8 +295,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
         invocation = gateway.pool.invoke(event, request_id, wait_s=INTEGRATION_TIMEOUT_S)
         entry["integration"] = invocation.outcome
         entry["integration_ms"] = round(invocation.duration_ms, 2)
-        if invocation.init_ms is not None:
-            entry["init_ms"] = round(invocation.init_ms, 2)
+        entry.update(_started(invocation))
         if invocation.outcome == "throttled":
             # Lambda refused the invocation (429 TooManyRequestsException: the function's concurrency is
             # exhausted). A REST API's Lambda proxy integration does not pass that on as a 429: the request

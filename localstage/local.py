@@ -70,6 +70,8 @@ class LocalStage:
     """Template parameter values over the defaults (e.g. an environment's from samconfig.toml): the knobs."""
     throttle: bool = False
     """Apply the stage throttle (the parameters' rate and burst) in front of the function."""
+    snapstart: bool = False
+    """SnapStart on whatever ``parameters`` say (``--snapstart``): new environments restored from a snapshot."""
     allotment: Allotment = field(default_factory=Allotment)
     """Memory and CPU as Lambda allots them (``--memory-size``, ``--cpu-model``, ...); its memory size is the run's."""
     knobs: Knobs = field(default_factory=Knobs)
@@ -99,7 +101,9 @@ class LocalStage:
         self.backend = MotoBackend(folder.logs_dir, host=self.host).start()
         self._use_env(self.backend.env())
         template = load_template()
-        self.knobs = Knobs.from_template(template, self.parameters)
+        self.knobs = Knobs.from_template(template, self.parameters, snapstart=self.snapstart)
+        if self.knobs.snapstart and self.chaos_plan:
+            raise ValueError("SnapStart with a fault plan: not emulated (the plan's zero would be the snapshot's)")
         self.resources = create_resources(template, parameters=self.parameters)
         seed(self.resources, customers=self.customers)
         props = resource(template, FUNCTION)["Properties"]
@@ -142,6 +146,10 @@ class LocalStage:
             billing=folder.billing,
             groups=self.groups,
         )
+        if self.knobs.snapstart:
+            # SnapStart: the version published (its one init, snapshotted) before the gateway takes a request. A
+            # publish that fails leaves the stage up, as Lambda leaves a Failed version: requests get the init's error.
+            self.pool.publish()
         if self.knobs.provisioned:
             # Provisioned concurrency: every init done before the gateway takes its first request.
             ready = self.pool.provision(self.knobs.provisioned)
@@ -185,6 +193,7 @@ class LocalStage:
             "aws_env": self.backend.env(),
             "run_dir": str(self.run_dir),
             "knobs": {**asdict(self.knobs), "throttle": self.throttle},
+            "snapstart": self.pool.snapstart if self.pool else None,
             "allotment": self.groups.summary(),
             "interpreter": interpreter_line(self.pool.function) if self.pool else "",
             **self.resources.to_json(),

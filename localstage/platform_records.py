@@ -1,8 +1,10 @@
 """Lambda's platform records for one function: what the platform writes beside each environment's own lines.
 
 Into an environment's log: ``INIT_START`` when it starts, ``INIT_REPORT`` for an init that
-failed or ran ahead of any request (provisioned concurrency), ``START`` per invocation, and
-``REPORT`` when an invocation ends, in the template's log format (``harness.platform_log``).
+failed or ran ahead of any request (provisioned concurrency, a SnapStart snapshot's),
+``RESTORE_START`` and ``RESTORE_REPORT`` for an environment resumed from a SnapStart snapshot,
+``START`` per invocation, and ``REPORT`` when an invocation ends, in the template's log format
+(``harness.platform_log``).
 Into the run's billing ledger: each REPORT's bill, one line per request id (``harness.billing``).
 
 The worker pool (``localstage.workers``) decides what happened; this module only writes it down.
@@ -20,7 +22,7 @@ from harness.billing import Bill
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from harness.platform_log import InitReport, Report
+    from harness.platform_log import InitReport, Report, RestoreReport
     from localstage.function_config import FunctionConfig
 
 
@@ -49,6 +51,19 @@ class PlatformRecords:
     def init_report(self, log: IO[str], report: InitReport) -> None:
         """An ``INIT_REPORT``: an init that failed, or one that belongs to no request."""
         log.write(platform_log.init_report(self.function.log_format, report))
+
+    def restore_start(self, log: IO[str], memory_mb: int) -> None:
+        """A restored environment's ``RESTORE_START``: it is about to be resumed from the snapshot."""
+        function = self.function
+        log.write(
+            platform_log.restore_start(
+                function.log_format, function_name=function.name, runtime=function.runtime, memory_mb=memory_mb
+            )
+        )
+
+    def restore_report(self, log: IO[str], report: RestoreReport) -> None:
+        """A ``RESTORE_REPORT``: the restore is over (its runtime asked for its first event), or it failed."""
+        log.write(platform_log.restore_report(self.function.log_format, report))
 
     def start(self, log: IO[str], request_id: str) -> None:
         """An invocation's ``START``."""

@@ -4,9 +4,12 @@ The runtime interface client in an environment (``awslambdaric``, as in Lambda's
 runtime) asks ``GET /2018-06-01/runtime/invocation/next`` for work: that request is the end of
 its init, and between invocations it waits there. It answers each invocation with ``POST
 …/invocation/{id}/response`` or ``…/invocation/{id}/error``; an init that fails posts
-``…/runtime/init/error`` and the process exits; a SnapStart runtime first asks
-``GET …/runtime/restore/next`` (answered at once: no snapshot is taken here) and may post
-``…/runtime/restore/error``. Every ``next`` answer carries each ``Lambda-Runtime-*`` header,
+``…/runtime/init/error`` and the process exits. A SnapStart runtime asks ``GET
+…/runtime/restore/next`` when its init and before-snapshot hooks are done
+(:meth:`RuntimeApi.snapshot_point`: the snapshot is taken there, ``localstage.snapshot``), and
+again, in each environment restored from the snapshot, as it resumes; both are answered at once.
+An after-restore hook that fails posts ``…/runtime/restore/error``, which ends the restore as an
+init error ends an init. Every ``next`` answer carries each ``Lambda-Runtime-*`` header,
 empty or not, as Lambda sends them (docs/contract.md §5: awslambdaric's native client was seen
 to crash on an answer without ``-Client-Context`` and ``-Cognito-Identity``). A response over
 Lambda's limit (:data:`MAX_RESPONSE_BYTES`) is refused as Lambda refuses it: a 413 to the runtime,
@@ -78,10 +81,12 @@ class RuntimeExitError(Exception):
 
 @dataclass(frozen=True)
 class InitError:
-    """The runtime's ``init/error``: its init failed, and it exits."""
+    """The runtime's ``init/error``: its init failed, and it exits (or ``restore/error``: its restore failed)."""
 
     error_type: str
     body: bytes
+    phase: str = "init"
+    """``init``, or ``restore`` for a ``restore/error`` (an after-restore hook that failed)."""
 
 
 @dataclass(frozen=True)
@@ -189,6 +194,14 @@ integration tests against Lambda expect since .NET 6 (``CustomRuntimeTests.cs``)
 """
 
 
+def _failed(request: _Request) -> InitError:
+    """A runtime's ``init/error`` or ``restore/error``, accepted: what failed, and its error type."""
+    with contextlib.suppress(OSError):
+        request.connection.send("202 Accepted", _ACCEPTED)
+    phase = "restore" if request.path == RESTORE_ERROR else "init"
+    return InitError(request.headers.get(ERROR_TYPE_HEADER) or "Runtime.Unknown", request.body, phase)
+
+
 def _refuse(request: _Request) -> Answer:
     """Refuse a response over the limit as Lambda does: the invocation ends in a function error.
 
@@ -217,6 +230,8 @@ class RuntimeApi:
         """The runtime's ``next``, read and not yet answered: the environment is ready for an event."""
         self._in_flight: str | None = None
         self.alive: Callable[[], bool] = alive or (lambda: True)
+        self.restore_asked_at: float | None = None
+        """``time.monotonic()`` when the runtime last asked ``restore/next`` (a restored runtime resuming)."""
 
     @property
     def address(self) -> str:
@@ -233,12 +248,28 @@ class RuntimeApi:
         """
         while self._waiting is None:
             request = self._request(deadline)
-            if request.path == INIT_ERROR and request.method == "POST":
-                with contextlib.suppress(OSError):
-                    request.connection.send("202 Accepted", _ACCEPTED)
-                return InitError(request.headers.get(ERROR_TYPE_HEADER) or "Runtime.Unknown", request.body)
+            if request.path in (INIT_ERROR, RESTORE_ERROR) and request.method == "POST":
+                return _failed(request)
             self._route(request)
         return None
+
+    def snapshot_point(self, deadline: float) -> InitError | None:
+        """Wait (up to ``deadline``) for a SnapStart init to end at its ``restore/next``: ``None`` when it did.
+
+        That request is where Lambda takes the snapshot (the before-snapshot hooks have run); it
+        is answered at once.
+
+        Raises:
+            TimeoutError: the init outlasted ``deadline``.
+            RuntimeExitError: the runtime exited without a word.
+        """
+        while True:
+            request = self._request(deadline)
+            if request.path == INIT_ERROR and request.method == "POST":
+                return _failed(request)
+            self._route(request)
+            if request.path == RESTORE_NEXT and request.method == "GET":
+                return None
 
     def deliver(self, request_id: str, event: bytes, headers: Mapping[str, str], deadline: float) -> None:
         """Hand the event to the runtime's waiting ``next`` (waiting for it up to ``deadline``).
@@ -295,7 +326,8 @@ class RuntimeApi:
                 return
             self._waiting = request
         elif request.method == "GET" and request.path == RESTORE_NEXT:
-            request.connection.send("200 OK")  # no snapshot is taken: the restore follows at once
+            self.restore_asked_at = time.monotonic()
+            request.connection.send("200 OK")  # the snapshot point, or a restored runtime resuming: at once
         elif request.method == "POST" and request.path == RESTORE_ERROR:
             request.connection.send("202 Accepted", _ACCEPTED)
         elif request.path.startswith(_INVOCATION) and request.method == "POST":

@@ -15,6 +15,13 @@ runtime first asks for an event, then the INVOKE's share by memory size.
 An environment is started on first use (its init ends when its runtime first asks for an
 event), reused while warm, killed when an invocation outlives the function timeout, and capped
 in number like a concurrency limit: past it an invocation is throttled.
+
+With SnapStart (:meth:`WorkerPool.publish`) one environment is initialised when the pool starts,
+as Lambda initialises a version when it is published, and becomes the snapshot at its runtime's
+``restore/next``; every new environment is then restored from it, not initialised: a fork of the
+snapshot process (``localstage.snapshot`` in it, ``localstage.snapstart`` here), with its own
+Runtime API, log and control groups, whose restore ends when its runtime first asks for an event
+(its RESTORE_REPORT, and Restore Duration on its first REPORT).
 """
 
 from __future__ import annotations
@@ -30,10 +37,21 @@ import time
 import uuid
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 from harness import platform_log
-from harness.platform_log import ERROR, FAILURE, ON_DEMAND, PROVISIONED, SUCCESS, TIMEOUT, InitReport, Report
+from harness.platform_log import (
+    ERROR,
+    FAILURE,
+    ON_DEMAND,
+    PROVISIONED,
+    SNAP_START,
+    SUCCESS,
+    TIMEOUT,
+    InitReport,
+    Report,
+    RestoreReport,
+)
 from harness.processes import wait_or_kill
 from harness.readings import peak_rss_kib
 from harness.runfolder import LogsFolder
@@ -43,6 +61,7 @@ from localstage.function_config import FunctionConfig
 from localstage.platform_records import PlatformRecords
 from localstage.runtime_api import RESPONSE_TOO_LARGE, Answer, InitError, RuntimeApi, RuntimeExitError
 from localstage.runtime_bootstrap import RUNTIME_CLIENT
+from localstage.snapstart import CONTROL_VARIABLE, SnapshotChannel, SnapshotGoneError
 
 __all__ = ["FunctionConfig", "Invocation", "WorkerPool"]
 
@@ -58,6 +77,22 @@ REFUSAL_EXIT_S = 5.0
 """How long a runtime whose response was refused for its size has to exit or ask for its next event."""
 DELIVERY_ATTEMPTS = 3
 """Environments tried for one invocation when the one taken turns out to have died while idle."""
+SNAPSHOT_INDEX = 0
+"""The SnapStart snapshot's environment: its log ``worker-000.log``, its groups ``env-0`` (served ones from 1)."""
+PUBLISH_TIMEOUT_S = 130.0
+"""A SnapStart init's time limit: 130 s or the function's timeout, whichever is higher (Lambda's, for a snapshot)."""
+RESTORE_TIMEOUT_S = 10.0
+"""A restore's time limit, the after-restore hooks included: past it Lambda's ``SnapStartTimeoutException``."""
+SNAPSTART_ERROR = "SnapStartException"
+"""What Lambda's invoker gets when a restore fails (an after-restore hook's error, a runtime gone)."""
+SNAPSTART_TIMEOUT = "SnapStartTimeoutException"
+"""What Lambda's invoker gets when a restore outlives its time limit."""
+_SNAPSTART_MESSAGES = {
+    SNAPSTART_ERROR: "The afterRestore() runtime hook encountered an error. For more information, check the Amazon "
+    "CloudWatch logs.",
+    SNAPSTART_TIMEOUT: "Lambda couldn't restore the snapshot within the timeout limit.",
+}
+"""Lambda's words for each (its Invoke API's errors)."""
 
 
 @dataclass(frozen=True)
@@ -69,35 +104,87 @@ class Invocation:
     duration_ms: float = 0.0
     init_ms: float | None = None
     worker: int = -1
+    restore_ms: float | None = None
+    """The restore of the environment it started in (SnapStart), when it was that environment's first."""
+
+
+class _Process(Protocol):
+    """An environment's process as the pool handles it: a ``subprocess.Popen``, or a restored one's handle."""
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def terminate(self) -> None: ...
+
+    def kill(self) -> None: ...
 
 
 @dataclass
 class _Worker:
     index: int
-    process: subprocess.Popen[bytes]
+    process: _Process
     api: RuntimeApi
     log: IO[str]
     """The platform's own handle on the environment's log (its records go in beside the runtime's lines)."""
     initialization_type: str
     spawned: float
-    """``time.monotonic()`` when the process was started: its init counts from there."""
+    """``time.monotonic()`` when the process was started (its restore ordered): its init (restore) counts from there."""
     cold: bool = True
     """Counted among the pool's initialising environments until its first release or discard."""
+    initialised: bool = False
+    """Its init (or restore) is over: its runtime asked for its first event."""
     init_ms: float | None = None
     init_unreported: bool = False
-    """Its init is yet to appear on a REPORT line (an on-demand environment's first invocation)."""
+    """Its init or restore is yet to appear on a REPORT line (an on-demand or restored environment's first)."""
+    restored: bool = False
+    """Restored from the SnapStart snapshot, not initialised."""
+    restore_ms: float | None = None
+    billed_restore_ms: int | None = None
     max_memory_mb: int = 0
     group: EnvironmentGroup | None = None
     """Its control groups (memory limit, CPU quota); ``None`` where the pool has none."""
 
 
 class _InitFailedError(Exception):
-    """An environment's init failed: its INIT_REPORT is written and it is discarded."""
+    """An environment's init (or restore) failed: its INIT_REPORT (RESTORE_REPORT) is written and it is discarded."""
 
-    def __init__(self, payload: dict[str, Any], init_ms: float) -> None:
+    def __init__(self, payload: dict[str, Any], init_ms: float | None, restore_ms: float | None = None) -> None:
         super().__init__(payload.get("errorType"))
         self.payload = payload
         self.init_ms = init_ms
+        self.restore_ms = restore_ms
+
+
+@dataclass
+class _Snapshot:
+    """The SnapStart snapshot: its process (the stage's child), endpoint, log, groups and control channel."""
+
+    process: subprocess.Popen[bytes]
+    api: RuntimeApi
+    log: IO[str]
+    group: EnvironmentGroup | None
+    channel: SnapshotChannel
+    spawned: float
+    """``time.monotonic()`` when its process was started: its init counts from there."""
+    init_ms: float | None = None
+
+    def close(self) -> None:
+        """End it: its channel closed (it kills and reaps what it still runs, and exits), then what the pool holds."""
+        self.channel.close()
+        with contextlib.suppress(OSError):
+            wait_or_kill(self.process, 5)
+        self.api.close()
+        self.log.close()
+        if self.group is not None:
+            with contextlib.suppress(ControlGroupError):
+                self.group.remove()
 
 
 @dataclass
@@ -130,6 +217,11 @@ class WorkerPool:
     _all: list[_Worker] = field(default_factory=list)
     _closed: bool = False
     _records: PlatformRecords = field(init=False)
+    _snapshot: _Snapshot | None = None
+    _restores: int = 0
+    snapstart: dict[str, Any] | None = None
+    """SnapStart's state once published (:meth:`publish`): the version's ``State`` as Lambda has it, and more."""
+    _publish_failure: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self._records = PlatformRecords(self.function, self.billing)
@@ -152,14 +244,19 @@ class WorkerPool:
         request_id = request_id or str(uuid.uuid4())
         payload = b""
         for _ in range(DELIVERY_ATTEMPTS):
-            worker = self._acquire(started + wait_s)
+            try:
+                worker = self._acquire(started + wait_s)
+            except _InitFailedError as unavailable:  # the SnapStart version's publish failed, or its snapshot is gone
+                return Invocation("error", unavailable.payload)
             if worker is None:
                 return Invocation("throttled")
             payload = payload or json.dumps(event, separators=(",", ":")).encode()
             try:
                 invoked = self._deliver(worker, request_id, payload, started + wait_s)
             except _InitFailedError as failed:
-                return Invocation("error", failed.payload, init_ms=failed.init_ms, worker=worker.index)
+                return Invocation(
+                    "error", failed.payload, init_ms=failed.init_ms, worker=worker.index, restore_ms=failed.restore_ms
+                )
             except TimeoutError:
                 # Still starting (or not asking for work) when the caller's wait ran out.
                 self._discard(worker)
@@ -178,7 +275,13 @@ class WorkerPool:
         invocation (its INIT_REPORT written, its init on no REPORT line). Stops at the first init
         that fails (that environment is discarded, as Lambda discards one whose init failed).
         Returns how many environments are alive afterwards.
+
+        Raises:
+            ValueError: the pool restores its environments from a SnapStart snapshot (Lambda allows
+                one or the other).
         """
+        if self.snapstart is not None:
+            raise ValueError("provisioned concurrency and SnapStart together: Lambda allows one or the other")
         deadline = time.monotonic() + timeout_s
         failed = False
         while not failed and self.size < min(count, self.concurrency) and time.monotonic() < deadline:
@@ -203,6 +306,103 @@ class WorkerPool:
                 with self._cond:
                     self._cond.wait(0.05)
         return self.size
+
+    def publish(self, timeout_s: float | None = None) -> bool:
+        """Initialise the environment SnapStart snapshots, as Lambda does when a version is published; whether it took.
+
+        The environment starts with ``AWS_LAMBDA_INITIALIZATION_TYPE=snap-start`` behind
+        ``localstage.runtime_bootstrap --snapshot``: its init and before-snapshot hooks run, its
+        runtime asks ``restore/next``, and there it becomes the snapshot (``INIT_START`` and its
+        own ``INIT_REPORT`` in ``worker-000.log``; the init on no request's REPORT). From then on
+        every new environment is restored from it. Its time limit is Lambda's for a snapshot's
+        init: 130 s or the function's timeout, the higher.
+
+        An init that fails (or outlives the limit) fails the publish as Lambda fails it: the
+        version's ``State`` is ``Failed`` (:attr:`snapstart`), its ``INIT_REPORT`` says why, and
+        every request gets the init's error, as a failed init's request does.
+
+        Raises:
+            RuntimeError: published already, or environments started before it.
+            ValueError: a fault plan (its window's zero is the served environments' own; not with SnapStart yet).
+        """
+        function = self.function
+        if function.chaos_plan:
+            raise ValueError("SnapStart with a fault plan: not emulated (the plan's zero would be the snapshot's)")
+        with self._cond:
+            if self.snapstart is not None or self._spawned:
+                raise RuntimeError("publish comes first, and once: the pool has started environments or published")
+            self.snapstart = {"state": "Pending"}
+        limit_s = max(PUBLISH_TIMEOUT_S, function.timeout_s) if timeout_s is None else timeout_s
+        deadline = time.monotonic() + limit_s
+        snapshot = self._snapshot = self._start_snapshot()
+        status, failure = SUCCESS, None
+        try:
+            failure = snapshot.api.snapshot_point(deadline)
+        except TimeoutError:
+            status = TIMEOUT
+        except RuntimeExitError:
+            failure = InitError(_exit_error_of(snapshot.group), b"")
+        init_ms = (time.monotonic() - snapshot.spawned) * 1000
+        if status == SUCCESS and failure is None:
+            try:
+                snapshot.channel.connect(deadline, alive=lambda: snapshot.process.poll() is None)
+            except SnapshotGoneError:
+                failure = InitError(_exit_error_of(snapshot.group), b"")
+        if status != SUCCESS or failure is not None:
+            self._publish_failed(snapshot, init_ms, failure, limit_s)
+            return False
+        snapshot.init_ms = init_ms
+        self._records.init_report(snapshot.log, InitReport(init_ms, SNAP_START))
+        self.snapstart = {"state": "Active", "init_ms": round(init_ms, 2), "snapshot_pid": snapshot.process.pid}
+        return True
+
+    def _start_snapshot(self) -> _Snapshot:
+        """Start the environment to be snapshotted: its INIT_START, then its process (bootstrap ``--snapshot``)."""
+        function = self.function
+        channel = SnapshotChannel()
+        log = LogsFolder(self.log_dir).worker_log(SNAPSHOT_INDEX).open("a", buffering=1)
+        process: subprocess.Popen[bytes] | None = None
+        api = RuntimeApi(alive=lambda: process is not None and process.poll() is None)
+        group: EnvironmentGroup | None = None
+        try:
+            self._records.init_start(log, SNAP_START, self.memory_mb)
+            path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+            env = {**os.environ, **function.variables(api.address, SNAP_START), "PYTHONPATH": path}
+            env[CONTROL_VARIABLE] = channel.path
+            argv = [sys.executable, "-m", *self._runtime_command(snapshot=True)]
+            if self.groups is not None:
+                group = self.groups.create(SNAPSHOT_INDEX)
+                argv = group.command(argv)  # in its groups before the interpreter starts, as every environment
+            spawned = time.monotonic()
+            process = subprocess.Popen(  # noqa: S603 - our interpreter and module
+                argv, cwd=function.code_dir, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=log
+            )
+        except BaseException:
+            channel.close()
+            api.close()
+            log.close()
+            if group is not None:
+                group.remove()
+            raise
+        return _Snapshot(process, api, log, group, channel, spawned)
+
+    def _publish_failed(self, snapshot: _Snapshot, init_ms: float, failure: InitError | None, limit_s: float) -> None:
+        """A snapshot's init that failed (``failure``) or timed out (``None``): the version ``Failed``, as Lambda's."""
+        error_type = failure.error_type if failure is not None else None
+        status = ERROR if failure is not None else TIMEOUT
+        self._records.init_report(snapshot.log, InitReport(init_ms, SNAP_START, status, error_type))
+        reason_code = "FunctionError" if failure is not None else "FunctionError.InitTimeout"
+        payload = (
+            _error_payload(failure.body, failure.error_type)
+            if failure is not None
+            else {"errorType": reason_code, "errorMessage": f"the snapshot's init outlasted {limit_s:g} s"}
+        )
+        reason = f"{payload.get('errorType')}: {payload.get('errorMessage', 'the init failed')}"
+        self.snapstart = {"state": "Failed", "state_reason_code": reason_code, "state_reason": reason,
+                          "init_ms": round(init_ms, 2)}  # fmt: skip
+        self._publish_failure = payload
+        self._snapshot = None
+        snapshot.close()
 
     def count_faults_from(self, zero: float) -> None:
         """Make the fault plan's windows count from ``zero`` (epoch seconds) in every environment.
@@ -229,19 +429,33 @@ class WorkerPool:
 
     @property
     def started(self) -> int:
-        """Execution environments started so far (cold starts)."""
-        return self._spawned
+        """Execution environments started and initialised so far (cold starts; a SnapStart snapshot is not one)."""
+        return self._spawned - self._restores
+
+    @property
+    def restored(self) -> int:
+        """Execution environments restored so far from the SnapStart snapshot."""
+        return self._restores
 
     @property
     def pids(self) -> list[int]:
-        """Process ids of the live environments."""
+        """Process ids of the live environments (the ones that serve: the SnapStart snapshot is not one)."""
         with self._cond:
             return [w.process.pid for w in self._all if w.process.poll() is None]
 
+    @property
+    def snapshot_pid(self) -> int | None:
+        """The SnapStart snapshot's process id, while it runs."""
+        snapshot = self._snapshot
+        return snapshot.process.pid if snapshot is not None and snapshot.process.poll() is None else None
+
     def _deliver(self, worker: _Worker, request_id: str, payload: bytes, deadline: float) -> float:
-        """Hand the event to the environment (its init first, on a cold start); when it was handed over."""
-        if worker.init_ms is None:
+        """Hand the event to the environment (its init or restore first, on a new one); when it was handed over."""
+        if not worker.initialised:
             self._init(worker, deadline)
+        elif worker.process.poll() is not None:
+            # It ended while idle (its ``next`` may still look open): the event goes to another environment.
+            raise RuntimeExitError("a warm environment's process has ended")
         elif worker.api.ready(deadline) is not None:
             raise RuntimeExitError("a warm runtime reported an init error")
         function = self.function
@@ -262,6 +476,9 @@ class WorkerPool:
             _InitFailedError: the runtime reported an init error, or exited (the environment is discarded).
             TimeoutError: the init outlasted ``deadline``.
         """
+        if worker.restored:
+            self._resumed(worker, deadline)
+            return
         try:
             failure = worker.api.ready(deadline)
         except RuntimeExitError:
@@ -274,6 +491,7 @@ class WorkerPool:
             self._discard(worker)
             raise _InitFailedError(error, init_ms)
         worker.init_ms = init_ms
+        worker.initialised = True
         if worker.group is not None:
             worker.group.during_invoke()  # its init is over: from now on, its share by memory size
         if worker.initialization_type == PROVISIONED:
@@ -282,10 +500,54 @@ class WorkerPool:
         else:
             worker.init_unreported = True
 
+    def _resumed(self, worker: _Worker, deadline: float) -> None:
+        """Wait for a restored environment's restore to end: its runtime's first ``next``, the after-restore hooks run.
+
+        Its Restore Duration counts from the stage's restore order; its Billed Restore Duration
+        from its runtime's own ``restore/next`` (the runtime resuming: what came before it is the
+        snapshot's restoring, which Lambda does not bill). A restore that fails, or outlives
+        Lambda's limit, ends the environment and the invocation with Lambda's SnapStart error.
+
+        Raises:
+            _InitFailedError: the restore failed or timed out (the environment is discarded).
+            TimeoutError: the caller's ``deadline`` came first.
+        """
+        limit = worker.spawned + RESTORE_TIMEOUT_S
+        status = SUCCESS
+        failure: InitError | None = None
+        try:
+            failure = worker.api.ready(min(deadline, limit))
+        except TimeoutError:
+            if deadline <= limit:
+                raise
+            status = TIMEOUT
+        except RuntimeExitError:
+            failure = InitError(_exit_error(worker), b"", "restore")
+        now = time.monotonic()
+        restore_ms = (now - worker.spawned) * 1000
+        if status != SUCCESS or failure is not None:
+            error_type = failure.error_type if failure is not None else None
+            entry = RestoreReport(restore_ms, ERROR if failure is not None else status, error_type)
+            self._records.restore_report(worker.log, entry)
+            self._discard(worker)
+            kind = SNAPSTART_ERROR if failure is not None else SNAPSTART_TIMEOUT
+            raise _InitFailedError({"errorType": kind, "errorMessage": _SNAPSTART_MESSAGES[kind]}, None, restore_ms)
+        resumed = worker.api.restore_asked_at
+        worker.restore_ms = restore_ms
+        worker.billed_restore_ms = platform_log.billed_restore_ms(
+            (now - resumed) * 1000 if resumed is not None else restore_ms
+        )
+        worker.initialised = True
+        worker.init_unreported = True
+        if worker.group is not None:
+            worker.group.during_invoke()
+        self._records.restore_report(worker.log, RestoreReport(restore_ms))
+
     def _await(self, worker: _Worker, request_id: str, invoked: float, gives_up_at: float | None) -> Invocation:
         """The invocation's outcome: the runtime's answer, or a timeout, or (``gives_up_at``) the caller gone first."""
         timeout_s = self.function.timeout_s
         init_ms = worker.init_ms if worker.init_unreported else None
+        restore_ms = worker.restore_ms if worker.init_unreported else None
         try:
             answer = worker.api.answer(request_id, gives_up_at or invoked + timeout_s)
         except TimeoutError:
@@ -297,17 +559,16 @@ class WorkerPool:
             return Invocation("timeout", duration_ms=timeout_s * 1000, worker=worker.index)
         except RuntimeExitError:
             error = self._exited(worker, request_id, invoked)
-            return Invocation("error", error, init_ms=init_ms, worker=worker.index)
+            return Invocation("error", error, init_ms=init_ms, worker=worker.index, restore_ms=restore_ms)
         duration_ms = self._answered(worker, request_id, invoked, answer)
         if answer.is_error:
-            return Invocation(
-                "error", _error_payload(answer.body, answer.error_type), duration_ms, init_ms, worker.index
-            )
+            error = _error_payload(answer.body, answer.error_type)
+            return Invocation("error", error, duration_ms, init_ms, worker.index, restore_ms)
         try:
             result = json.loads(answer.body) if answer.body else None
         except ValueError:
             result = None
-        return Invocation("ok", result, duration_ms, init_ms, worker.index)
+        return Invocation("ok", result, duration_ms, init_ms, worker.index, restore_ms)
 
     def _finish_abandoned(self, worker: _Worker, request_id: str, invoked: float) -> None:
         """Let an invocation whose caller gave up run on to the function timeout, as Lambda does."""
@@ -367,26 +628,46 @@ class WorkerPool:
     ) -> None:
         """Have the invocation's REPORT written into the environment's log, and its bill into the ledger.
 
-        A cold start's REPORT carries its init, billed with the invocation (on-demand only).
-        Max Memory Used is the environment's peak so far: its control group's (the memory Lambda
-        counts, page cache included) where it has one, else its process's ``VmHWM``.
+        A cold start's REPORT carries its init, billed with the invocation (on-demand only); a
+        restored environment's first carries its Restore Duration and Billed Restore Duration, the
+        latter billed with the invocation. Max Memory Used is the environment's peak so far: its
+        control group's (the memory Lambda counts, page cache included) where it has one, else its
+        process's ``VmHWM``.
         """
         init_ms = worker.init_ms if worker.init_unreported else None
+        restore_ms = worker.restore_ms if worker.init_unreported else None
+        billed_restore = worker.billed_restore_ms if restore_ms is not None else None
         worker.init_unreported = False
         worker.max_memory_mb = max(worker.max_memory_mb, _peak_mb(worker))
         entry = Report(
             request_id=request_id,
             duration_ms=duration_ms,
-            billed_ms=platform_log.billed_ms(duration_ms, init_ms),
+            billed_ms=platform_log.billed_ms(duration_ms, init_ms, billed_restore),
             memory_mb=self.memory_mb,
             max_memory_mb=worker.max_memory_mb,
             init_ms=init_ms,
             status=status,
             error_type=error_type if status != SUCCESS else None,
+            restore_ms=restore_ms,
+            billed_restore_ms=billed_restore,
         )
         self._records.report(worker.log, entry)
 
     def _acquire(self, deadline: float) -> _Worker | None:
+        """An idle environment, else a new one (started or restored); ``None``: throttled, or none came in time.
+
+        Raises:
+            _InitFailedError: the SnapStart version's publish failed (its init's error), or its
+                snapshot is gone: no environment can be had.
+        """
+        if self._publish_failure is not None:
+            raise _InitFailedError(dict(self._publish_failure), None)
+        try:
+            return self._acquire_or_start(deadline)
+        except SnapshotGoneError as gone:
+            raise _InitFailedError({"errorType": SNAPSTART_ERROR, "errorMessage": str(gone)}, None) from gone
+
+    def _acquire_or_start(self, deadline: float) -> _Worker | None:
         patient_until = time.monotonic() + self.patience_s
         with self._cond:
             while True:
@@ -417,8 +698,10 @@ class WorkerPool:
         return self._spawned
 
     def _start(self, index: int, initialization_type: str) -> _Worker:
-        """Start the reserved environment ``index``; a failure to start gives the reservation back."""
+        """Start (under SnapStart: restore) the reserved environment ``index``; a failure gives the reservation back."""
         try:
+            if self._snapshot is not None:
+                return self._restore(index)
             return self._spawn(index, initialization_type)
         except BaseException:
             with self._cond:
@@ -467,13 +750,54 @@ class WorkerPool:
             self._all.append(worker)
         return worker
 
-    def _runtime_command(self) -> list[str]:
-        """What ``python -m`` runs in an environment: the runtime client, or on a chaos run its bootstrap."""
+    def _restore(self, index: int) -> _Worker:
+        """Restore environment ``index`` from the SnapStart snapshot: an order to the snapshot, which forks it.
+
+        Its log, Runtime API and control groups are its own, made here and named in the order;
+        the restored process joins its groups itself before it goes on. Its restore counts from
+        the order (``RESTORE_START`` written just before).
+
+        Raises:
+            SnapshotGoneError: the snapshot is gone, or could not restore it.
+        """
+        snapshot = self._snapshot
+        if snapshot is None:
+            raise SnapshotGoneError("nothing was published: there is no snapshot to restore from")
+        log_path = LogsFolder(self.log_dir).worker_log(index)
+        log = log_path.open("a", buffering=1)
+        handle: list[_Process] = []
+        api = RuntimeApi(alive=lambda: bool(handle) and handle[0].poll() is None)
+        group: EnvironmentGroup | None = None
+        try:
+            if self.groups is not None:
+                group = self.groups.create(index)
+            self._records.restore_start(log, self.memory_mb)
+            ordered = time.monotonic()
+            order = {"restore": index, "runtime_api": api.address, "log": str(log_path),
+                     "procs": group.procs if group is not None else []}  # fmt: skip
+            handle.append(snapshot.channel.restore(order))
+        except BaseException:
+            api.close()
+            log.close()
+            if group is not None:
+                with contextlib.suppress(ControlGroupError):
+                    group.remove()
+            raise
+        worker = _Worker(index, handle[0], api, log, SNAP_START, ordered, group=group, restored=True)
+        with self._cond:
+            self._all.append(worker)
+            self._restores += 1
+        return worker
+
+    def _runtime_command(self, *, snapshot: bool = False) -> list[str]:
+        """What ``python -m`` runs in an environment: the runtime client, or its bootstrap (a chaos run, a snapshot)."""
         function = self.function
-        if not function.chaos_plan:
+        if not function.chaos_plan and not snapshot:
             return [RUNTIME_CLIENT, function.handler]
-        faults_from = [] if function.chaos_started_at is None else ["--faults-from", repr(function.chaos_started_at)]
-        return [BOOTSTRAP, "--chaos-plan", function.chaos_plan, *faults_from, function.handler]
+        chaos = ["--chaos-plan", function.chaos_plan] if function.chaos_plan else []
+        if function.chaos_plan and function.chaos_started_at is not None:
+            chaos += ["--faults-from", repr(function.chaos_started_at)]
+        return [BOOTSTRAP, *chaos, *(["--snapshot"] if snapshot else []), function.handler]
 
     def _release(self, worker: _Worker) -> None:
         with self._cond:
@@ -497,7 +821,7 @@ class WorkerPool:
         _stop(worker, kill=True)
 
     def close(self) -> None:
-        """Stop every environment this pool started."""
+        """Stop every environment this pool started (or restored), then the SnapStart snapshot."""
         with self._cond:
             self._closed = True
             workers = list(self._all)
@@ -509,6 +833,9 @@ class WorkerPool:
                 worker.process.terminate()
         for worker in workers:
             _stop(worker, kill=False)
+        snapshot, self._snapshot = self._snapshot, None
+        if snapshot is not None:
+            snapshot.close()
         self._records.close()
 
 
@@ -527,7 +854,12 @@ def _stop(worker: _Worker, *, kill: bool) -> None:
 
 def _exit_error(worker: _Worker) -> str:
     """Why an environment's runtime went away, as Lambda names it: its memory (the kernel's OOM kill), or an exit."""
-    return OUT_OF_MEMORY if worker.group is not None and worker.group.out_of_memory() else EXIT_ERROR
+    return _exit_error_of(worker.group)
+
+
+def _exit_error_of(group: EnvironmentGroup | None) -> str:
+    """Why a runtime in ``group`` went away: its memory (the kernel's OOM kill), or an exit."""
+    return OUT_OF_MEMORY if group is not None and group.out_of_memory() else EXIT_ERROR
 
 
 _SIGNALS = {signal.SIGKILL: "killed", signal.SIGSEGV: "segmentation fault", signal.SIGABRT: "aborted",

@@ -1,10 +1,12 @@
 """A small CloudWatch Logs Insights interpreter for the dashboard's own queries, over a run's records.
 
 It runs the very query text the dashboard holds (no second definition), for the subset of the
-language the dashboard uses: ``SOURCE``, ``fields``, ``filter``, ``stats ... by bin(...)`` or by
-fields with ``count``/``sum``/``avg``/``min``/``max``/``pct``, ``sort`` and ``limit``; arithmetic,
-comparisons, ``and``/``or``/``not`` and ``ispresent``. Anything else is refused by name, so a
-query the interpreter cannot run fails the dashboard's tests instead of drawing something else.
+language the dashboard uses: ``SOURCE``, ``fields``, ``filter``, ``parse FIELD /REGEX/`` (named
+groups ``(?<name>...)``, as AWS's SnapStart queries read ``Restore Duration`` out of a REPORT line),
+``stats ... by bin(...)`` or by fields with ``count``/``sum``/``avg``/``min``/``max``/``pct``,
+``sort`` and ``limit``; arithmetic, comparisons, ``and``/``or``/``not`` and ``ispresent``.
+Anything else is refused by name, so a query the interpreter cannot run fails the dashboard's
+tests instead of drawing something else.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 _BIN = re.compile(r"^bin\((\d+)([smh])\)$")
+_PARSE = re.compile(r"^(@?\w+)\s+/(.*)/$")
+_NAMED_GROUP = re.compile(r"\(\?<(?![=!])")
+"""Logs Insights' (and PCRE's) named group ``(?<name>``; Python's is ``(?P<name>``."""
 _AGGREGATE = re.compile(r"^(count|sum|avg|min|max|pct)\((.*)\)(?:\s+as\s+(\w+))?$", re.IGNORECASE)
 _UNITS = {"s": 1, "m": 60, "h": 3600}
 _BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
@@ -169,6 +174,32 @@ def _commas(text: str) -> list[str]:
     return parts
 
 
+def _parse(spec: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``parse FIELD /REGEX/``: each row with the regex's named groups as fields (numbers read as numbers).
+
+    A row the regex does not match gets none of them (``ispresent`` is false for it), as in Logs Insights.
+    """
+    match = _PARSE.match(spec.strip())
+    if match is None:
+        raise QueryError(f"unsupported parse {spec.strip()!r}: only parse FIELD /REGEX/")
+    field_name, pattern = match.group(1), re.compile(_NAMED_GROUP.sub("(?P<", match.group(2)))
+    if not pattern.groupindex:
+        raise QueryError(f"parse {spec.strip()!r} names no field: give its groups names, (?<name>...)")
+    parsed = []
+    for row in rows:
+        found = pattern.search(str(row.get(field_name) or ""))
+        extra = {name: _number(value) for name, value in found.groupdict().items()} if found else {}
+        parsed.append({**row, **extra})
+    return parsed
+
+
+def _number(text: str | None) -> Any:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return text
+
+
 def run_query(query: str, records: list[dict[str, Any]], *, bin_override_s: int | None = None) -> Result:
     """Run ``query`` over ``records`` (dicts with ``@timestamp`` in epoch seconds).
 
@@ -188,6 +219,8 @@ def run_query(query: str, records: list[dict[str, Any]], *, bin_override_s: int 
         elif word == "filter":
             node = _python(rest)
             rows = [r for r in rows if _evaluate(node, r)]
+        elif word == "parse":
+            rows = _parse(rest, rows)
         elif word == "stats":
             result = _stats(rest, rows, bin_override_s)
             rows, columns = result.rows, result.columns

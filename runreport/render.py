@@ -38,6 +38,18 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 CELL_W, CELL_H, DPI = 64, 46, 100  # pixels per grid column and row
+ENVIRONMENTS_QUERY = (
+    'filter @type = "REPORT" '
+    "| parse @message /Restore Duration: (?<restoreDuration>[0-9.]+) ms/ "
+    "| stats count(@initDuration) as cold_starts, avg(@initDuration) as avg_init_ms, "
+    "count(restoreDuration) as restores, avg(restoreDuration) as avg_restore_ms"
+)
+"""The new environments a run's REPORT lines show: cold starts (their init), SnapStart restores (their restore).
+
+A restore is parsed out of the line, as AWS's SnapStart latency query does
+(https://docs.aws.amazon.com/lambda/latest/dg/snapstart-monitoring.html): CloudWatch discovers
+``@initDuration`` in a REPORT, and no field for a restore.
+"""
 PERIODS = (1, 5, 10, 30, 60, 300)
 MAX_POINTS = 40
 PHASE_COLOURS = ("#fde2e1", "#fff1cc", "#e3f0ff", "#efe3ff", "#e2f5e4")
@@ -339,6 +351,19 @@ def allotment_line(allotment: dict[str, Any] | None) -> str:
     return f"{memory}; {cpu}"
 
 
+def environments_line(data: RunData) -> str:
+    """How many new environments served the run, and how they began: cold starts, and restores from a snapshot.
+
+    From the REPORT lines (:data:`ENVIRONMENTS_QUERY`): each environment's first REPORT carries its
+    init or its restore. A SnapStart snapshot's own init is on no REPORT.
+    """
+    [row] = run_query(ENVIRONMENTS_QUERY, data.records).rows or [{}]
+    cold, restores = int(row.get("cold_starts") or 0), int(row.get("restores") or 0)
+    init = f" (init {row['avg_init_ms']:.0f} ms on average)" if cold else ""
+    restore = f" (restore {row['avg_restore_ms']:.0f} ms on average)" if restores else ""
+    return f"{cold} cold starts{init}, {restores} restored from a SnapStart snapshot{restore}"
+
+
 def cost_panel(cost: dict[str, Any] | None) -> str:
     """The run's cost per million orders by component, beside each what-if (HTML); '' for a run not priced."""
     if not cost or cost.get("per_million_orders") is None:
@@ -396,7 +421,8 @@ the consumer's queue samples. Load ran {data.ended_at - data.started_at:.0f} s.<
 <h2>What Locust saw, and the audit</h2>
 <table><tr><th></th><th>requests</th><th>failures</th><th>RPS</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th></tr>
 {"".join(rows)}</table>
-<p>Status mix: {html.escape(mix)}<br>Audit: {html.escape(invariants)} &rarr; <b>{verdict}</b></p>
+<p>Status mix: {html.escape(mix)}<br>Audit: {html.escape(invariants)} &rarr; <b>{verdict}</b><br>
+New environments, from the REPORT lines: {html.escape(environments_line(data))}</p>
 <p>Allotment: {html.escape(allotment_line(stage.get("allotment")))}</p>
 {cost_panel(summary.get("cost"))}
 {f"<h2>Chaos phases (shaded on every time axis)</h2><ul>{phases}</ul>" if phases else ""}

@@ -201,13 +201,19 @@ def _log_time(stamp: str) -> float:
 
 
 def _report(data: RunData, report: platform_log.Report, alias: dict[str, str], ended: dict[str, float]) -> None:
-    """A REPORT: AWS/Lambda ``Duration``, and the Logs Insights record of the fields CloudWatch discovers in it."""
+    """A REPORT: AWS/Lambda ``Duration``, and the Logs Insights record of the fields CloudWatch discovers in it.
+
+    A cold start's ``@initDuration`` is one of them; a SnapStart restore's durations are not:
+    Logs Insights ``parse``s them from the line (AWS's own SnapStart queries do), so the record
+    holds the line as ``@message``, in Lambda's Text format whatever the run's.
+    """
     ts = ended.get(report.request_id, data.started_at)
     data.add("AWS/Lambda", "Duration", alias, ts, report.duration_ms)
     record: dict[str, Any] = {
         "@timestamp": ts, "@type": "REPORT", "@requestId": report.request_id,
         "@duration": report.duration_ms, "@billedDuration": float(report.billed_ms),
         "@memorySize": report.memory_mb * _MB, "@maxMemoryUsed": report.max_memory_mb * _MB,
+        "@message": platform_log.report(platform_log.TEXT, report).splitlines()[-1],
     }  # fmt: skip
     if report.init_ms is not None:
         record["@initDuration"] = report.init_ms

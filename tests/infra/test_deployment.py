@@ -388,6 +388,38 @@ def test_production_and_its_rehearsal_run_under_the_key_and_dev_does_not() -> No
 
 
 @pytest.mark.parametrize("name", ENVIRONMENTS)
+def test_snapstart_is_each_environment_s_choice_on_the_versions_the_live_alias_serves(name: str) -> None:
+    chosen = parameter_overrides(name)["SnapStart"]
+    template = _environment(name)
+    function = template["Resources"][FUNCTION]["Properties"]
+    [alias] = _of_type(template, "AWS::Lambda::Alias").values()
+
+    assert function["SnapStart"] == {"ApplyOn": {"Ref": "SnapStart"}}
+    assert chosen in ("None", "PublishedVersions")
+    # SnapStart applies to published versions only: the live alias serves one, never $LATEST
+    [version] = _of_type(template, "AWS::Lambda::Version")
+    assert alias["Properties"]["Name"] == "live"
+    assert alias["Properties"]["FunctionVersion"] == {"Fn::GetAtt": [version, "Version"]}
+
+
+def test_snapstart_with_provisioned_concurrency_is_refused_by_the_template_naming_both() -> None:
+    template = load_template()
+    both = {**parameter_overrides("prod"), "SnapStart": "PublishedVersions", "ProvisionedConcurrency": "5"}
+
+    [problem] = parameter_problems(template, both)
+
+    assert problem.startswith("rule SnapStartWithoutProvisionedConcurrency: ")
+    assert "SnapStart=PublishedVersions and ProvisionedConcurrency above 0 are mutually exclusive" in problem
+    # Either alone is taken
+    assert parameter_problems(template, {**both, "ProvisionedConcurrency": "0"}) == []
+    assert parameter_problems(template, {**both, "SnapStart": "None"}) == []
+    # And the rule is the template's own: a deploy of the pair is refused by CloudFormation, not by a test
+    assert template["Rules"]["SnapStartWithoutProvisionedConcurrency"]["RuleCondition"] == {
+        "Fn::Equals": [{"Ref": "SnapStart"}, "PublishedVersions"]
+    }
+
+
+@pytest.mark.parametrize("name", ENVIRONMENTS)
 def test_the_pre_traffic_hook_invokes_the_version_a_deploy_publishes_and_codedeploy_may_run_it(name: str) -> None:
     template = _environment(name)
     hook = template["Resources"]["PreTrafficHookFunction"]["Properties"]

@@ -360,6 +360,30 @@ def test_the_runtime_api_takes_an_init_error_and_answers_restore_and_unknown_pat
         api.close()
 
 
+def test_a_snapstart_init_ends_at_its_restore_next_and_a_restore_error_ends_a_restore(tmp_path: Path) -> None:
+    api = RuntimeApi()
+    runtime = _Runtime(api)
+    try:
+        # A SnapStart runtime's restore/next, after its init and before-snapshot hooks, is the snapshot point
+        asked = _in_thread(lambda: runtime.call("GET", "/2018-06-01/runtime/restore/next"))
+        assert api.snapshot_point(time.monotonic() + 10) is None
+        asked["thread"].join(10)
+        assert asked["answer"][0] == 200
+        assert api.restore_asked_at is not None  # when it resumed: a restored runtime's billed restore counts from it
+        # A restored runtime whose after-restore hook fails posts restore/error: the restore failed, with its type
+        headers = {"Lambda-Runtime-Function-Error-Type": "Runtime.AfterRestoreError"}
+        failed = _in_thread(
+            lambda: runtime.call("POST", "/2018-06-01/runtime/restore/error", b'{"errorType":"x"}', headers)
+        )
+        outcome = api.ready(time.monotonic() + 10)
+        failed["thread"].join(10)
+        assert outcome == InitError("Runtime.AfterRestoreError", b'{"errorType":"x"}', "restore")
+        assert failed["answer"][0] == 202
+    finally:
+        runtime.connection.close()
+        api.close()
+
+
 def test_the_runtime_api_tells_a_runtime_that_left_from_one_that_is_busy(tmp_path: Path) -> None:
     alive = {"yes": True}
     api = RuntimeApi(alive=lambda: alive["yes"])

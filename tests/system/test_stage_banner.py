@@ -1,4 +1,4 @@
-"""``python -m localstage`` as a person runs it: its banner names the allotment and the interpreter, Ctrl-C stops it."""
+"""``python -m localstage`` as a person runs it: its banner names allotment, interpreter, SnapStart; Ctrl-C stops it."""
 
 from __future__ import annotations
 
@@ -34,10 +34,21 @@ def _banner(process: subprocess.Popen[str], timeout_s: float = 120.0) -> list[st
     return list(lines)
 
 
-def test_the_banner_names_memory_cpu_model_and_interpreter_and_ctrl_c_stops_the_stage(tmp_path: Path) -> None:
+def test_the_banner_names_memory_cpu_model_interpreter_and_snapstart_and_ctrl_c_stops_the_stage(tmp_path: Path) -> None:
     env = {**os.environ, "HOME": str(tmp_path)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "localstage", "--concurrency", "2", "--memory-size", "512", "--cpu-model", "host"],
+        [
+            sys.executable,
+            "-m",
+            "localstage",
+            "--concurrency",
+            "2",
+            "--memory-size",
+            "512",
+            "--cpu-model",
+            "host",
+            "--snapstart",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -59,4 +70,8 @@ def test_the_banner_names_memory_cpu_model_and_interpreter_and_ctrl_c_stops_the_
     assert named["cpu"].startswith("cpu model      host: environments take what the host gives (asked for")
     assert "python3.14" in named["interpreter"]
     assert f"CPython {sys.version_info[0]}.{sys.version_info[1]}" in named["interpreter"]
+    # SnapStart on (--snapstart, the template's default off): how it is emulated, and the version published
+    assert named["snapstart"].startswith("snapstart      on: one environment initialised at the start")
+    assert "restored from it, a fork of its process" in named["snapstart"]
+    assert named["snapshot"].startswith("snapshot       Active: its init took ")
     assert code == 0

@@ -208,7 +208,9 @@ def test_the_stage_throttle_is_the_parameters_rate_and_burst(stage: LocalStage, 
     assert burst == [401] * 7 + [429]
     assert one_second == [401] * 5 + [429]
     assert two_seconds == [401] * 7 + [429]
-    assert stage.describe()["knobs"] == {"provisioned": 2, "reserved": 3, "rate": 5, "burst": 7, "throttle": True}
+    assert stage.describe()["knobs"] == {
+        "provisioned": 2, "reserved": 3, "rate": 5, "burst": 7, "snapstart": False, "throttle": True,
+    }  # fmt: skip
 
 
 def test_past_the_burst_the_gateway_answers_its_throttled_problem_without_invoking(

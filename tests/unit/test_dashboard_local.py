@@ -16,7 +16,16 @@ from harness.platform_log import JSON, Report
 from harness.template import load_template
 from runreport import cost
 from runreport.insights import QueryError, run_query
-from runreport.render import CELL_W, allotment_line, bucketed, draw_widget, metric_lines, render_run, statistic
+from runreport.render import (
+    CELL_W,
+    ENVIRONMENTS_QUERY,
+    allotment_line,
+    bucketed,
+    draw_widget,
+    metric_lines,
+    render_run,
+    statistic,
+)
 from runreport.rundata import load_run
 
 T0 = 1_800_000_000.0
@@ -127,6 +136,40 @@ def test_insights_stats_by_bin_and_by_field() -> None:
     assert by_bin.bin_s == 60
     by_level = run_query("stats count(*) as n by level | sort n desc | limit 1", records)
     assert by_level.rows == [{"level": "ERROR", "n": 2}]
+
+
+def test_insights_parse_reads_a_restore_out_of_a_report_line_as_aws_s_snapstart_query_does() -> None:
+    # Given a cold start's REPORT, a restored environment's first, and a warm one, as CloudWatch holds them
+    restored = Report("r-2", 12.0, 30, 256, 44, restore_ms=511.25, billed_restore_ms=18)
+    lines = [Report("r-1", 30.0, 330, 256, 44, init_ms=300.0), restored, Report("r-3", 2.0, 2, 256, 44)]
+    records = [
+        {"@timestamp": T0, "@type": "REPORT", "@message": platform_log.report(platform_log.TEXT, r).splitlines()[-1]}
+        | ({"@initDuration": r.init_ms} if r.init_ms is not None else {})
+        for r in lines
+    ]
+
+    # When the run page's query counts the new environments
+    [row] = run_query(ENVIRONMENTS_QUERY, records).rows
+
+    # Then the restore is parsed out of its line (the billed one apart), the init is the discovered field
+    assert row == {"cold_starts": 1.0, "avg_init_ms": 300.0, "restores": 1.0, "avg_restore_ms": 511.25}
+    parsed = run_query("parse @message /Billed Restore Duration: (?<billed>[0-9]+) ms/ | fields billed", records)
+    assert [r["billed"] for r in parsed.rows] == [None, 18.0, None]
+    with pytest.raises(QueryError, match="names no field"):
+        run_query("parse @message /Restore Duration: ([0-9.]+) ms/", records)
+
+
+def test_the_run_page_counts_restores_apart_from_cold_starts(run_dir: Path) -> None:
+    # Given the run's environments: r1's a cold start (the fixture's), and one restored from a snapshot
+    restored = Report("r9", 5.0, 20, 256, 44, restore_ms=12.5, billed_restore_ms=15)
+    (run_dir / "logs" / "worker-002.log").write_text(platform_log.report(JSON, restored))
+
+    page = render_run(run_dir).read_text()
+
+    assert (
+        "New environments, from the REPORT lines: 1 cold starts (init 300 ms on average), "
+        "1 restored from a SnapStart snapshot (restore 12 ms on average)"
+    ) in page
 
 
 def test_a_query_the_interpreter_cannot_run_is_refused_by_name() -> None:

@@ -49,7 +49,7 @@ def test_the_defaults_are_the_templates_nothing_provisioned_nor_reserved() -> No
 
     knobs = Knobs.from_template(load_template())
 
-    assert (knobs.provisioned, knobs.reserved) == (0, None)
+    assert (knobs.provisioned, knobs.reserved, knobs.snapstart) == (0, None, False)
     assert (knobs.rate, knobs.burst) == (
         parameters["ApiThrottlingRateLimit"]["Default"],
         parameters["ApiThrottlingBurstLimit"]["Default"],
@@ -91,8 +91,37 @@ def test_the_banner_says_what_the_stage_does_and_names_what_it_does_not() -> Non
     assert off[2].startswith("throttle       off")
     assert "--throttle" in off[2]
     assert on[2] == "throttle       on: 100 requests/s, burst 200 -> 429 THROTTLED"
+    assert off[3].startswith("snapstart      off: every new environment initialises")
     for name in NOT_EMULATED:
         assert any(line.startswith("not emulated") and name in line for line in off), name
+
+
+def test_snapstart_published_versions_turns_restores_on_and_none_leaves_them_off() -> None:
+    template = load_template()
+
+    assert Knobs.from_template(template, {"SnapStart": "PublishedVersions"}).snapstart is True
+    assert Knobs.from_template(template, {"SnapStart": "None"}).snapstart is False
+    assert Knobs.from_template(template).snapstart is False  # the template's default
+    # An environment's values: dev turns it on, staging and prod leave it off
+    assert Knobs.from_template(template, parameter_overrides("dev")).snapstart is True
+    assert Knobs.from_template(template, parameter_overrides("prod")).snapstart is False
+
+
+def test_the_stage_s_snapstart_option_turns_it_on_whatever_the_values_say() -> None:
+    knobs = Knobs.from_template(load_template(), {"SnapStart": "None"}, snapstart=True)
+
+    assert knobs.snapstart is True
+    assert knobs.banner(limit=100, throttled=False)[3].startswith("snapstart      on: one environment initialised")
+
+
+@pytest.mark.parametrize("snapstart_option", [False, True])
+def test_snapstart_with_provisioned_concurrency_is_refused_by_the_template_s_rule(snapstart_option: bool) -> None:
+    values = {"ProvisionedConcurrency": "2"} | ({} if snapstart_option else {"SnapStart": "PublishedVersions"})
+
+    with pytest.raises(ValueError, match="SnapStartWithoutProvisionedConcurrency"):
+        Knobs.from_template(load_template(), values, snapstart=snapstart_option)
+    # ... either alone is taken
+    assert Knobs.from_template(load_template(), {"ProvisionedConcurrency": "2"}).provisioned == 2
 
 
 @pytest.mark.parametrize("key", ["false", "true"])
