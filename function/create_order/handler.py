@@ -182,4 +182,5 @@ def load_settings(env: Mapping[str, str]) -> Settings:
 _endpoint = build_endpoint(load_settings(os.environ))
 lambda_handler = instrument(_endpoint)
 if _endpoint.snapshot_hooks is not None:
+    _endpoint.snapshot_hooks.instrumented(lambda_handler, logger, metrics)
     snapstart.register(_endpoint.snapshot_hooks, os.environ)

@@ -143,3 +143,28 @@ def test_a_restore_drops_pooled_connections_rereads_credentials_and_forgets_cach
     for client in (dynamodb, sqs):
         assert client._request_signer._credentials.access_key == "restored-key"  # type: ignore[attr-defined]
     assert os.environ["AWS_ACCESS_KEY_ID"] == "restored-key"
+
+
+def test_priming_through_the_lambda_handler_is_quiet_and_leaves_no_metric(
+    offline: handler.CreateOrderEndpoint, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aws_lambda_powertools.logging import logger as powertools_logger
+    from aws_lambda_powertools.metrics.provider import cold_start
+
+    # Powertools' cold-start flags are the process's: put back whatever the priming leaves
+    monkeypatch.setattr(cold_start, "is_cold_start", cold_start.is_cold_start)
+    monkeypatch.setattr(powertools_logger, "is_cold_start", powertools_logger.is_cold_start)
+    hooks = offline.snapshot_hooks
+    assert hooks is not None
+    hooks.instrumented(handler.instrument(offline), handler.logger, handler.metrics)
+    level = handler.logger.log_level
+
+    answer = hooks.prime()
+
+    # Then the canned order went through the whole Lambda handler, three times, and said nothing of it
+    assert answer["statusCode"] == 201
+    assert capsys.readouterr().out == ""
+    assert handler.metrics.metric_set == {}
+    assert handler.logger.log_level == level
+    # and a restored environment's first invocation is no cold start: the snapshot's priming was
+    assert cold_start.is_cold_start is False
