@@ -30,6 +30,12 @@ ENV = {
 }
 
 
+CPU_HEADER = "x-bench-cpu-us"
+"""A SnapStart environment's answer header: the CPU the function took for the invocation (all its threads)."""
+SNAPSTART_UNPRIMED = "BENCH_SNAPSTART_UNPRIMED"
+"""Set in a SnapStart environment: the function's before-snapshot hook removed (``benchmarks.snapstart_handler``)."""
+
+
 def bench_env(*, xray: bool, pyc_prefix: str | None, write_pyc: bool) -> dict[str, str]:
     """A probe's environment: this one without AWS, Powertools and Python settings, then ``ENV``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "POWERTOOLS_", "PYTHON"))}

@@ -1,7 +1,7 @@
 """The benchmark suite: every figure measured side by side with its reference, in one run.
 
     python -m benchmarks.run [--cold-runs 15] [--invocations 5000] [--memory-invocations 10000]
-                             [--no-e2e] [--no-cpu-share] [--json PATH] [--smoke]
+                             [--no-e2e] [--no-cpu-share] [--no-snapstart] [--json PATH] [--smoke]
                              [--baseline FILE [--strict]]
 
 Prints one table, each target beside its figure with whether it holds, then the verdict
@@ -30,7 +30,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from benchmarks import baseline, cpu_share
+from benchmarks import baseline, cpu_share, snapstart
 from benchmarks.probe_env import bench_env
 from benchmarks.targets import (
     CLOSED_P95_MS,
@@ -243,6 +243,7 @@ def parser() -> argparse.ArgumentParser:
     options.add_argument("--memory-invocations", type=int, default=10_000)
     options.add_argument("--no-e2e", action="store_true", help="skip the local stage rows (about 3 minutes)")
     options.add_argument("--no-cpu-share", action="store_true", help="skip the CPU share rows (Linux control groups)")
+    options.add_argument("--no-snapstart", action="store_true", help="skip the SnapStart rows (about 10 s)")
     options.add_argument("--json", type=Path, default=None)
     options.add_argument("--smoke", action="store_true", help="tiny counts: checks the suite runs, measures nothing")
     options.add_argument(
@@ -270,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         rows += cold_start(args.cold_runs, Path(scratch))
         rows += warm_cpu(args.invocations, Path(scratch), rounds=1 if args.smoke else WARM_ROUNDS)
         rows += memory(args.memory_invocations, Path(scratch))
+    if not args.no_snapstart:
+        rows += snapstart.section(args.smoke)
     e2e: dict[str, Any] = {}
     if not args.no_e2e:
         e2e_rows, e2e = end_to_end(args.smoke)

@@ -150,6 +150,8 @@ The issue's limit in milliseconds, on the VM of the recorded run, divided by tha
 warm PutItem + SendMessage, X-Ray off; BENCHMARKS.md, "Targets (issue 6) — where they stand"). A
 multiple of a figure measured in the same run holds across the VM's speed, which moves both; the
 milliseconds alone do not."""
+RESTORED_FIRST_VS_WARM = Target("<=", 1.5, on="ratio")
+"""SnapStart: a restored environment's first invocation against a warm one's duration (the priming's point)."""
 CPU_SHARE_HALF = Target("~=", 2.0, on="ratio", tolerance=0.25)
 """Wall time of the same CPU-bound work at half the reference memory size against the reference (issue 24).
 

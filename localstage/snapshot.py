@@ -31,10 +31,10 @@ stage closing the channel ends the snapshot: its children still running are kill
 
 What a fork is not, against a microVM snapshot:
 
-- memory: the pages the snapshot holds are shared with each restored environment copy-on-write,
-  and stay charged to the snapshot's control group, where they were first touched: a restored
-  environment's group (its memory limit, its OOM kill) counts only what it writes after the
-  restore, while its ``Max Memory Used`` (its ``VmHWM``) counts the shared pages too;
+- memory: a fork shares the snapshot's pages copy-on-write; :func:`own_memory` copies the private
+  anonymous ones (the heap, the allocator's arenas) in the restore, so they are the restored
+  environment's and charged to its control group, as a microVM's memory is its own; the
+  mapped files (the interpreter, the modules' shared objects) stay shared, as page cache;
 - file descriptors are inherited: whatever the init left open (a socket included) is the same open
   file in every restored environment, as on Lambda a socket in a snapshot is one endpoint shared by
   every environment restored from it;

@@ -26,7 +26,8 @@ def test_the_benchmark_suite_runs_end_to_end_and_writes_its_table(tmp_path: Path
     measures = {row["measure"] for row in rows}
     assert {"cold start, .pyc present", "cold start, no .pyc", "warm CPU per invocation, X-Ray off",
             "warm CPU per invocation, X-Ray on", "allocations per warm invocation",
-            "end to end: closed loop, 4 users", "end to end: open loop, 20 req/s"} <= measures  # fmt: skip
+            "end to end: closed loop, 4 users", "end to end: open loop, 20 req/s",
+            "SnapStart: first invocation"} <= measures  # fmt: skip
     assert all(row["value"] > 0 for row in rows if row["unit"] in ("us", "ms wall"))
     assert "measure" in result.stdout.splitlines()[0]
     # And where the host allows control groups the CPU share rows are there, else the output says why not
