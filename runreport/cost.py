@@ -15,6 +15,10 @@ first band (a month's volume is not known from one run), per component, per mill
 and per million requests, beside what-if rows priced from the same consumption: an HTTP API
 instead of the REST API, x86_64 instead of arm64, the function's INFO lines not logged.
 
+With SnapStart, Lambda's component also holds SnapStart's own charges (:func:`snapstart_usd`):
+each restore by the memory restored, and the snapshot's caching over the run's seconds; a
+restored invocation's billed restore duration is already in its billed milliseconds.
+
 X-Ray is priced as its default sampling rule records: the first request each second and 5 %
 of the rest. The queue's consumer is the downstream service's cost, counted apart. Not priced
 per order: what the table lists as ``not_counted`` (Cognito's monthly active users, alarms,
@@ -27,7 +31,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from harness.billing import log_gb, read_bills
+from harness.billing import MB_PER_GB, log_gb, read_bills
 from harness.runfolder import RunFolder
 from harness.template import load_template, resources_of_type
 from runreport import pricing
@@ -72,6 +76,8 @@ class Consumption:
     """The consumer's receives and deletes: the downstream service's cost."""
     log_bytes: int
     quiet_log_bytes: int
+    restores: int = 0
+    """Environments restored from a SnapStart snapshot (each a restore charge, by memory size)."""
     """The bytes of the function's DEBUG and INFO lines, among ``log_bytes``."""
 
     @property
@@ -140,6 +146,7 @@ def consumption(run_dir: Path) -> Consumption:
         downstream_sqs_requests=int(units["downstream"]),
         log_bytes=log_bytes + access_bytes,
         quiet_log_bytes=quiet,
+        restores=sum(1 for bill in bills if bill.restored),
     )
 
 
@@ -150,10 +157,26 @@ def architecture(template: dict[str, Any] | None = None) -> str:
     return str((properties.get("Architectures") or ["x86_64"])[0])
 
 
+def snapstart_usd(used: Consumption, table: pricing.PriceTable) -> float:
+    """SnapStart's own charges over the run: each restore by the memory restored, and the snapshot cached meanwhile.
+
+    Nothing without a restore. The cache is priced for the run's seconds at the function's memory:
+    the run's share of a version's caching, which AWS bills for as long as the version is active
+    (three hours at least), not per order.
+    """
+    if not used.restores:
+        return 0.0
+    memory_gb = used.memory_mb / MB_PER_GB
+    return table["lambda.snapstart.restore"].cost(used.restores * memory_gb) + table["lambda.snapstart.cache"].cost(
+        memory_gb * used.seconds
+    )
+
+
 def _components(used: Consumption, table: pricing.PriceTable, arch: str, api: str, log_bytes: int) -> dict[str, float]:
     return {
         "lambda": table["lambda.requests"].cost(used.invocations)
-        + table[f"lambda.duration.{arch}"].cost(used.gb_seconds),
+        + table[f"lambda.duration.{arch}"].cost(used.gb_seconds)
+        + snapstart_usd(used, table),
         "api_gateway": table[f"apigateway.{api}.requests"].cost(used.requests),
         "dynamodb": table["dynamodb.write_request_units"].cost(used.write_units)
         + table["dynamodb.read_request_units"].cost(used.read_units),

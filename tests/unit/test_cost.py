@@ -113,3 +113,26 @@ def test_the_line_names_every_component_and_a_run_without_orders_says_so(run_dir
     empty = cost.price(cost.Consumption(0, 0, 0.0, 0, 0, 0.0, 0, 0.0, 0.0, 0, 0, 0, 0), arch="arm64")
     assert empty["per_million_orders"] is None
     assert cost.line(empty) == "cost: no order was stored, nothing to price per order"
+
+
+def test_snapstart_adds_each_restore_and_the_snapshot_s_caching_to_lambda(run_dir: Path) -> None:
+    # Given the same run with SnapStart: the cold start was a restore instead (its billed restore in its billed ms)
+    folder = RunFolder(run_dir)
+    bills = [json.loads(line) for line in folder.billing.read_text().splitlines()]
+    bills[-1] = {**bills[-1], "init_billed": False, "restored": True}
+    _write_lines(folder.billing, bills)
+    table = pricing.load()
+    plain = cost.consumption(run_dir)
+    assert plain.restores == 1
+
+    priced = cost.price(plain, table, arch="arm64")
+    without = cost.price(cost.Consumption(**{**vars(plain), "restores": 0}), table, arch="arm64")
+
+    # One restore of 256 MB (0.25 GB x $0.0001397998 per GB) and 0.25 GB cached over the run's 2 s
+    # (0.5 GB-s x $0.0000015046): $0.0000349500 + $0.0000007523 = $0.0000357023, over 3 orders
+    snapstart = 0.25 * 0.0001397998 + 0.25 * 2.0 * 0.0000015046
+    assert priced["usd"] - without["usd"] == pytest.approx(snapstart, abs=2e-10)  # each total is kept to 1e-10
+    assert priced["components_per_million_orders"]["lambda"] - without["components_per_million_orders"][
+        "lambda"
+    ] == pytest.approx(snapstart / 3 * 1e6, rel=1e-6)
+    assert cost.snapstart_usd(cost.Consumption(**{**vars(plain), "restores": 0}), table) == 0.0
