@@ -105,6 +105,16 @@ def _find_message(sqs: Any, queue_url: str, order_id: str) -> dict[str, Any] | N
     return None
 
 
+def _stored_order_of(response: dict[str, Any]) -> str | None:
+    """The id of the order a failed answer says was stored anyway (the contract's 500 ``order_id``), if any."""
+    try:
+        body = json.loads(response.get("body") or "{}")
+    except ValueError:
+        return None
+    order_id = body.get("order_id") if isinstance(body, dict) else None
+    return order_id if isinstance(order_id, str) and order_id else None
+
+
 def check(clients: dict[str, Any], env: dict[str, str], deployment_id: str) -> tuple[list[str], list[str]]:
     """Order through the new version, look for it, clean up: the problems (empty: it passed) and the notes."""
     dynamodb, sqs = clients["dynamodb"], clients["sqs"]
@@ -122,7 +132,12 @@ def check(clients: dict[str, Any], env: dict[str, str], deployment_id: str) -> t
     response = json.loads(payload)
     status = response.get("statusCode")
     if status != 201:
-        return [f"the new version answered {status}, not 201: {str(response.get('body'))[:300]}"], []
+        problems = [f"the new version answered {status}, not 201: {str(response.get('body'))[:300]}"]
+        stored = _stored_order_of(response)  # a 500 for an order stored but not queued names it
+        if stored is not None:
+            _clean(clients, env, stored, customer, None)
+            return problems, [f"order {stored}, stored and not queued, deleted"]
+        return problems, []
     order = json.loads(response.get("body") or "null")
     problems = _shape_problems(order, customer, product_id, price)
     order_id = order.get("id") if isinstance(order, dict) else None
@@ -130,7 +145,7 @@ def check(clients: dict[str, Any], env: dict[str, str], deployment_id: str) -> t
         return problems, []
     stored = dynamodb.get_item(TableName=env["ORDERS_TABLE"], Key={"id": {"S": order_id}}, ConsistentRead=True)
     if stored.get("Item", {}).get("customer_id", {}).get("S") != customer:
-        problems.append(f"order {order_id} was answered 201 but is not in {env['ORDERS_TABLE']}")
+        return [*problems, f"order {order_id} was answered 201 but is not in {env['ORDERS_TABLE']}"], []
     message = _find_message(sqs, env["PROCESSING_QUEUE_URL"], order_id)
     unseen = f"not seen in {QUEUE_RECEIVES} receives (a consumer may have taken it; the 201 says it was queued)"
     notes = [f"order {order_id}: its message " + ("seen on the queue" if message else unseen)]

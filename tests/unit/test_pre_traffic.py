@@ -103,6 +103,10 @@ def test_a_version_whose_queue_url_is_wrong_fails_the_deployment(
     [problem] = result["problems"]
     assert problem.startswith("the new version answered 500, not 201")
     assert [r["status"] for r in reported] == ["Failed"]
+    # The order it stored before the queue refused is deleted all the same
+    [note] = result["notes"]
+    assert note.endswith("stored and not queued, deleted")
+    assert backend.orders() == []
 
 
 def test_a_201_for_an_order_never_stored_fails_the_deployment(
