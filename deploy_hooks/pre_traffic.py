@@ -117,8 +117,7 @@ def _stored_order_of(response: dict[str, Any]) -> str | None:
 
 def check(clients: dict[str, Any], env: dict[str, str], deployment_id: str) -> tuple[list[str], list[str]]:
     """Order through the new version, look for it, clean up: the problems (empty: it passed) and the notes."""
-    dynamodb, sqs = clients["dynamodb"], clients["sqs"]
-    found = orderable_product(dynamodb, env["PRODUCTS_TABLE"])
+    found = orderable_product(clients["dynamodb"], env["PRODUCTS_TABLE"])
     if found is None:
         return [f"no active USD product in the first {CATALOG_PAGE} of {env['PRODUCTS_TABLE']}: nothing to order"], []
     product_id, price = found
@@ -126,27 +125,44 @@ def check(clients: dict[str, Any], env: dict[str, str], deployment_id: str) -> t
     answer = clients["lambda"].invoke(
         FunctionName=env["NEW_VERSION"], Payload=json.dumps(order_event(customer, product_id, deployment_id))
     )
+    order, refused = _created(clients, env, customer, answer)
+    if refused is not None:
+        return refused
+    return _verified(clients, env, order, customer, (product_id, price))
+
+
+def _created(
+    clients: dict[str, Any], env: dict[str, str], customer: str, answer: dict[str, Any]
+) -> tuple[Any, tuple[list[str], list[str]] | None]:
+    """The order a 201 answered with, or what was wrong with the answer (an order it stored anyway, deleted)."""
     payload = answer["Payload"].read()
     if answer.get("FunctionError"):
-        return [f"the new version failed ({answer['FunctionError']}): {payload[:300]!r}"], []
+        return None, ([f"the new version failed ({answer['FunctionError']}): {payload[:300]!r}"], [])
     response = json.loads(payload)
     status = response.get("statusCode")
-    if status != 201:
-        problems = [f"the new version answered {status}, not 201: {str(response.get('body'))[:300]}"]
-        stored = _stored_order_of(response)  # a 500 for an order stored but not queued names it
-        if stored is not None:
-            _clean(clients, env, stored, customer, None)
-            return problems, [f"order {stored}, stored and not queued, deleted"]
-        return problems, []
-    order = json.loads(response.get("body") or "null")
-    problems = _shape_problems(order, customer, product_id, price)
+    if status == 201:
+        return json.loads(response.get("body") or "null"), None
+    problems = [f"the new version answered {status}, not 201: {str(response.get('body'))[:300]}"]
+    stored = _stored_order_of(response)  # a 500 for an order stored but not queued names it
+    if stored is None:
+        return None, (problems, [])
+    _clean(clients, env, stored, customer, None)
+    return None, (problems, [f"order {stored}, stored and not queued, deleted"])
+
+
+def _verified(
+    clients: dict[str, Any], env: dict[str, str], order: Any, customer: str, product: tuple[str, Decimal]
+) -> tuple[list[str], list[str]]:
+    """The 201's order checked for its shape, in the table and on the queue; then cleaned up."""
+    problems = _shape_problems(order, customer, *product)
     order_id = order.get("id") if isinstance(order, dict) else None
     if not order_id:
         return problems, []
-    stored = dynamodb.get_item(TableName=env["ORDERS_TABLE"], Key={"id": {"S": order_id}}, ConsistentRead=True)
+    table = env["ORDERS_TABLE"]
+    stored = clients["dynamodb"].get_item(TableName=table, Key={"id": {"S": order_id}}, ConsistentRead=True)
     if stored.get("Item", {}).get("customer_id", {}).get("S") != customer:
-        return [*problems, f"order {order_id} was answered 201 but is not in {env['ORDERS_TABLE']}"], []
-    message = _find_message(sqs, env["PROCESSING_QUEUE_URL"], order_id)
+        return [*problems, f"order {order_id} was answered 201 but is not in {table}"], []
+    message = _find_message(clients["sqs"], env["PROCESSING_QUEUE_URL"], order_id)
     unseen = f"not seen in {QUEUE_RECEIVES} receives (a consumer may have taken it; the 201 says it was queued)"
     notes = [f"order {order_id}: its message " + ("seen on the queue" if message else unseen)]
     _clean(clients, env, order_id, customer, message)
