@@ -43,7 +43,7 @@ def state_line(state: dict[str, Any]) -> str:
     """The SnapStart version's state after its publish (``WorkerPool.snapstart``), as Lambda has it, in words."""
     if state["state"] == "Active":
         return (
-            f"Active: its init took {state['init_ms']:.0f} ms (INIT_REPORT in logs/worker-000.log), "
+            f"Active: its init took {state['init_ms']:.0f} ms (INIT_REPORT in the first environment's log), "
             f"the snapshot is pid {state['snapshot_pid']}"
         )
     return f"{state['state']} ({state.get('state_reason_code')}): {state.get('state_reason')}; every request gets it"

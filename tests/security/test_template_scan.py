@@ -48,10 +48,15 @@ def test_the_template_as_it_is_passes_with_its_findings_answered(scanned: Scan) 
     assert _unanswered(scanned, "prod-key") == set()
     assert scanned.passed["dev-nokey"]
     assert scanned.passed["prod-key"]
-    # The answers are read: the synchronous function's DLQ finding is skipped, with its reason.
+    # The answers are read: each function's DLQ finding is skipped, with its own reason.
     dlq = [f for f in scanned.findings if f.check == "CKV_AWS_116" and f.view in ("dev-nokey", "prod-key")]
-    assert {f.view for f in dlq} == {"dev-nokey", "prod-key"}
-    assert all("synchronously" in str(f.reason) for f in dlq)
+    reasons = {(f.view, f.resource.rsplit(".", 1)[-1]): str(f.reason) for f in dlq}
+    assert set(reasons) == {(view, function) for view in ("dev-nokey", "prod-key")
+                            for function in ("CreateOrderFunction", "PreTrafficHookFunction")}  # fmt: skip
+    assert all("synchronously" in r for (_, function), r in reasons.items() if function == "CreateOrderFunction")
+    assert all(
+        "once per deployment" in r for (_, function), r in reasons.items() if function == "PreTrafficHookFunction"
+    )
 
 
 def test_a_removed_fix_fails_where_the_resource_is_deployed(scanned: Scan) -> None:

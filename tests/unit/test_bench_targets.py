@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from benchmarks import cpu_share, e2e, run
+from benchmarks import cpu_share, e2e, run, snapstart
 from benchmarks.cpu_share import Spin
 from benchmarks.targets import (
     CLOSED_P95_MS,
@@ -417,6 +417,7 @@ def _measured(monkeypatch: pytest.MonkeyPatch, rows: list[Row], report: dict[str
     monkeypatch.setattr(run, "warm_cpu", lambda *args, **kwargs: [])
     monkeypatch.setattr(run, "memory", lambda *args: [])
     monkeypatch.setattr(cpu_share, "section", lambda smoke: ([], {}))
+    monkeypatch.setattr(snapstart, "section", lambda smoke: [])
     if report is not None:
         monkeypatch.setattr(e2e, "measure", lambda options: report)
 

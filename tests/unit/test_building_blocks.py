@@ -176,7 +176,7 @@ def test_worst_case_retries_fit_inside_api_gateways_limit() -> None:
 ALLOWED_TOP_LEVEL = {
     "__future__", "base64", "binascii", "collections", "contextvars", "dataclasses", "datetime",
     "decimal", "hashlib", "json", "math", "os", "random", "re", "time", "typing", "urllib", "uuid",
-    "contextlib", "functools", "platform", "socket", "traceback",
+    "contextlib", "functools", "platform", "socket", "traceback", "io", "logging",
     "botocore", "aws_lambda_powertools", "mypy_boto3_dynamodb",
     "mypy_boto3_sqs", "create_order",
     "snapshot_restore_py",  # SnapStart's hooks: part of Lambda's Python managed runtimes, imported only under SnapStart
