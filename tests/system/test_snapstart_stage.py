@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -259,34 +257,3 @@ def test_a_snapshot_whose_init_fails_fails_the_publish_and_every_request_gets_it
         assert answer.payload is not None
         assert answer.payload["errorType"] == "Runtime.HandlerNotFound"
     assert (pool.restored, pool.started) == (0, 0)
-
-
-def test_the_main_job_with_snapstart_restores_its_environments_and_passes_its_audit() -> None:
-    # When the main job runs briefly with --snapstart (the real function, its snapshot hooks and all)
-    result = subprocess.run(
-        [sys.executable, "-m", "loadtests.run", "--snapstart", "--users", "10", "--spawn-rate", "10",
-         "--run-time", "4s", "--slo-p95-ms", "60000"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-
-    # Then it passes its audit, every new environment a restore, none a cold start
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    run_dir = Path(result.stdout.strip().splitlines()[-1].removeprefix("run folder: "))
-    summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["audit_passed"] is True
-    assert summary["restores"] >= 1
-    assert summary["cold_starts"] == 0
-    assert "  restores      " in result.stdout
-    stage = json.loads((run_dir / "stage.json").read_text())
-    assert stage["knobs"]["snapstart"] is True
-    assert stage["snapstart"]["state"] == "Active"
-    # ... the snapshot's init the run's one INIT, and each served environment's first REPORT its restore
-    logs = sorted((run_dir / "logs").glob("worker-*.log"))
-    inits = [entry for log in logs for entry in init_reports(log.read_text().splitlines())]
-    assert [entry.initialization_type for entry in inits] == [SNAP_START]
-    firsts = [reports[0] for log in logs[1:] if (reports := read_reports(log))]
-    assert len(firsts) == summary["restores"]
-    assert all(report.restore_ms is not None and report.init_ms is None for report in firsts)
-    # ... and the run page counts the restores apart from the cold starts
-    page = (run_dir / "dashboard" / "index.html").read_text()
-    assert f"0 cold starts, {summary['restores']} restored from a SnapStart snapshot" in page

@@ -1,9 +1,11 @@
-"""Power tuning on the local stage keeps working: a two-size sweep, as ``tox -e tune`` runs one.
+"""Power tuning on the local stage keeps working: a two-size sweep, as ``tox -e tune`` runs one, with SnapStart.
 
 Each size is a real main job (a fresh stage at that memory size under the Lambda CPU model,
-Locust, the SLO gate, the audit, the cost); figures are not asserted (benchmarks are not tests),
-only that each size reached the function, was audited and priced, and that the sweep chose
-among them by its strategy and drew its table and chart.
+Locust, the SLO gate, the audit, the cost), here with ``--snapstart`` handed on to it (as the dev
+environment runs): so the same runs show the main job with SnapStart passing its audit with every
+new environment restored, none a cold start. Figures are not asserted (benchmarks are not
+tests), only that each size reached the function, was audited and priced, and that the sweep
+chose among them by its strategy and drew its table and chart.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ def test_a_two_size_sweep_runs_each_size_and_recommends_the_cheapest_that_passed
     # When the sweep runs two sizes briefly, with an objective a brief run's cold starts cannot miss
     result = subprocess.run(
         [sys.executable, "-m", "loadtests.tune", "--memory", ",".join(map(str, SIZES)), "--users", "5",
-         "--run-time", "4s", "--strategy", "cost", "--slo-p95-ms", "60000"],
+         "--run-time", "4s", "--strategy", "cost", "--slo-p95-ms", "60000", "--snapstart"],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
 
@@ -38,6 +40,13 @@ def test_a_two_size_sweep_runs_each_size_and_recommends_the_cheapest_that_passed
         assert summary["audit_passed"] is True
         assert row["cost_per_million_orders"] == summary["cost"]["per_million_orders"] > 0
         assert row["billed_ms_per_invocation"] > 0
+        # And with SnapStart each new environment was restored from the one snapshot, none a cold start
+        assert summary["restores"] >= 1
+        assert summary["cold_starts"] == 0
+        stage = json.loads((Path(row["run_dir"]) / "stage.json").read_text())
+        assert stage["snapstart"]["state"] == "Active"
+        page = (Path(row["run_dir"]) / "dashboard" / "index.html").read_text()
+        assert f"0 cold starts, {summary['restores']} restored from a SnapStart snapshot" in page
     # And the cost strategy chose the cheaper of the two, shown in the table, with the chart drawn
     cheapest = min(rows, key=lambda row: (row["cost_per_million_orders"], row["memory_mb"]))
     assert sweep["recommended_mb"] == cheapest["memory_mb"]
