@@ -10,6 +10,8 @@ without the after-restore hook they draw the same.
 
 from __future__ import annotations
 
+import json
+import logging
 import os
 import socket
 from collections.abc import Iterator
@@ -168,3 +170,92 @@ def test_priming_through_the_lambda_handler_is_quiet_and_leaves_no_metric(
     assert handler.logger.log_level == level
     # and a restored environment's first invocation is no cold start: the snapshot's priming was
     assert cold_start.is_cold_start is False
+
+
+class _Request:
+    """What a before-send hook is handed of a request: its target header, its JSON body, its URL."""
+
+    def __init__(self, target: str | bytes, body: dict[str, Any]) -> None:
+        self.headers = {"X-Amz-Target": target}
+        self.body = json.dumps(body).encode()
+        self.url = "https://example.invalid/"
+
+
+def _sent(response: Any) -> tuple[int, dict[str, str], dict[str, Any]]:
+    return response.status_code, dict(response.headers), json.loads(response.content)
+
+
+def test_the_canned_answers_are_the_three_calls_own_answers_in_their_protocol() -> None:
+    json_headers = {"Content-Type": "application/x-amz-json-1.0", "x-amzn-RequestId": "snapstart-priming"}
+    read = _Request(b"DynamoDB_20120810.BatchGetItem", {"RequestItems": {"products": {"Keys": []}}})
+    product = {"product_id": {"S": "P-SNAPSTART-PRIMING"}, "price": {"N": "1.00"}, "currency": {"S": "USD"},
+               "active": {"BOOL": True}}  # fmt: skip
+
+    assert _sent(snapstart._priming_answer(read)) == (
+        200, json_headers, {"Responses": {"products": [product]}, "UnprocessedKeys": {}}
+    )  # fmt: skip
+    sent = _Request("AmazonSQS.SendMessage", {"MessageBody": "hello"})  # a header read as text works too
+    assert _sent(snapstart._priming_answer(sent)) == (
+        200, json_headers, {"MessageId": "snapstart-priming", "MD5OfMessageBody": "5d41402abc4b2a76b9719d911017c592"}
+    )  # fmt: skip
+    stored = _Request(b"DynamoDB_20120810.PutItem", {"TableName": "orders"})
+    assert _sent(snapstart._priming_answer(stored)) == (200, json_headers, {})
+
+
+def test_the_canned_order_is_a_proxy_event_of_one_line_by_the_priming_customer() -> None:
+    event = snapstart.priming_event()
+    claims = {"sub": "snapstart-priming", "custom:customer_id": "snapstart-priming"}
+
+    assert event == {
+        "httpMethod": "POST",
+        "path": "/orders",
+        "headers": {"Content-Type": "application/json"},
+        "requestContext": {"requestId": "snapstart-priming", "authorizer": {"claims": claims}},
+        "body": '{"customer_id": "snapstart-priming", "items": [{"product_id": "P-SNAPSTART-PRIMING", "quantity": 1}]}',
+        "isBase64Encoded": False,
+    }
+
+
+class _Logger:
+    def __init__(self) -> None:
+        self.log_level = 20
+        self.levels: list[int] = []
+
+    def setLevel(self, level: int) -> None:
+        self.levels.append(level)
+
+
+class _Metrics:
+    cleared = 0
+
+    def clear_metrics(self) -> None:
+        self.cleared += 1
+
+
+def test_priming_through_the_handler_runs_it_three_times_quietly_and_puts_everything_back(
+    offline: handler.CreateOrderEndpoint, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hooks = offline.snapshot_hooks
+    assert hooks is not None
+    calls: list[tuple[dict[str, Any], Any]] = []
+
+    def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        calls.append((event, context))
+        print("an EMF document")  # what Powertools prints: swallowed
+        return {"statusCode": 201, "n": len(calls)}
+
+    logger, metrics = _Logger(), _Metrics()
+    hooks.instrumented(lambda_handler, logger, metrics)  # type: ignore[arg-type]
+
+    answer = hooks.prime()
+
+    assert answer == {"statusCode": 201, "n": snapstart.PRIMING_RUNS}  # the last run's answer
+    assert snapstart.PRIMING_RUNS == 3
+    assert [event for event, _ in calls] == [snapstart.priming_event()] * 3
+    assert len({id(event) for event, _ in calls}) == 3  # each run its own copy of the event
+    context = calls[0][1]
+    assert context.get_remaining_time_in_millis() == snapstart.PRIMING_DEADLINE_MS
+    assert context.aws_request_id == "snapstart-priming"
+    assert logger.levels == [logging.CRITICAL, 20]  # quiet while priming, its level back after
+    assert metrics.cleared == 1
+    assert capsys.readouterr().out == ""
